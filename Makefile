@@ -1,0 +1,114 @@
+# imgrec: one Makefile for everything.  `make run` starts the service, `make check` runs every test.
+
+# ---- where things are (the only place these paths live) --------------------------------------------
+SHARED    ?= ../shared
+MODEL     := weights/mobilenet_v2_1.0_224_quant.tflite
+MODEL_PTQ := weights/tf2_mobilenet_v2_1.0_224_ptq.tflite
+PORT      ?= 5000
+
+# ---- Debian packages each step needs (installed when run as root, else the exact apt-get line) ----------
+DEBS_BUILD := gcc make pkg-config libopenblas-dev libstb-dev check curl ca-certificates
+DEBS_CHECK := netcat-openbsd nodejs npm chromium
+DEBS_BENCH := wrk nginx nodejs npm
+DEBS_STUDY := gnuplot-nox iproute2
+
+# ---- build flavours ------------------------------------------------------------------------------------
+ifeq ($(SANITIZE),1)
+B   := build/asan
+BIN := build/asan
+SAN := -fsanitize=address,undefined -fno-omit-frame-pointer
+else
+B   := build/rel
+BIN := .
+SAN :=
+endif
+
+PKGS    := openblas stb
+CC      ?= cc
+CFLAGS  := -std=gnu11 -O2 -g -Wall -Wextra -Werror -MMD -MP -I. $(SAN)
+# Recursive on purpose: pkg-config is asked only after the deps step has installed the packages.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -lm -pthread
+CHECK_LIBS = $(shell pkg-config --libs check)
+
+NET_SRC := $(wildcard net/*.c)
+NN_SRC  := $(wildcard nn/*.c)
+NET_OBJ := $(NET_SRC:%.c=$(B)/%.o)
+NN_OBJ  := $(NN_SRC:%.c=$(B)/%.o)
+TESTS   := $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/test_*.c))
+PROGS   := $(BIN)/worker $(BIN)/balancer $(BIN)/client
+
+# Environment every test and benchmark gets: the one place the shared data and model paths come from.
+TEST_ENV := IMGREC_SHARED=$(abspath $(SHARED)) IMGREC_MODEL=$(abspath $(MODEL)) \
+            IMGREC_MODEL_PTQ=$(abspath $(MODEL_PTQ)) IMGREC_BIN=$(abspath $(BIN)) IMGREC_WWW=$(abspath www)
+
+.PHONY: all model run check bench fuzz clean deps-check deps-bench deps-study
+all: $(PROGS) model
+
+# ---- dependencies ----------------------------------------------------------------------------------------
+# $(call need_debs,LIST): install what is missing (as root) or stop with the line to run.
+define need_debs
+	@missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ] && command -v dpkg-query >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing:" $$missing; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null) || exit 1; \
+	  else \
+	    echo "missing Debian packages; run:  sudo apt-get install -y" $$missing; exit 1; \
+	  fi; \
+	fi
+endef
+
+build/.deps-build: Makefile
+	$(call need_debs,$(DEBS_BUILD))
+	@mkdir -p build && touch $@
+deps-check: build/.deps-build
+	$(call need_debs,$(DEBS_CHECK))
+deps-bench: build/.deps-build
+	$(call need_debs,$(DEBS_BENCH))
+deps-study: build/.deps-build
+	$(call need_debs,$(DEBS_STUDY))
+
+# ---- the model -------------------------------------------------------------------------------------------
+model: $(MODEL) $(MODEL_PTQ)
+weights/%.tflite: weights/fetch.sh | build/.deps-build
+	@weights/fetch.sh $*.tflite $(SHARED) $@
+
+# ---- compiling -------------------------------------------------------------------------------------------
+$(B)/%.o: %.c | build/.deps-build
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+
+$(B)/libnet.a: $(NET_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+$(B)/libnn.a: $(NN_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BIN)/worker: $(B)/worker.o $(B)/libnet.a $(B)/libnn.a
+	$(CC) $(SAN) -o $@ $^ $(PKG_LIBS)
+$(BIN)/balancer: $(B)/balancer.o $(B)/libnet.a
+	$(CC) $(SAN) -o $@ $^ $(PKG_LIBS)
+$(BIN)/client: $(B)/client.o $(B)/libnet.a $(B)/libnn.a
+	$(CC) $(SAN) -o $@ $^ $(PKG_LIBS)
+
+$(B)/tests/test_%: $(B)/tests/test_%.o $(B)/tests/check_main.o $(B)/libnet.a $(B)/libnn.a
+	$(CC) $(SAN) -o $@ $^ $(CHECK_LIBS) $(PKG_LIBS)
+
+# ---- running ---------------------------------------------------------------------------------------------
+run: all
+	@tests/run_service.sh $(BIN) $(MODEL) $(PORT) www
+
+# Every Check program runs, even after a failure; the last line sums them up.
+check: all $(TESTS) deps-check
+	@pass=0; fail=0; for t in $(TESTS); do \
+	  echo "== $$t"; \
+	  if env $(TEST_ENV) $$t; then pass=$$((pass+1)); else fail=$$((fail+1)); echo "FAILED: $$t"; fi; \
+	done; \
+	echo "check: $$pass passed, $$fail failed"; [ $$fail = 0 ]
+
+clean:
+	rm -rf build $(PROGS)
+
+-include $(shell find build -name '*.d' 2>/dev/null)

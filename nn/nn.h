@@ -1,0 +1,58 @@
+/* nn: MobileNetV2-family inference on OpenBLAS, read straight from a TFLite model file.
+ *
+ * A model is loaded once (weights dequantized to float32 and laid out for the kernels, one activation
+ * arena allocated) and then classifies images or tensors with no allocation per call. No global state:
+ * several models may live in one process. A model is not thread-safe: one call at a time per model. */
+#ifndef NN_NN_H
+#define NN_NN_H
+
+#include <stddef.h>
+
+#define NN_INPUT_SIZE 224          /* the network's input is NN_INPUT_SIZE x NN_INPUT_SIZE x 3 */
+#define NN_TOPK_MAX 5
+
+/* Errors, as negative return values.  Each maps to one HTTP status in the worker. */
+enum nn_error {
+    NN_OK = 0,
+    NN_ERR_MODEL = -1,        /* model file missing, truncated, corrupt or unsupported */
+    NN_ERR_NOT_IMAGE = -2,    /* bytes are not in any image format we decode (→ 415) */
+    NN_ERR_BAD_IMAGE = -3,    /* a known format, but truncated or corrupt (→ 400) */
+    NN_ERR_TOO_LARGE = -4,    /* decoded size over the pixel limit (→ 413) */
+    NN_ERR_NOMEM = -5,        /* allocation failed (→ 503) */
+};
+
+struct nn_model; /* opaque */
+
+struct nn_class {
+    int class_index;          /* 0..999 ImageNet index (1001-way output minus the background slot); -1 = background */
+    const char *label;        /* owned by the model, valid until nn_free */
+    float prob;
+};
+
+struct nn_result {
+    int k;                            /* entries filled in top[] */
+    struct nn_class top[NN_TOPK_MAX]; /* most probable first */
+    double decode_ms;                 /* image decode + resize + preprocessing (0 for tensors) */
+    double inference_ms;              /* forward pass */
+};
+
+/* Loads a .tflite model.  Returns NULL and writes a one-line reason into err on failure. */
+struct nn_model *nn_load(const char *path, char *err, size_t errlen);
+void nn_free(struct nn_model *m);
+
+/* Classifies encoded image bytes (JPEG, PNG, BMP, GIF, PNM, ...): decode, centre square crop,
+ * resize to 224, x = pixel/127.5 - 1, forward.  Returns 0 or a negative enum nn_error with err filled. */
+int nn_classify_image(struct nn_model *m, const void *bytes, size_t len, int k,
+                      struct nn_result *out, char *err, size_t errlen);
+
+/* Classifies a preprocessed NHWC float tensor of NN_INPUT_SIZE*NN_INPUT_SIZE*3 values in [-1, 1]. */
+int nn_classify_tensor(struct nn_model *m, const float *input, int k, struct nn_result *out);
+
+/* The full softmax of the last forward pass (nn_num_classes values, index 0 = background). */
+const float *nn_probs(const struct nn_model *m);
+int nn_num_classes(const struct nn_model *m);
+
+/* Label of a 1001-way output index (0 = "background"). */
+const char *nn_label(const struct nn_model *m, int index1001);
+
+#endif
