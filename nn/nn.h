@@ -45,6 +45,12 @@ void nn_free(struct nn_model *m);
 int nn_classify_image(struct nn_model *m, const void *bytes, size_t len, int k,
                       struct nn_result *out, char *err, size_t errlen);
 
+/* The model's input buffer (NN_INPUT_SIZE*NN_INPUT_SIZE*3 floats, NHWC, owned by the model): fill it,
+ * then call nn_forward.  Lets callers preprocess straight into the arena with no copy. */
+float *nn_input(struct nn_model *m);
+/* Runs the network on nn_input() and fills out with the top k (k <= NN_TOPK_MAX). Returns 0. */
+int nn_forward(struct nn_model *m, int k, struct nn_result *out);
+
 /* Classifies a preprocessed NHWC float tensor of NN_INPUT_SIZE*NN_INPUT_SIZE*3 values in [-1, 1]. */
 int nn_classify_tensor(struct nn_model *m, const float *input, int k, struct nn_result *out);
 
