@@ -108,6 +108,16 @@ check: all $(TESTS) deps-check
 	done; \
 	echo "check: $$pass passed, $$fail failed"; [ $$fail = 0 ]
 
+# ---- fuzzing (clang libFuzzer + ASan/UBSan): every tests/fuzz_<name>.c, corpus in tests/corpus/<name>/ ----
+FUZZ_SECONDS ?= 30
+FUZZERS := $(patsubst tests/fuzz_%.c,build/fuzz/fuzz_%,$(wildcard tests/fuzz_*.c))
+build/fuzz/fuzz_%: tests/fuzz_%.c $(NET_SRC) $(NN_SRC) | build/.deps-build
+	@mkdir -p $(dir $@)
+	clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -I. $(PKG_CFLAGS) -o $@ $< $(NET_SRC) $(NN_SRC) $(PKG_LIBS)
+fuzz: $(FUZZERS)
+	@for f in $(FUZZERS); do n=$${f##*/fuzz_}; mkdir -p build/fuzz/corpus-$$n; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) build/fuzz/corpus-$$n tests/corpus/$$n || exit 1; done
+
 clean:
 	rm -rf build $(PROGS)
 
