@@ -14,7 +14,7 @@ tmp=$out.part
 if [ -f "$shared/weights/$name" ]; then
   cp "$shared/weights/$name" "$tmp"
 else
-  url=https://raw.githubusercontent.com/google-coral/test_data/$commit/$name
+  url=https://github.com/google-coral/test_data/raw/$commit/$name  # follows LFS redirects
   echo "fetch.sh: downloading $url" >&2
   curl -fsSL --retry 3 -o "$tmp" "$url" || { rm -f "$tmp"; echo "fetch.sh: download of $name failed" >&2; exit 1; }
 fi
