@@ -24,4 +24,16 @@ int img_encode_jpeg(const struct img *in, int quality, unsigned char **buf, size
 int img_encode_png(const struct img *in, unsigned char **buf, size_t *len);
 void img_free(struct img *im);
 
+/* --- pieces of the pipeline above, exposed so they can be tested and reused on their own --- */
+
+/* The largest centred square of a w x h picture: its side and top-left corner (odd margins round down). */
+void img_center_square(int w, int h, int *x0, int *y0, int *side);
+/* Resizes the cw x ch rectangle of in at (x0, y0) to w x h (no intermediate crop copy). */
+int img_resize_rect(const struct img *in, int x0, int y0, int cw, int ch, int w, int h, struct img *out);
+/* Turns a picture stored with EXIF orientation 1..8 upright, in place (5..8 swap w and h). 1 or an
+ * unknown value leaves it as is.  Returns 0 or NN_ERR_NOMEM (the picture is then unchanged). */
+int img_apply_orientation(struct img *im, int orientation);
+/* The EXIF orientation (1..8) a JPEG's APP1 segment asks for; 1 when absent, unreadable or out of range. */
+int img_jpeg_orientation(const void *bytes, size_t len);
+
 #endif

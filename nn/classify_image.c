@@ -1,0 +1,38 @@
+/* nn_classify_image: the image path in front of the network.  The centre square is resized straight
+ * from the decoded picture (no crop copy) and preprocessed straight into the model's input buffer. */
+#include "nn/image.h"
+#include "nn/nn.h"
+
+#include <stdio.h>
+#include <time.h>
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+int nn_classify_image(struct nn_model *m, const void *bytes, size_t len, int k, struct nn_result *out,
+                      char *err, size_t errlen)
+{
+    double t0 = now_ms();
+    struct img pic, input;
+    int rc = img_decode(bytes, len, &pic, err, errlen);
+    if (rc < 0)
+        return rc;
+    int x0, y0, side;
+    img_center_square(pic.w, pic.h, &x0, &y0, &side);
+    rc = img_resize_rect(&pic, x0, y0, side, side, NN_INPUT_SIZE, NN_INPUT_SIZE, &input);
+    img_free(&pic);
+    if (rc < 0) {
+        snprintf(err, errlen, "out of memory resizing the image");
+        return rc;
+    }
+    img_to_tensor(&input, nn_input(m));
+    img_free(&input);
+    double decode_ms = now_ms() - t0;
+    rc = nn_forward(m, k, out);
+    out->decode_ms = decode_ms;
+    return rc;
+}

@@ -1,0 +1,28 @@
+/* image_probe: what an image's container says before any pixel is decoded: its format (by magic
+ * bytes), its size, whether its structure is complete, and (JPEG) its EXIF orientation.
+ * stb_image reports failures through a string; these facts let img_decode classify errors itself. */
+#ifndef NN_IMAGE_PROBE_H
+#define NN_IMAGE_PROBE_H
+
+#include <stddef.h>
+
+enum img_format {
+    IMG_FMT_UNKNOWN = 0, /* no magic we know; stb_image may still take it as TGA (which has none) */
+    IMG_FMT_JPEG, IMG_FMT_PNG, IMG_FMT_GIF, IMG_FMT_BMP, IMG_FMT_PSD, IMG_FMT_PNM, IMG_FMT_PIC,
+    IMG_FMT_UNSUPPORTED, /* a picture format we recognise but do not decode (HDR, WebP, TIFF, HEIF ...) */
+};
+
+struct img_probe {
+    enum img_format format;
+    const char *name;    /* "JPEG", "PNG", ..., "WebP" for an unsupported one, "data" when unknown */
+    int width, height;   /* from the header when it could be read without stb, else 0 */
+    int complete;        /* 0 when the container visibly stops early (JPEG without EOI, PNG without
+                            IEND, BMP shorter than its pixel array, GIF cut inside its first frame) */
+    int supported;       /* 0 for a variant stb_image cannot decode (lossless/arithmetic JPEG) */
+    int orientation;     /* EXIF orientation 1..8 (JPEG), else 1 */
+};
+
+/* Never reads outside bytes[0..len). */
+void img_probe(const unsigned char *bytes, size_t len, struct img_probe *out);
+
+#endif
