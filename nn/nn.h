@@ -38,7 +38,14 @@ struct nn_result {
 
 /* Loads a .tflite model.  Returns NULL and writes a one-line reason into err on failure. */
 struct nn_model *nn_load(const char *path, char *err, size_t errlen);
+/* The same from len bytes already in memory (not kept: the caller may free them after the call). */
+struct nn_model *nn_load_bytes(const void *bytes, size_t len, char *err, size_t errlen);
 void nn_free(struct nn_model *m);
+
+/* Threads a forward pass may use (OpenBLAS's count is process-wide: the last call wins).  n >= 1. */
+void nn_set_threads(struct nn_model *m, int n);
+/* Floating-point operations of one forward pass (2 per multiply-add), for GFLOP/s reports. */
+double nn_flops(const struct nn_model *m);
 
 /* Classifies encoded image bytes (JPEG, PNG, BMP, GIF, PNM, ...): decode, centre square crop,
  * resize to 224, x = pixel/127.5 - 1, forward.  Returns 0 or a negative enum nn_error with err filled. */
@@ -46,7 +53,8 @@ int nn_classify_image(struct nn_model *m, const void *bytes, size_t len, int k,
                       struct nn_result *out, char *err, size_t errlen);
 
 /* The model's input buffer (NN_INPUT_SIZE*NN_INPUT_SIZE*3 floats, NHWC, owned by the model): fill it,
- * then call nn_forward.  Lets callers preprocess straight into the arena with no copy. */
+ * then call nn_forward.  Lets callers preprocess straight into the arena with no copy.  The forward pass
+ * reuses this memory: fill it again before every nn_forward. */
 float *nn_input(struct nn_model *m);
 /* Runs the network on nn_input() and fills out with the top k (k <= NN_TOPK_MAX). Returns 0. */
 int nn_forward(struct nn_model *m, int k, struct nn_result *out);
@@ -58,7 +66,7 @@ int nn_classify_tensor(struct nn_model *m, const float *input, int k, struct nn_
 const float *nn_probs(const struct nn_model *m);
 int nn_num_classes(const struct nn_model *m);
 
-/* Label of a 1001-way output index (0 = "background"). */
+/* Label of a 1001-way output index (0 = "background"); "" when the model has no labels or index is out of range. */
 const char *nn_label(const struct nn_model *m, int index1001);
 
 #endif

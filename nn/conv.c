@@ -1,0 +1,60 @@
+/* conv: convolutions as GEMMs on NHWC activations (OpenBLAS sgemm), bias and activation fused after. */
+#include "nn/kernels.h"
+
+#include <cblas.h>
+#include <string.h>
+
+/* rows[P, N] = clamp(rows + bias[N]): runs right after the GEMM, while the rows are still in cache. */
+void nn_bias_clamp(float *restrict rows, int p, int n, const float *restrict bias, float lo, float hi)
+{
+    for (int i = 0; i < p; i++) {
+        float *restrict r = rows + (size_t)i * n;
+        for (int j = 0; j < n; j++) {
+            float v = r[j] + bias[j];
+            v = v < lo ? lo : v;
+            r[j] = v > hi ? hi : v;
+        }
+    }
+}
+
+/* in[P, C] · w[C, OC] → out[P, OC]: a 1x1 conv on NHWC data is exactly this GEMM, no copy needed. */
+void nn_conv1x1(const float *in, int pixels, int c, const float *w, const float *bias, int oc,
+                float lo, float hi, float *out)
+{
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, pixels, oc, c, 1.0f, in, c, w, oc, 0.0f, out, oc);
+    nn_bias_clamp(out, pixels, oc, bias, lo, hi);
+}
+
+size_t nn_conv_im2col_scratch(const struct nn_window *g)
+{
+    return (size_t)g->oh * g->ow * g->kh * g->kw * g->c;
+}
+
+/* scratch[OH*OW, KH*KW*C]: row p holds the receptive field of output pixel p, zeros where it hangs
+ * over the padding; column order (ky, kx, c) matches the OHWI weights laid out as [KH*KW*C, OC]. */
+static void im2col(const float *restrict in, const struct nn_window *g, float *restrict cols)
+{
+    size_t tap = (size_t)g->c * sizeof(float);
+    for (int oy = 0; oy < g->oh; oy++)
+        for (int ox = 0; ox < g->ow; ox++)
+            for (int ky = 0; ky < g->kh; ky++) {
+                int iy = oy * g->sh - g->pad_top + ky * g->dh;
+                for (int kx = 0; kx < g->kw; kx++, cols += g->c) {
+                    int ix = ox * g->sw - g->pad_left + kx * g->dw;
+                    if (iy < 0 || iy >= g->h || ix < 0 || ix >= g->w)
+                        memset(cols, 0, tap);
+                    else
+                        memcpy(cols, in + ((size_t)iy * g->w + ix) * g->c, tap);
+                }
+            }
+}
+
+void nn_conv_im2col(const float *in, const struct nn_window *g, const float *w, const float *bias,
+                    float lo, float hi, float *scratch, float *out)
+{
+    int pixels = g->oh * g->ow, k = g->kh * g->kw * g->c;
+    im2col(in, g, scratch);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, pixels, g->oc, k, 1.0f, scratch, k, w, g->oc, 0.0f,
+                out, g->oc);
+    nn_bias_clamp(out, pixels, g->oc, bias, lo, hi);
+}

@@ -1,0 +1,90 @@
+/* forward: runs the planned layers top to bottom, then picks the top k classes. */
+#include "nn/graph.h"
+#include "nn/nn.h"
+
+#include <string.h>
+#include <time.h>
+
+static void run_layer(const struct nn_layer *l)
+{
+    const struct nn_window *g = &l->g;
+    switch (l->kind) {
+    case NN_LAYER_CONV1X1:
+        nn_conv1x1(l->x, g->h * g->w, g->c, l->w, l->bias, g->oc, l->lo, l->hi, l->y);
+        break;
+    case NN_LAYER_CONV:
+        nn_conv_im2col(l->x, g, l->w, l->bias, l->lo, l->hi, l->scratch, l->y);
+        break;
+    case NN_LAYER_DEPTHWISE:
+        nn_depthwise(l->x, g, l->w, l->bias, l->lo, l->hi, l->y);
+        break;
+    case NN_LAYER_AVGPOOL:
+        nn_avgpool(l->x, g, l->lo, l->hi, l->y);
+        break;
+    case NN_LAYER_MEAN:
+        nn_mean_hw(l->x, g->h * g->w, g->c, l->y);
+        break;
+    case NN_LAYER_FC:
+        nn_fully_connected(l->x, l->k, l->w, l->bias, (int)l->n, l->lo, l->hi, l->y);
+        break;
+    case NN_LAYER_ADD:
+        nn_add(l->x, l->x2, l->n, l->lo, l->hi, l->y);
+        break;
+    case NN_LAYER_SOFTMAX:
+        nn_softmax(l->x, (int)l->n, l->beta, l->y);
+        break;
+    case NN_LAYER_COPY:
+        memcpy(l->y, l->x, l->n * sizeof *l->y);
+        break;
+    }
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* Top k of probs by insertion into a short sorted list (k <= NN_TOPK_MAX). */
+static void top_k(const struct nn_model *m, const float *probs, int k, struct nn_result *out)
+{
+    out->k = 0;
+    for (int i = 0; i < m->nclasses; i++) {
+        if (out->k == k && probs[i] <= out->top[k - 1].prob)
+            continue;
+        int j = out->k < k ? out->k++ : k - 1;
+        for (; j > 0 && out->top[j - 1].prob < probs[i]; j--)
+            out->top[j] = out->top[j - 1];
+        out->top[j] = (struct nn_class){ .class_index = i - 1, .label = nn_label(m, i), .prob = probs[i] };
+    }
+}
+
+int nn_forward(struct nn_model *m, int k, struct nn_result *out)
+{
+    double t0 = now_ms();
+    for (int i = 0; i < m->nlayers; i++)
+        run_layer(&m->layers[i]);
+    memset(out, 0, sizeof *out);
+    out->inference_ms = now_ms() - t0;
+    k = k < 0 ? 0 : k > NN_TOPK_MAX ? NN_TOPK_MAX : k;
+    if (k > 0)
+        top_k(m, m->act[m->output], k, out);
+    return 0;
+}
+
+float *nn_input(struct nn_model *m)
+{
+    return m->act[m->input];
+}
+
+int nn_classify_tensor(struct nn_model *m, const float *input, int k, struct nn_result *out)
+{
+    memcpy(nn_input(m), input, (size_t)NN_INPUT_SIZE * NN_INPUT_SIZE * 3 * sizeof(float));
+    return nn_forward(m, k, out);
+}
+
+const float *nn_probs(const struct nn_model *m)
+{
+    return m->act[m->output];
+}

@@ -1,0 +1,194 @@
+/* nn: the engine against ../shared/golden (uint8 model, every case, all 1001 probabilities within 1e-4),
+ * the int8 per-channel model's answers, two models in one process, and the thread setting. */
+#include "nn/nn.h"
+
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define INPUT_FLOATS (NN_INPUT_SIZE * NN_INPUT_SIZE * 3)
+#define CLASSES 1001
+
+static const char *const golden_cases[] = {
+    "random0", "random1", "random2", "test_224", "test_16",
+    "ILSVRC2012_val_00000347", "ILSVRC2012_val_00000580", "n01491361_tiger_shark",
+};
+#define NCASES (int)(sizeof golden_cases / sizeof golden_cases[0])
+
+static const char *env(const char *name)
+{
+    const char *v = getenv(name);
+    ck_assert_msg(v && *v, "%s is not set (run through make check)", name);
+    return v;
+}
+
+/* Reads exactly n little-endian floats from $IMGREC_SHARED/golden/<name><suffix>. */
+static void read_floats(const char *name, const char *suffix, float *out, size_t n)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/golden/%s%s", env("IMGREC_SHARED"), name, suffix);
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    size_t got = fread(out, sizeof *out, n, f);
+    int extra = fgetc(f);
+    fclose(f);
+    ck_assert_msg(got == n && extra == EOF, "%s: expected exactly %zu floats", path, n);
+}
+
+static struct nn_model *load(const char *env_name)
+{
+    char err[256] = "";
+    struct nn_model *m = nn_load(env(env_name), err, sizeof err);
+    ck_assert_msg(m != NULL, "load %s: %s", env_name, err);
+    nn_set_threads(m, 1);
+    return m;
+}
+
+static int argmax(const float *p, int n)
+{
+    int best = 0;
+    for (int i = 1; i < n; i++)
+        if (p[i] > p[best])
+            best = i;
+    return best;
+}
+
+static struct nn_model *uint8_model;
+static float *input, *want;
+
+static void setup(void)
+{
+    uint8_model = load("IMGREC_MODEL");
+    input = malloc(INPUT_FLOATS * sizeof *input);
+    want = malloc(CLASSES * sizeof *want);
+    ck_assert(input && want);
+}
+
+static void teardown(void)
+{
+    nn_free(uint8_model);
+    free(input);
+    free(want);
+}
+
+START_TEST(golden_case_matches)
+{
+    const char *name = golden_cases[_i];
+    read_floats(name, ".input.f32", input, INPUT_FLOATS);
+    read_floats(name, ".prob1001.f32", want, CLASSES);
+    struct nn_result r;
+    ck_assert_int_eq(nn_classify_tensor(uint8_model, input, 5, &r), 0);
+    ck_assert_int_eq(nn_num_classes(uint8_model), CLASSES);
+    const float *got = nn_probs(uint8_model);
+    double worst = 0;
+    int worst_at = 0;
+    for (int i = 0; i < CLASSES; i++)
+        if (fabs(got[i] - want[i]) > worst)
+            worst = fabs(got[i] - want[i]), worst_at = i;
+    ck_assert_msg(worst <= 1e-4, "%s: prob[%d] = %g, golden %g (diff %g)", name, worst_at, got[worst_at],
+                  want[worst_at], worst);
+    /* The top-k list agrees with the probabilities it was taken from. */
+    int best = argmax(want, CLASSES);
+    ck_assert_int_eq(r.k, 5);
+    ck_assert_int_eq(r.top[0].class_index, best - 1);
+    ck_assert_str_eq(r.top[0].label, nn_label(uint8_model, best));
+    for (int j = 1; j < r.k; j++)
+        ck_assert(r.top[j - 1].prob >= r.top[j].prob);
+    ck_assert(r.inference_ms > 0);
+}
+END_TEST
+
+START_TEST(labels_come_from_the_file)
+{
+    ck_assert_str_eq(nn_label(uint8_model, 0), "background");
+    ck_assert_str_eq(nn_label(uint8_model, 803), "snowmobile");
+    ck_assert_str_eq(nn_label(uint8_model, CLASSES), "");
+    ck_assert_str_eq(nn_label(uint8_model, -1), "");
+}
+END_TEST
+
+/* Filling nn_input() directly gives the same answer as nn_classify_tensor, and repeats are identical. */
+START_TEST(input_buffer_and_repeat_are_consistent)
+{
+    read_floats("test_224", ".input.f32", input, INPUT_FLOATS);
+    struct nn_result a, b;
+    ck_assert_int_eq(nn_classify_tensor(uint8_model, input, 3, &a), 0);
+    memcpy(nn_input(uint8_model), input, INPUT_FLOATS * sizeof *input);
+    ck_assert_int_eq(nn_forward(uint8_model, 3, &b), 0);
+    ck_assert_int_eq(a.k, 3);
+    for (int j = 0; j < 3; j++) {
+        ck_assert_int_eq(a.top[j].class_index, b.top[j].class_index);
+        ck_assert_float_eq(a.top[j].prob, b.top[j].prob);
+    }
+    ck_assert_int_eq(a.top[0].class_index, 802); /* snowmobile, per the golden README */
+}
+END_TEST
+
+/* The int8 per-channel model and the uint8 model live in one process and agree on the clear cases. */
+START_TEST(ptq_model_beside_uint8_model)
+{
+    struct nn_model *ptq = load("IMGREC_MODEL_PTQ");
+    int agree = 0;
+    for (int c = 0; c < NCASES; c++) {
+        read_floats(golden_cases[c], ".input.f32", input, INPUT_FLOATS);
+        struct nn_result r8, rq;
+        ck_assert_int_eq(nn_classify_tensor(uint8_model, input, 1, &r8), 0);
+        ck_assert_int_eq(nn_classify_tensor(ptq, input, 1, &rq), 0);
+        const float *p = nn_probs(ptq);
+        double sum = 0;
+        for (int i = 0; i < CLASSES; i++) {
+            ck_assert(p[i] >= 0 && p[i] <= 1);
+            sum += p[i];
+        }
+        ck_assert_msg(fabs(sum - 1) < 1e-3, "%s: ptq probabilities sum to %g", golden_cases[c], sum);
+        agree += r8.top[0].class_index == rq.top[0].class_index;
+        if (strcmp(golden_cases[c], "test_224") == 0)
+            ck_assert_str_eq(rq.top[0].label, "snowmobile");
+        /* Real photos: both models see the same thing (noise and the 16-px blur are a toss-up). */
+        if (strncmp(golden_cases[c], "random", 6) != 0 && strcmp(golden_cases[c], "test_16") != 0)
+            ck_assert_msg(r8.top[0].class_index == rq.top[0].class_index, "%s: uint8 says %s, int8 says %s",
+                          golden_cases[c], r8.top[0].label, rq.top[0].label);
+    }
+    ck_assert_int_ge(agree, NCASES - 3);
+    /* Loading the second model did not disturb the first. */
+    read_floats("n01491361_tiger_shark", ".input.f32", input, INPUT_FLOATS);
+    read_floats("n01491361_tiger_shark", ".prob1001.f32", want, CLASSES);
+    struct nn_result r;
+    nn_classify_tensor(uint8_model, input, 1, &r);
+    for (int i = 0; i < CLASSES; i++)
+        ck_assert(fabs(nn_probs(uint8_model)[i] - want[i]) <= 1e-4);
+    nn_free(ptq);
+}
+END_TEST
+
+/* Two threads give the same probabilities as one (within float reassociation). */
+START_TEST(two_threads_match_one)
+{
+    read_floats("ILSVRC2012_val_00000580", ".input.f32", input, INPUT_FLOATS);
+    read_floats("ILSVRC2012_val_00000580", ".prob1001.f32", want, CLASSES);
+    struct nn_result r;
+    nn_set_threads(uint8_model, 2);
+    nn_classify_tensor(uint8_model, input, 1, &r);
+    nn_set_threads(uint8_model, 1);
+    for (int i = 0; i < CLASSES; i++)
+        ck_assert(fabs(nn_probs(uint8_model)[i] - want[i]) <= 1e-4);
+    ck_assert(nn_flops(uint8_model) > 5e8 && nn_flops(uint8_model) < 7e8);
+}
+END_TEST
+
+Suite *test_suite(void)
+{
+    Suite *s = suite_create("nn");
+    TCase *tc = tcase_create("golden");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 30);
+    tcase_add_loop_test(tc, golden_case_matches, 0, NCASES);
+    tcase_add_test(tc, labels_come_from_the_file);
+    tcase_add_test(tc, input_buffer_and_repeat_are_consistent);
+    tcase_add_test(tc, ptq_model_beside_uint8_model);
+    tcase_add_test(tc, two_threads_match_one);
+    suite_add_tcase(s, tc);
+    return s;
+}
