@@ -105,7 +105,7 @@ struct http_body {
     uint64_t remaining;     /* private: bytes left in the body (LENGTH) or the current chunk (CHUNKED) */
     uint64_t decoded;       /* decoded body bytes so far */
     uint64_t max_body;      /* decoded bytes allowed (→ -413) */
-    int state;              /* private: chunked decoder state */
+    int state;              /* private: chunked decoder state, or -status after an error */
     size_t line_len;        /* private: bytes of the current chunk-size / trailer line */
     bool done;
     const char *error;
@@ -164,7 +164,7 @@ ssize_t http_write_head(char *buf, size_t cap, const struct http_response_head *
 ssize_t http_write_response(char *buf, size_t cap, int status, const char *content_type,
                             const void *body, size_t body_len, bool keep_alive);
 /* A whole JSON error response: status with body {"error":"<code>","detail":"<detail>"} (+ "\n"),
- * detail escaped; detail NULL = http_reason(status).  Returns bytes written or -1. */
+ * detail escaped; detail NULL (or over ~900 bytes) = http_reason(status).  Returns bytes written or -1. */
 ssize_t http_write_error(char *buf, size_t cap, int status, const char *code, const char *detail,
                          bool keep_alive);
 

@@ -39,8 +39,8 @@ struct mp_part {
 };
 
 struct mp_parser {
-    char boundary[72];     /* "--" + boundary (1..70 chars), set by mp_init; private */
-    size_t boundary_len;   /* private */
+    char delim[76];        /* private: "\r\n--" + boundary (1..70 chars), set by mp_init */
+    size_t delim_len;      /* private */
     size_t pos;            /* private: body bytes consumed so far */
     int state;             /* private */
     const char *error;     /* on MP_MALFORMED */

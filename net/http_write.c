@@ -1,0 +1,77 @@
+/* http_write: response heads and whole small responses, written into a caller's bounded buffer. */
+#include "net/http.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "net/json.h"
+
+/* snprintf at buf+*o; -1 when it did not fit. */
+static int put(char *buf, size_t cap, size_t *o, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf + *o, cap - *o, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= cap - *o)
+        return -1;
+    *o += (size_t)n;
+    return 0;
+}
+
+ssize_t http_write_head(char *buf, size_t cap, const struct http_response_head *h)
+{
+    size_t o = 0;
+    if (cap == 0 || h->status < 100 || h->status > 999)
+        return -1;
+    if (put(buf, cap, &o, "HTTP/1.1 %d %s\r\n", h->status, http_reason(h->status)) < 0)
+        return -1;
+    if (h->date) {
+        char date[64];
+        time_t now = time(NULL);
+        struct tm tm;
+        if (gmtime_r(&now, &tm) == NULL || strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm) == 0)
+            return -1;
+        if (put(buf, cap, &o, "Date: %s\r\n", date) < 0)
+            return -1;
+    }
+    if (h->content_type && put(buf, cap, &o, "Content-Type: %s\r\n", h->content_type) < 0)
+        return -1;
+    if (h->content_length >= 0 &&
+        put(buf, cap, &o, "Content-Length: %lld\r\n", (long long)h->content_length) < 0)
+        return -1;
+    if (h->status >= 200 && put(buf, cap, &o, "Connection: %s\r\n", h->keep_alive ? "keep-alive" : "close") < 0)
+        return -1;
+    if (h->extra && put(buf, cap, &o, "%s", h->extra) < 0)
+        return -1;
+    if (put(buf, cap, &o, "\r\n") < 0)
+        return -1;
+    return (ssize_t)o;
+}
+
+ssize_t http_write_response(char *buf, size_t cap, int status, const char *content_type,
+                            const void *body, size_t body_len, bool keep_alive)
+{
+    struct http_response_head h = { status, content_type, (int64_t)body_len, keep_alive, false, NULL };
+    ssize_t n = http_write_head(buf, cap, &h);
+    if (n < 0 || cap - (size_t)n < body_len)
+        return -1;
+    if (body_len > 0)
+        memcpy(buf + n, body, body_len);
+    return n + (ssize_t)body_len;
+}
+
+ssize_t http_write_error(char *buf, size_t cap, int status, const char *code, const char *detail,
+                         bool keep_alive)
+{
+    char body[1024];
+    ssize_t n = json_error_body(body, sizeof body - 1, code, detail ? detail : http_reason(status));
+    if (n < 0) /* a detail too long for the body: fall back to the reason phrase */
+        n = json_error_body(body, sizeof body - 1, code, http_reason(status));
+    if (n < 0)
+        return -1;
+    body[n++] = '\n';
+    return http_write_response(buf, cap, status, "application/json", body, (size_t)n, keep_alive);
+}
