@@ -56,6 +56,9 @@ int img_decode(const void *bytes, size_t len, struct img *out, char *err, size_t
     if (over_limit(probe.width, probe.height))
         return fail(NN_ERR_TOO_LARGE, err, errlen, "%dx%d exceeds %ld Mpixel", probe.width, probe.height,
                     IMG_MAX_PIXELS / 1000000);
+    if (!probe.supported)
+        return fail(NN_ERR_NOT_IMAGE, err, errlen, "this %s variant (lossless or arithmetic-coded) is not supported",
+                    probe.name);
 
     int w, h, comp;
     if (!stbi_info_from_memory(bytes, (int)len, &w, &h, &comp)) {
@@ -66,9 +69,6 @@ int img_decode(const void *bytes, size_t len, struct img *out, char *err, size_t
     }
     if (over_limit(w, h))
         return fail(NN_ERR_TOO_LARGE, err, errlen, "%dx%d exceeds %ld Mpixel", w, h, IMG_MAX_PIXELS / 1000000);
-    if (!probe.supported)
-        return fail(NN_ERR_NOT_IMAGE, err, errlen, "this %s variant (lossless or arithmetic-coded) is not supported",
-                    probe.name);
     if (!probe.complete)
         return fail(NN_ERR_BAD_IMAGE, err, errlen, "truncated %s (the file stops before its end marker)", probe.name);
 

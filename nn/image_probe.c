@@ -4,6 +4,7 @@
 #include "nn/exif.h"
 #include "nn/jpeg_markers.h"
 
+#include <ctype.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -142,6 +143,41 @@ static void probe_gif(const unsigned char *p, size_t len, struct img_probe *out)
     }
 }
 
+/* Reads one PNM header number after whitespace and '#' comments; returns -1 at the end of the data. */
+static int64_t pnm_number(const unsigned char *p, size_t len, size_t *i)
+{
+    while (*i < len && (isspace(p[*i]) || p[*i] == '#')) {
+        if (p[*i] == '#')
+            while (*i < len && p[*i] != '\n')
+                (*i)++;
+        else
+            (*i)++;
+    }
+    if (*i >= len || !isdigit(p[*i]))
+        return -1;
+    int64_t v = 0;
+    while (*i < len && isdigit(p[*i])) {
+        if (v < INT32_MAX)
+            v = v * 10 + (p[*i] - '0');
+        (*i)++;
+    }
+    return v;
+}
+
+/* PNM (P5 grey, P6 RGB): text header "P6 <w> <h> <maxval>" and one whitespace byte, then exactly
+ * w*h*channels samples of 1 or 2 bytes.  stb_image does not check that they are all there. */
+static void probe_pnm(const unsigned char *p, size_t len, struct img_probe *out)
+{
+    size_t i = 2;
+    int64_t w = pnm_number(p, len, &i), h = pnm_number(p, len, &i), maxval = pnm_number(p, len, &i);
+    if (w < 0 || h < 0 || maxval < 0 || i >= len)
+        return;
+    out->width = dim((uint64_t)w);
+    out->height = dim((uint64_t)h);
+    uint64_t need = (uint64_t)w * (uint64_t)h * (p[1] == '6' ? 3 : 1) * (maxval > 255 ? 2 : 1);
+    out->complete = need <= len - i - 1;
+}
+
 static void probe_jpeg(const unsigned char *p, size_t len, struct img_probe *out)
 {
     struct jpeg_layout layout;
@@ -178,7 +214,7 @@ void img_probe(const unsigned char *p, size_t len, struct img_probe *out)
         out->name = "data";
     }
     if (out->format == IMG_FMT_JPEG || out->format == IMG_FMT_PNG || out->format == IMG_FMT_BMP ||
-        out->format == IMG_FMT_GIF)
+        out->format == IMG_FMT_GIF || out->format == IMG_FMT_PNM)
         out->complete = 0; /* proven complete by the walkers below */
     switch (out->format) {
     case IMG_FMT_JPEG: probe_jpeg(p, len, out); break;
@@ -186,6 +222,7 @@ void img_probe(const unsigned char *p, size_t len, struct img_probe *out)
     case IMG_FMT_BMP: probe_bmp(p, len, out); break;
     case IMG_FMT_GIF: probe_gif(p, len, out); break;
     case IMG_FMT_PSD: probe_psd(p, len, out); break;
+    case IMG_FMT_PNM: probe_pnm(p, len, out); break;
     default: break;
     }
 }

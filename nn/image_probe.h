@@ -17,7 +17,7 @@ struct img_probe {
     const char *name;    /* "JPEG", "PNG", ..., "WebP" for an unsupported one, "data" when unknown */
     int width, height;   /* from the header when it could be read without stb, else 0 */
     int complete;        /* 0 when the container visibly stops early (JPEG without EOI, PNG without
-                            IEND, BMP shorter than its pixel array, GIF cut inside its first frame) */
+                            IEND, BMP or PNM shorter than its pixels, GIF cut inside its first frame) */
     int supported;       /* 0 for a variant stb_image cannot decode (lossless/arithmetic JPEG) */
     int orientation;     /* EXIF orientation 1..8 (JPEG), else 1 */
 };

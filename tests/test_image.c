@@ -1,0 +1,671 @@
+/* Tests for nn/image: every picture is made here (stb_image_write, or by hand for GIF/PNM and for the
+ * EXIF segment spliced into a JPEG), decoded back through img_decode, and checked pixel by pixel. */
+#include "nn/image.h"
+#include "nn/nn.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stb/stb_image.h>
+#include <stb/stb_image_write.h>
+
+/* ---- helpers ------------------------------------------------------------------------------------------ */
+
+struct bytes {
+    unsigned char *p;
+    size_t len, cap;
+};
+
+static void put(struct bytes *b, const void *src, size_t n)
+{
+    if (b->len + n > b->cap) {
+        b->cap = (b->len + n) * 2;
+        b->p = realloc(b->p, b->cap);
+        ck_assert_ptr_nonnull(b->p);
+    }
+    memcpy(b->p + b->len, src, n);
+    b->len += n;
+}
+
+static void put_byte(struct bytes *b, unsigned v) { unsigned char c = (unsigned char)v; put(b, &c, 1); }
+static void put_le16(struct bytes *b, unsigned v) { put_byte(b, v & 0xFF); put_byte(b, v >> 8); }
+static void write_to_bytes(void *ctx, void *data, int n) { put(ctx, data, (size_t)n); }
+
+/* An RGB picture whose every pixel differs: r = 10x+3, g = 7y+5, b = x*y. */
+static struct img pattern(int w, int h)
+{
+    struct img im = {w, h, malloc((size_t)w * h * 3)};
+    ck_assert_ptr_nonnull(im.rgb);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            unsigned char *p = im.rgb + ((size_t)y * w + x) * 3;
+            p[0] = (unsigned char)(10 * x + 3), p[1] = (unsigned char)(7 * y + 5), p[2] = (unsigned char)(x * y);
+        }
+    return im;
+}
+
+static const unsigned char *pixel(const struct img *im, int x, int y) { return im->rgb + ((size_t)y * im->w + x) * 3; }
+
+static void assert_same_pixels(const struct img *a, const struct img *b)
+{
+    ck_assert_int_eq(a->w, b->w);
+    ck_assert_int_eq(a->h, b->h);
+    ck_assert_mem_eq(a->rgb, b->rgb, (size_t)a->w * a->h * 3);
+}
+
+static int decode(const struct bytes *b, struct img *out)
+{
+    char err[128] = "";
+    int rc = img_decode(b->p, b->len, out, err, sizeof err);
+    if (rc < 0)
+        ck_assert_msg(err[0] != '\0', "error %d without a message", rc);
+    return rc;
+}
+
+/* A JPEG of im at quality 100 (no chroma subsampling, so flat 8x8 blocks survive almost exactly). */
+static struct bytes jpeg_of(const struct img *im)
+{
+    struct bytes b = {0};
+    ck_assert_int_eq(img_encode_jpeg(im, 100, &b.p, &b.len), 0);
+    b.cap = b.len;
+    return b;
+}
+
+static char *env_path(const char *var, const char *rel)
+{
+    const char *dir = getenv(var);
+    ck_assert_msg(dir != NULL, "%s is not set (run through make)", var);
+    char *path = malloc(strlen(dir) + strlen(rel) + 2);
+    ck_assert_ptr_nonnull(path);
+    sprintf(path, "%s/%s", dir, rel);
+    return path;
+}
+
+static struct bytes read_file(const char *path)
+{
+    struct bytes b = {0};
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    unsigned char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        put(&b, chunk, n);
+    fclose(f);
+    return b;
+}
+
+static struct bytes read_shared(const char *rel)
+{
+    char *path = env_path("IMGREC_SHARED", rel);
+    struct bytes b = read_file(path);
+    free(path);
+    return b;
+}
+
+/* ---- formats ------------------------------------------------------------------------------------------ */
+
+START_TEST(png_bmp_tga_roundtrip_exactly)
+{
+    struct img src = pattern(13, 7), got;
+    for (int fmt = 0; fmt < 3; fmt++) {
+        struct bytes b = {0};
+        int ok = fmt == 0 ? stbi_write_png_to_func(write_to_bytes, &b, 13, 7, 3, src.rgb, 13 * 3)
+               : fmt == 1 ? stbi_write_bmp_to_func(write_to_bytes, &b, 13, 7, 3, src.rgb)
+                          : stbi_write_tga_to_func(write_to_bytes, &b, 13, 7, 3, src.rgb);
+        ck_assert_int_ne(ok, 0);
+        ck_assert_int_eq(decode(&b, &got), 0);
+        assert_same_pixels(&src, &got);
+        img_free(&got);
+        free(b.p);
+    }
+    img_free(&src);
+}
+END_TEST
+
+START_TEST(encoders_roundtrip)
+{
+    struct img src = pattern(16, 16), got;
+    struct bytes png = {0};
+    ck_assert_int_eq(img_encode_png(&src, &png.p, &png.len), 0);
+    ck_assert_int_eq(decode(&png, &got), 0);
+    assert_same_pixels(&src, &got);
+    img_free(&got);
+
+    struct bytes jpg = jpeg_of(&src);
+    ck_assert_int_eq(decode(&jpg, &got), 0);
+    ck_assert_int_eq(got.w, 16);
+    ck_assert_int_eq(got.h, 16);
+    long total = 0;
+    for (size_t i = 0; i < 16 * 16 * 3; i++)
+        total += abs(got.rgb[i] - src.rgb[i]);
+    ck_assert_msg(total / (16 * 16 * 3) <= 4, "JPEG q100 mean error %ld", total / (16 * 16 * 3));
+    img_free(&got);
+
+    unsigned char *buf = (unsigned char *)"x";
+    size_t len = 1;
+    ck_assert_int_eq(img_encode_jpeg(&src, 0, &buf, &len), NN_ERR_BAD_IMAGE);
+    ck_assert_ptr_null(buf);
+    ck_assert_int_eq(img_encode_jpeg(&src, 101, &buf, &len), NN_ERR_BAD_IMAGE);
+    free(png.p);
+    free(jpg.p);
+    img_free(&src);
+}
+END_TEST
+
+START_TEST(grayscale_becomes_equal_channels)
+{
+    unsigned char grey[5 * 3] = {0, 20, 40, 60, 80, 100, 120, 140, 160, 180, 200, 220, 240, 250, 255};
+    struct bytes b = {0};
+    ck_assert_int_ne(stbi_write_png_to_func(write_to_bytes, &b, 5, 3, 1, grey, 5), 0);
+    struct img got;
+    ck_assert_int_eq(decode(&b, &got), 0);
+    for (int i = 0; i < 15; i++)
+        for (int c = 0; c < 3; c++)
+            ck_assert_int_eq(got.rgb[i * 3 + c], grey[i]);
+    img_free(&got);
+    free(b.p);
+}
+END_TEST
+
+/* Transparent pixels are shown as if on a white page: opaque keep their colour, clear ones turn white. */
+START_TEST(alpha_is_composited_on_white)
+{
+    unsigned char rgba[4 * 4] = {200, 10, 30, 255, /* opaque */ 0, 0, 0, 0, /* clear black */
+                                 0, 0, 0, 128, /* half black */ 100, 50, 0, 51 /* 20% */};
+    struct bytes b = {0};
+    ck_assert_int_ne(stbi_write_png_to_func(write_to_bytes, &b, 4, 1, 4, rgba, 16), 0);
+    struct img got;
+    ck_assert_int_eq(decode(&b, &got), 0);
+    for (int i = 0; i < 4; i++)
+        for (int c = 0; c < 3; c++) {
+            int a = rgba[i * 4 + 3], want = (rgba[i * 4 + c] * a + 255 * (255 - a) + 127) / 255;
+            ck_assert_int_eq(got.rgb[i * 3 + c], want);
+        }
+    ck_assert_int_eq(got.rgb[3], 255);   /* the clear pixel really is white */
+    ck_assert_int_eq(got.rgb[0], 200);   /* and the opaque one untouched */
+    img_free(&got);
+    free(b.p);
+
+    unsigned char grey_alpha[2 * 2] = {90, 255, 90, 0};
+    b = (struct bytes){0};
+    ck_assert_int_ne(stbi_write_png_to_func(write_to_bytes, &b, 2, 1, 2, grey_alpha, 4), 0);
+    ck_assert_int_eq(decode(&b, &got), 0);
+    ck_assert_int_eq(got.rgb[0], 90);
+    ck_assert_int_eq(got.rgb[3], 255);
+    img_free(&got);
+    free(b.p);
+}
+END_TEST
+
+/* A GIF made by hand: 4-colour palette, optional transparent index, and LZW data that sends a clear
+ * code before every pixel so all codes stay 3 bits wide (valid, if not compact). */
+static struct bytes gif_of(int w, int h, const unsigned char *index, const unsigned char palette[12], int transparent)
+{
+    struct bytes b = {0};
+    put(&b, "GIF89a", 6);
+    put_le16(&b, (unsigned)w), put_le16(&b, (unsigned)h);
+    put_byte(&b, 0x81), put_byte(&b, 0), put_byte(&b, 0); /* global table of 4, background 0, aspect 0 */
+    put(&b, palette, 12);
+    if (transparent >= 0) {
+        unsigned char gce[] = {0x21, 0xF9, 4, 1, 0, 0, (unsigned char)transparent, 0};
+        put(&b, gce, sizeof gce);
+    }
+    put_byte(&b, 0x2C), put_le16(&b, 0), put_le16(&b, 0), put_le16(&b, (unsigned)w), put_le16(&b, (unsigned)h);
+    put_byte(&b, 0), put_byte(&b, 2); /* no local table; LZW minimum code size 2: clear = 4, end = 5 */
+    struct bytes data = {0};
+    unsigned bits = 0, nbits = 0;
+    for (int i = 0; i <= 2 * w * h; i++) {
+        unsigned code = i == 2 * w * h ? 5 : i % 2 == 0 ? 4 : index[i / 2];
+        bits |= code << nbits, nbits += 3;
+        for (; nbits >= 8; nbits -= 8, bits >>= 8)
+            put_byte(&data, bits & 0xFF);
+    }
+    if (nbits)
+        put_byte(&data, bits);
+    for (size_t at = 0; at < data.len; at += 255) {
+        size_t n = data.len - at < 255 ? data.len - at : 255;
+        put_byte(&b, (unsigned)n), put(&b, data.p + at, n);
+    }
+    put_byte(&b, 0), put_byte(&b, 0x3B);
+    free(data.p);
+    return b;
+}
+
+static const unsigned char gif_palette[12] = {255, 0, 0, 0, 255, 0, 0, 0, 255, 20, 20, 20};
+
+START_TEST(gif_decodes_with_transparency_on_white)
+{
+    unsigned char index[6] = {0, 1, 2, 3, 2, 1};
+    struct bytes b = gif_of(3, 2, index, gif_palette, 3);
+    struct img got;
+    ck_assert_int_eq(decode(&b, &got), 0);
+    ck_assert_int_eq(got.w, 3);
+    ck_assert_int_eq(got.h, 2);
+    for (int i = 0; i < 6; i++)
+        for (int c = 0; c < 3; c++)
+            ck_assert_int_eq(got.rgb[i * 3 + c], index[i] == 3 ? 255 : gif_palette[index[i] * 3 + c]);
+    img_free(&got);
+    free(b.p);
+}
+END_TEST
+
+START_TEST(pnm_decodes)
+{
+    struct bytes b = {0};
+    const char *header = "P6\n# made by hand\n2 2\n255\n";
+    unsigned char px[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 250, 251, 252};
+    put(&b, header, strlen(header));
+    put(&b, px, sizeof px);
+    struct img got;
+    ck_assert_int_eq(decode(&b, &got), 0);
+    ck_assert_int_eq(got.w, 2);
+    ck_assert_mem_eq(got.rgb, px, sizeof px);
+    img_free(&got);
+    b.len -= 1; /* one byte short */
+    ck_assert_int_eq(decode(&b, &got), NN_ERR_BAD_IMAGE);
+    free(b.p);
+}
+END_TEST
+
+/* ---- refusing bad input ----------------------------------------------------------------------------- */
+
+START_TEST(not_an_image_is_not_image)
+{
+    const char *texts[] = {"hello world", "<html><body>hi</body></html>", "P3\n1 1\n255\n1 2 3\n",
+                           "BM is a common start for text", "{\"json\": true}"};
+    struct img got;
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        struct bytes b = {(unsigned char *)texts[i], strlen(texts[i]), 0};
+        ck_assert_int_eq(decode(&b, &got), NN_ERR_NOT_IMAGE);
+        ck_assert_ptr_null(got.rgb);
+    }
+    char err[128];
+    ck_assert_int_eq(img_decode("", 0, &got, err, sizeof err), NN_ERR_NOT_IMAGE);
+    ck_assert_int_eq(img_decode(NULL, 10, &got, err, sizeof err), NN_ERR_NOT_IMAGE);
+    /* Pseudo-random bytes (fixed LCG) are not a picture either. */
+    unsigned char noise[4096];
+    unsigned state = 12345;
+    for (size_t i = 0; i < sizeof noise; i++)
+        noise[i] = (unsigned char)((state = state * 1103515245u + 12345u) >> 16);
+    ck_assert_int_eq(img_decode(noise, sizeof noise, &got, err, sizeof err), NN_ERR_NOT_IMAGE);
+}
+END_TEST
+
+START_TEST(known_but_unsupported_formats_name_themselves)
+{
+    const struct { const char *bytes; size_t len; const char *name; } cases[] = {
+        {"RIFF\x10\0\0\0WEBPVP8 ", 16, "WebP"},
+        {"#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n-Y 1 +X 1\n", 44, "HDR"},
+        {"II*\0\x08\0\0\0\0\0", 10, "TIFF"},
+        {"\0\0\0\x18" "ftypavif\0\0\0\0", 16, "HEIF"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct img got;
+        char err[128] = "";
+        ck_assert_int_eq(img_decode(cases[i].bytes, cases[i].len, &got, err, sizeof err), NN_ERR_NOT_IMAGE);
+        ck_assert_msg(strstr(err, cases[i].name), "'%s' does not name %s", err, cases[i].name);
+    }
+}
+END_TEST
+
+/* Lossless JPEG (SOF3) is a JPEG stb_image cannot decode: refused as unsupported, not as corrupt. */
+START_TEST(lossless_jpeg_is_unsupported)
+{
+    struct img src = pattern(8, 8), got;
+    struct bytes b = jpeg_of(&src);
+    int patched = 0;
+    for (size_t i = 2; i + 1 < b.len && !patched; i++)
+        if (b.p[i] == 0xFF && b.p[i + 1] == 0xC0)
+            b.p[i + 1] = 0xC3, patched = 1;
+    ck_assert(patched);
+    ck_assert_int_eq(decode(&b, &got), NN_ERR_NOT_IMAGE);
+    free(b.p);
+    img_free(&src);
+}
+END_TEST
+
+/* Every prefix of a valid file is refused (or, where the format allows, decoded) and never read past:
+ * run under build/asan to make "never read past" a checked claim.  JPEG, PNG and BMP prefixes must
+ * all be refused: their end marker or pixel-array length is checked. */
+static void check_every_prefix(const struct bytes *whole, int prefixes_must_fail)
+{
+    for (size_t n = 0; n < whole->len; n++) {
+        unsigned char *copy = malloc(n ? n : 1); /* exact size, so ASan sees any over-read */
+        ck_assert_ptr_nonnull(copy);
+        memcpy(copy, whole->p, n);
+        struct img got;
+        char err[128];
+        int rc = img_decode(copy, n, &got, err, sizeof err);
+        ck_assert_msg(rc == 0 || rc == NN_ERR_NOT_IMAGE || rc == NN_ERR_BAD_IMAGE, "prefix %zu: rc %d", n, rc);
+        if (prefixes_must_fail)
+            ck_assert_msg(rc < 0, "prefix %zu of %zu bytes was accepted", n, whole->len);
+        if (rc == 0)
+            ck_assert(got.w > 0 && got.h > 0 && got.rgb);
+        img_free(&got);
+        free(copy);
+    }
+}
+
+START_TEST(every_truncation_is_refused_or_decoded)
+{
+    struct img src = pattern(24, 16);
+    struct bytes jpg = jpeg_of(&src), png = {0}, bmp = {0};
+    ck_assert_int_eq(img_encode_png(&src, &png.p, &png.len), 0);
+    ck_assert_int_ne(stbi_write_bmp_to_func(write_to_bytes, &bmp, 24, 16, 3, src.rgb), 0);
+    unsigned char index[6] = {0, 1, 2, 3, 2, 1};
+    struct bytes gif = gif_of(3, 2, index, gif_palette, -1);
+    check_every_prefix(&jpg, 1);
+    check_every_prefix(&png, 1);
+    check_every_prefix(&bmp, 1);
+    check_every_prefix(&gif, 0);
+    /* The GIF is refused until its first frame's data is whole (only the trailer byte may go). */
+    struct img got;
+    gif.len -= 2;
+    ck_assert_int_eq(decode(&gif, &got), NN_ERR_BAD_IMAGE);
+    free(jpg.p), free(png.p), free(bmp.p), free(gif.p);
+    img_free(&src);
+}
+END_TEST
+
+/* Headers that claim a huge picture are refused as too large before any pixel is decoded: these
+ * files have no pixel data at all, so decoding them would have failed as corrupt instead. */
+START_TEST(too_large_refused_from_header)
+{
+    unsigned char png[33] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R',
+                             0, 0, 0x4E, 0x20, 0, 0, 0x4E, 0x20, 8, 2, 0, 0, 0}; /* 20000 x 20000 RGB */
+    unsigned char jpeg[] = {0xFF, 0xD8, 0xFF, 0xC0, 0, 17, 8, 0x75, 0x30, 0x75, 0x30, 3, /* 30000 x 30000 */
+                            1, 0x11, 0, 2, 0x11, 0, 3, 0x11, 0};
+    unsigned char gif[13] = {'G', 'I', 'F', '8', '9', 'a', 0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0};
+    const struct bytes cases[] = {{png, sizeof png, 0}, {jpeg, sizeof jpeg, 0}, {gif, sizeof gif, 0}};
+    for (size_t i = 0; i < 3; i++) {
+        struct img got;
+        char err[128] = "";
+        ck_assert_int_eq(img_decode(cases[i].p, cases[i].len, &got, err, sizeof err), NN_ERR_TOO_LARGE);
+        ck_assert_ptr_null(got.rgb);
+        ck_assert_msg(strstr(err, "Mpixel"), "message '%s'", err);
+    }
+    /* Just under the limit the same PNG header is merely truncated. */
+    png[18] = 0x0F, png[19] = 0xA0; /* 4000 x 20000 = 80 Mpixel: still over */
+    struct img got;
+    ck_assert_int_eq(img_decode(png, sizeof png, &got, NULL, 0), NN_ERR_TOO_LARGE);
+    png[18] = 0x01, png[19] = 0xF4; /* 500 x 20000 = 10 Mpixel: allowed, so the missing data shows */
+    ck_assert_int_eq(img_decode(png, sizeof png, &got, NULL, 0), NN_ERR_BAD_IMAGE);
+}
+END_TEST
+
+/* ---- geometry --------------------------------------------------------------------------------------- */
+
+static void assert_square(int w, int h, int side, int x0, int y0)
+{
+    int gx, gy, gs;
+    img_center_square(w, h, &gx, &gy, &gs);
+    ck_assert_msg(gs == side && gx == x0 && gy == y0, "%dx%d: side %d at (%d,%d)", w, h, gs, gx, gy);
+}
+
+START_TEST(center_square_geometry)
+{
+    assert_square(640, 480, 480, 80, 0);
+    assert_square(3, 8, 3, 0, 2); /* odd margin rounds down */
+    assert_square(227, 227, 227, 0, 0);
+    struct img src = pattern(7, 4), sq;
+    ck_assert_int_eq(img_crop_center(&src, &sq), 0);
+    ck_assert_int_eq(sq.w, 4);
+    ck_assert_int_eq(sq.h, 4);
+    for (int y = 0; y < 4; y++)
+        for (int x = 0; x < 4; x++)
+            ck_assert_mem_eq(pixel(&sq, x, y), pixel(&src, x + 1, y), 3);
+    img_free(&sq);
+    img_free(&src);
+}
+END_TEST
+
+START_TEST(resize_keeps_flat_colour_and_averages_when_shrinking)
+{
+    struct img flat = {9, 5, malloc(9 * 5 * 3)}, out;
+    for (int i = 0; i < 9 * 5; i++)
+        flat.rgb[i * 3] = 40, flat.rgb[i * 3 + 1] = 150, flat.rgb[i * 3 + 2] = 250;
+    ck_assert_int_eq(img_resize(&flat, 224, 224, &out), 0);
+    ck_assert_int_eq(out.w, 224);
+    for (int i = 0; i < 224 * 224; i++)
+        ck_assert(out.rgb[i * 3] == 40 && out.rgb[i * 3 + 1] == 150 && out.rgb[i * 3 + 2] == 250);
+    img_free(&out);
+    img_free(&flat);
+
+    /* A one-pixel checkerboard halved must become grey (area-like filter), not black or white (sampling). */
+    struct img board = {16, 16, malloc(16 * 16 * 3)};
+    for (int y = 0; y < 16; y++)
+        for (int x = 0; x < 16; x++)
+            memset(board.rgb + (y * 16 + x) * 3, (x + y) % 2 ? 255 : 0, 3);
+    ck_assert_int_eq(img_resize(&board, 8, 8, &out), 0);
+    for (int y = 1; y < 7; y++) /* the border repeats edge pixels, which unbalances the average there */
+        for (int x = 1; x < 7; x++)
+            ck_assert_msg(abs(pixel(&out, x, y)[0] - 128) <= 1, "(%d,%d) = %d", x, y, pixel(&out, x, y)[0]);
+    img_free(&out);
+    img_free(&board);
+}
+END_TEST
+
+START_TEST(resize_to_same_size_is_identity)
+{
+    struct img src = pattern(224, 224), out;
+    ck_assert_int_eq(img_resize(&src, 224, 224, &out), 0);
+    assert_same_pixels(&src, &out);
+    img_free(&out);
+    img_free(&src);
+}
+END_TEST
+
+START_TEST(resize_rect_reads_only_the_rectangle)
+{
+    struct img src = pattern(10, 6), sq, a, b;
+    ck_assert_int_eq(img_crop_center(&src, &sq), 0);
+    ck_assert_int_eq(img_resize(&sq, 5, 5, &a), 0);
+    ck_assert_int_eq(img_resize_rect(&src, 2, 0, 6, 6, 5, 5, &b), 0);
+    assert_same_pixels(&a, &b);
+    img_free(&a), img_free(&b), img_free(&sq);
+    ck_assert_int_eq(img_resize_rect(&src, 5, 0, 6, 6, 5, 5, &b), NN_ERR_BAD_IMAGE); /* runs off the right */
+    ck_assert_int_eq(img_resize_rect(&src, 0, -1, 6, 6, 5, 5, &b), NN_ERR_BAD_IMAGE);
+    ck_assert_int_eq(img_resize(&src, 0, 5, &b), NN_ERR_BAD_IMAGE);
+    ck_assert_ptr_null(b.rgb);
+    img_free(&src);
+}
+END_TEST
+
+START_TEST(tensor_is_pixel_over_127_5_minus_1)
+{
+    unsigned char px[6] = {0, 255, 51, 127, 128, 200};
+    struct img im = {2, 1, px};
+    float t[6];
+    img_to_tensor(&im, t);
+    for (int i = 0; i < 6; i++)
+        ck_assert_float_eq_tol(t[i], px[i] / 127.5 - 1.0, 1e-6);
+    ck_assert_float_eq(t[0], -1.0f);
+    ck_assert_float_eq(t[1], 1.0f);
+}
+END_TEST
+
+/* ---- EXIF orientation ------------------------------------------------------------------------------- */
+
+/* A JPEG with an APP1 segment holding a TIFF block with IFD0 = {orientation: value}. */
+static struct bytes with_exif(const struct bytes *jpg, int big_endian, unsigned value)
+{
+    unsigned char tiff[26] = {0};
+    int be = big_endian;
+    unsigned char *t = tiff;
+    /* byte order, 42, IFD0 at 8; one entry: tag 0x0112, type SHORT (3), count 1, value; next IFD 0 */
+    const unsigned fields[][2] = {{42, 2}, {8, 4}, {1, 2}, {0x0112, 2}, {3, 2}, {1, 4}, {value, 2}};
+    t[0] = t[1] = be ? 'M' : 'I';
+    size_t at = 2;
+    for (size_t f = 0; f < sizeof fields / sizeof fields[0]; f++) {
+        for (unsigned k = 0; k < fields[f][1]; k++) {
+            unsigned shift = 8 * (be ? fields[f][1] - 1 - k : k);
+            t[at + k] = (unsigned char)(fields[f][0] >> shift);
+        }
+        at += fields[f][1];
+    }
+    at += 2 + 4; /* rest of the 4-byte value field, then the next-IFD offset 0 */
+    struct bytes out = {0};
+    put(&out, jpg->p, 2); /* SOI */
+    unsigned seg = 2 + 6 + (unsigned)at;
+    unsigned char app1[4] = {0xFF, 0xE1, (unsigned char)(seg >> 8), (unsigned char)seg};
+    put(&out, app1, 4);
+    put(&out, "Exif\0\0", 6);
+    put(&out, tiff, at);
+    put(&out, jpg->p + 2, jpg->len - 2);
+    return out;
+}
+
+enum { RED, GREEN, BLUE, WHITE };
+static const unsigned char quadrant_colour[4][3] = {{255, 0, 0}, {0, 255, 0}, {0, 0, 255}, {255, 255, 255}};
+
+/* 32 x 16 stored picture: top-left red, top-right green, bottom-left blue, bottom-right white. */
+static struct img quadrants(void)
+{
+    struct img im = {32, 16, malloc(32 * 16 * 3)};
+    for (int y = 0; y < 16; y++)
+        for (int x = 0; x < 32; x++)
+            memcpy(im.rgb + (y * 32 + x) * 3, quadrant_colour[(y >= 8) * 2 + (x >= 16)], 3);
+    return im;
+}
+
+static int nearest_quadrant(const unsigned char *p)
+{
+    int best = 0, best_d = 1 << 30;
+    for (int q = 0; q < 4; q++) {
+        int d = 0;
+        for (int c = 0; c < 3; c++)
+            d += (p[c] - quadrant_colour[q][c]) * (p[c] - quadrant_colour[q][c]);
+        if (d < best_d)
+            best = q, best_d = d;
+    }
+    return best;
+}
+
+/* What the viewer sees in its top-left, top-right, bottom-left, bottom-right corners for each EXIF
+ * orientation, from the spec's "row 0 is at the ..., column 0 is at the ..." definitions. */
+static const int seen_corners[9][4] = {
+    [1] = {RED, GREEN, BLUE, WHITE},  [2] = {GREEN, RED, WHITE, BLUE},
+    [3] = {WHITE, BLUE, GREEN, RED},  [4] = {BLUE, WHITE, RED, GREEN},
+    [5] = {RED, BLUE, GREEN, WHITE},  [6] = {BLUE, RED, WHITE, GREEN},
+    [7] = {WHITE, GREEN, BLUE, RED},  [8] = {GREEN, WHITE, RED, BLUE},
+};
+
+START_TEST(exif_orientations_are_applied)
+{
+    struct img src = quadrants();
+    struct bytes jpg = jpeg_of(&src);
+    for (int be = 0; be < 2; be++)
+        for (unsigned o = 1; o <= 8; o++) {
+            struct bytes b = with_exif(&jpg, be, o);
+            ck_assert_int_eq(img_jpeg_orientation(b.p, b.len), (int)o);
+            struct img got;
+            ck_assert_int_eq(decode(&b, &got), 0);
+            int turned = o >= 5;
+            ck_assert_int_eq(got.w, turned ? 16 : 32);
+            ck_assert_int_eq(got.h, turned ? 32 : 16);
+            int xs[2] = {1, got.w - 2}, ys[2] = {1, got.h - 2};
+            for (int corner = 0; corner < 4; corner++)
+                ck_assert_msg(nearest_quadrant(pixel(&got, xs[corner % 2], ys[corner / 2])) == seen_corners[o][corner],
+                              "orientation %u (%s endian) corner %d", o, be ? "big" : "little", corner);
+            img_free(&got);
+            free(b.p);
+        }
+    free(jpg.p);
+    img_free(&src);
+}
+END_TEST
+
+START_TEST(malformed_exif_means_upright)
+{
+    struct img src = quadrants();
+    struct bytes jpg = jpeg_of(&src);
+    ck_assert_int_eq(img_jpeg_orientation(jpg.p, jpg.len), 1); /* no EXIF at all */
+    struct bytes b = with_exif(&jpg, 0, 9);                     /* out of range value */
+    ck_assert_int_eq(img_jpeg_orientation(b.p, b.len), 1);
+    free(b.p);
+    /* Corrupt each byte of the TIFF block in turn (IFD offset, count, type ...): never out of range,
+     * never a crash, and the picture still decodes. */
+    struct bytes good = with_exif(&jpg, 1, 6);
+    for (size_t i = 12; i < 12 + 26; i++) { /* SOI, APP1 marker + length, "Exif\0\0", then TIFF */
+        for (int v = 0; v < 256; v += 85) {
+            unsigned char saved = good.p[i];
+            good.p[i] = (unsigned char)(v ^ 0xA5);
+            int o = img_jpeg_orientation(good.p, good.len);
+            ck_assert(o >= 1 && o <= 8);
+            good.p[i] = saved;
+        }
+    }
+    /* A segment length pointing past the end: no orientation, and the file counts as truncated. */
+    good.p[4] = 0xFF;
+    ck_assert_int_eq(img_jpeg_orientation(good.p, good.len), 1);
+    struct img got;
+    ck_assert_int_eq(decode(&good, &got), NN_ERR_BAD_IMAGE);
+    free(good.p);
+    free(jpg.p);
+    img_free(&src);
+}
+END_TEST
+
+/* A real camera photo (from the shared sample set) given orientation 6 must come out as stb_image's
+ * stored-orientation decode turned a quarter clockwise, pixel for pixel. */
+START_TEST(real_photo_with_orientation_6_is_turned)
+{
+    struct bytes plain = read_shared("eval/sample_dev/images/n01491361_tiger_shark.JPEG");
+    ck_assert_int_eq(img_jpeg_orientation(plain.p, plain.len), 1);
+    struct bytes b = with_exif(&plain, 1, 6);
+    ck_assert_int_eq(img_jpeg_orientation(b.p, b.len), 6);
+    int sw, sh, comp;
+    unsigned char *stored = stbi_load_from_memory(plain.p, (int)plain.len, &sw, &sh, &comp, 3);
+    ck_assert_ptr_nonnull(stored);
+    ck_assert_int_ne(sw, sh);
+    struct img got;
+    ck_assert_int_eq(decode(&b, &got), 0);
+    ck_assert_int_eq(got.w, sh);
+    ck_assert_int_eq(got.h, sw);
+    for (int y = 0; y < got.h; y++)
+        for (int x = 0; x < got.w; x++)
+            ck_assert_mem_eq(pixel(&got, x, y), stored + ((size_t)(sh - 1 - x) * sw + y) * 3, 3);
+    stbi_image_free(stored);
+    img_free(&got);
+    free(b.p);
+    free(plain.p);
+}
+END_TEST
+
+Suite *test_suite(void)
+{
+    Suite *s = suite_create("image");
+    TCase *formats = tcase_create("formats");
+    tcase_add_test(formats, png_bmp_tga_roundtrip_exactly);
+    tcase_add_test(formats, encoders_roundtrip);
+    tcase_add_test(formats, grayscale_becomes_equal_channels);
+    tcase_add_test(formats, alpha_is_composited_on_white);
+    tcase_add_test(formats, gif_decodes_with_transparency_on_white);
+    tcase_add_test(formats, pnm_decodes);
+    suite_add_tcase(s, formats);
+
+    TCase *refusals = tcase_create("refusals");
+    tcase_add_test(refusals, not_an_image_is_not_image);
+    tcase_add_test(refusals, known_but_unsupported_formats_name_themselves);
+    tcase_add_test(refusals, lossless_jpeg_is_unsupported);
+    tcase_add_test(refusals, every_truncation_is_refused_or_decoded);
+    tcase_add_test(refusals, too_large_refused_from_header);
+    tcase_set_timeout(refusals, 20); /* the truncation sweep decodes a few thousand prefixes under ASan */
+    suite_add_tcase(s, refusals);
+
+    TCase *geometry = tcase_create("geometry");
+    tcase_add_test(geometry, center_square_geometry);
+    tcase_add_test(geometry, resize_keeps_flat_colour_and_averages_when_shrinking);
+    tcase_add_test(geometry, resize_to_same_size_is_identity);
+    tcase_add_test(geometry, resize_rect_reads_only_the_rectangle);
+    tcase_add_test(geometry, tensor_is_pixel_over_127_5_minus_1);
+    suite_add_tcase(s, geometry);
+
+    TCase *exif = tcase_create("exif");
+    tcase_add_test(exif, exif_orientations_are_applied);
+    tcase_add_test(exif, malformed_exif_means_upright);
+    tcase_add_test(exif, real_photo_with_orientation_6_is_turned);
+    suite_add_tcase(s, exif);
+    return s;
+}
