@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#include "net/http_lex.h"
+
 #define CHUNK_LINE_MAX 4096     /* chunk-size line including extensions */
 #define TRAILER_MAX (8u * 1024) /* all trailer lines together */
 
@@ -39,15 +41,25 @@ void http_body_init(struct http_body *b, enum http_framing framing, uint64_t con
     b->done = framing == HTTP_BODY_NONE || (framing == HTTP_BODY_LENGTH && content_length == 0);
 }
 
-static int hex_digit(char c)
+/* A byte that must be exactly `want` before moving to state `next`. */
+static int expect(struct http_body *b, char c, char want, int next, const char *why)
 {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
+    if (c != want)
+        return fail(b, -400, why);
+    b->state = next;
+    return 0;
+}
+
+/* A byte of a skipped line (extension, trailer): text up to CR, at most max bytes. */
+static int skip_text(struct http_body *b, char c, size_t max, int on_cr, const char *why)
+{
+    if (++b->line_len > max)
+        return fail(b, -400, why);
+    if (c == '\r')
+        b->state = on_cr;
+    else if (c != '\t' && ((unsigned char)c < 0x20 || c == 0x7f))
+        return fail(b, -400, why);
+    return 0;
 }
 
 /* One framing byte of a chunked body.  0 to go on, 1 when the body ended, or -status. */
@@ -55,7 +67,7 @@ static int chunk_byte(struct http_body *b, char c)
 {
     switch (b->state) {
     case CH_SIZE: {
-        int d = hex_digit(c);
+        int d = http_hex_value(c);
         if (d >= 0) {
             if (b->remaining > (UINT64_MAX >> 4) || b->line_len >= CHUNK_LINE_MAX)
                 return fail(b, -400, "chunk size overflows");
@@ -84,13 +96,7 @@ static int chunk_byte(struct http_body *b, char c)
             return fail(b, -400, "invalid chunk size line");
         return 0;
     case CH_EXT:
-        if (++b->line_len > CHUNK_LINE_MAX)
-            return fail(b, -400, "chunk extension too long");
-        if (c == '\r')
-            b->state = CH_SIZE_LF;
-        else if (c != '\t' && ((unsigned char)c < 0x20 || c == 0x7f))
-            return fail(b, -400, "invalid character in chunk extension");
-        return 0;
+        return skip_text(b, c, CHUNK_LINE_MAX, CH_SIZE_LF, "invalid chunk extension");
     case CH_SIZE_LF:
         if (c != '\n')
             return fail(b, -400, "bare CR in chunk size line");
@@ -104,15 +110,9 @@ static int chunk_byte(struct http_body *b, char c)
         b->state = CH_DATA;
         return 0;
     case CH_DATA_CR:
-        if (c != '\r')
-            return fail(b, -400, "chunk data longer than its size");
-        b->state = CH_DATA_LF;
-        return 0;
+        return expect(b, c, '\r', CH_DATA_LF, "chunk data longer than its size");
     case CH_DATA_LF:
-        if (c != '\n')
-            return fail(b, -400, "bare CR after chunk data");
-        b->state = CH_SIZE;
-        return 0;
+        return expect(b, c, '\n', CH_SIZE, "bare CR after chunk data");
     case CH_TRAILER_START:
         if (c == '\r') {
             b->state = CH_END_LF;
@@ -122,18 +122,9 @@ static int chunk_byte(struct http_body *b, char c)
         /* this byte starts a trailer line */
         __attribute__((fallthrough));
     case CH_TRAILER:
-        if (++b->line_len > TRAILER_MAX)
-            return fail(b, -400, "chunked trailer too large");
-        if (c == '\r')
-            b->state = CH_TRAILER_LF;
-        else if (c != '\t' && ((unsigned char)c < 0x20 || c == 0x7f))
-            return fail(b, -400, "invalid character in chunked trailer");
-        return 0;
+        return skip_text(b, c, TRAILER_MAX, CH_TRAILER_LF, "invalid or too large chunked trailer");
     case CH_TRAILER_LF:
-        if (c != '\n')
-            return fail(b, -400, "bare CR in chunked trailer");
-        b->state = CH_TRAILER_START;
-        return 0;
+        return expect(b, c, '\n', CH_TRAILER_START, "bare CR in chunked trailer");
     case CH_END_LF:
         if (c != '\n')
             return fail(b, -400, "bare CR at end of chunked body");

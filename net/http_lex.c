@@ -10,6 +10,17 @@ bool http_is_tchar(unsigned char c)
     return c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL;
 }
 
+int http_hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 static struct http_str trim_ows(const char *p, size_t len)
 {
     while (len > 0 && (p[0] == ' ' || p[0] == '\t')) {

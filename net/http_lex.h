@@ -17,6 +17,9 @@ static inline bool http_is_field_char(unsigned char c)
     return c == '\t' || (c >= 0x20 && c != 0x7f);
 }
 
+/* 0..15 for a hex digit, else -1. */
+int http_hex_value(char c);
+
 /* Where a header block scan stopped. */
 struct http_scan {
     size_t end;          /* position just after the blank line ending the block */

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "net/http_lex.h"
+
 bool http_str_eq(struct http_str s, const char *lit)
 {
     size_t n = strlen(lit);
@@ -25,17 +27,6 @@ const struct http_header *http_find_header(const struct http_header *h, size_t n
     return NULL;
 }
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Decodes one character of in at *i (advancing *i); -1 on a bad escape. */
 static int decode_one(struct http_str in, size_t *i, bool plus_is_space)
 {
@@ -50,7 +41,7 @@ static int decode_one(struct http_str in, size_t *i, bool plus_is_space)
     }
     if (in.len - *i < 3)
         return -1;
-    int hi = hex_value(in.p[*i + 1]), lo = hex_value(in.p[*i + 2]);
+    int hi = http_hex_value(in.p[*i + 1]), lo = http_hex_value(in.p[*i + 2]);
     if (hi < 0 || lo < 0)
         return -1;
     *i += 3;
