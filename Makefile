@@ -35,6 +35,8 @@ NET_SRC := $(wildcard net/*.c)
 NN_SRC  := $(wildcard nn/*.c)
 NET_OBJ := $(NET_SRC:%.c=$(B)/%.o)
 NN_OBJ  := $(NN_SRC:%.c=$(B)/%.o)
+STUDY_SRC := $(wildcard study/*.c)
+STUDY_OBJ := $(STUDY_SRC:%.c=$(B)/%.o)
 TESTS   := $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/test_*.c))
 PROGS   := $(BIN)/worker $(BIN)/balancer $(BIN)/client
 
@@ -85,15 +87,18 @@ $(B)/libnet.a: $(NET_OBJ)
 $(B)/libnn.a: $(NN_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
+$(B)/libstudy.a: $(STUDY_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
 
 $(BIN)/worker: $(B)/worker.o $(B)/libnet.a $(B)/libnn.a
 	$(CC) $(SAN) -o $@ $^ $(PKG_LIBS)
 $(BIN)/balancer: $(B)/balancer.o $(B)/libnet.a
 	$(CC) $(SAN) -o $@ $^ $(PKG_LIBS)
-$(BIN)/client: $(B)/client.o $(B)/libnet.a $(B)/libnn.a
+$(BIN)/client: $(B)/client.o $(B)/libstudy.a $(B)/libnet.a $(B)/libnn.a
 	$(CC) $(SAN) -o $@ $^ $(PKG_LIBS)
 
-$(B)/tests/test_%: $(B)/tests/test_%.o $(B)/tests/check_main.o $(B)/libnet.a $(B)/libnn.a
+$(B)/tests/test_%: $(B)/tests/test_%.o $(B)/tests/check_main.o $(B)/libstudy.a $(B)/libnet.a $(B)/libnn.a
 	$(CC) $(SAN) -o $@ $^ $(CHECK_LIBS) $(PKG_LIBS)
 
 # ---- running ---------------------------------------------------------------------------------------------

@@ -1,0 +1,99 @@
+/* args: strict number parsing (strtol/strtod accept trailing junk unless told otherwise). */
+#include "study/args.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int args_int(const char *opt, const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi) {
+        fprintf(stderr, "client: %s: '%s' is not an integer in %ld..%ld\n", opt, s, lo, hi);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int args_positive(const char *opt, const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !(v > 0) || !isfinite(v)) {
+        fprintf(stderr, "client: %s: '%s' is not a positive number\n", opt, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* Splits s at commas and hands each item to parse_one(item, i); shared by both list parsers. */
+static int split_list(const char *opt, const char *s, int max, int (*parse_one)(const char *item, int i, void *ctx),
+                      void *ctx)
+{
+    char copy[1024];
+    if (strlen(s) >= sizeof copy) {
+        fprintf(stderr, "client: %s: list too long\n", opt);
+        return -1;
+    }
+    strcpy(copy, s);
+    int n = 0;
+    char *save = NULL;
+    for (char *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        if (n == max) {
+            fprintf(stderr, "client: %s: more than %d items\n", opt, max);
+            return -1;
+        }
+        if (parse_one(item, n, ctx) < 0)
+            return -1;
+        n++;
+    }
+    if (n == 0)
+        fprintf(stderr, "client: %s: empty list\n", opt);
+    return n ? n : -1;
+}
+
+struct int_ctx {
+    const char *opt;
+    int *out;
+    int lo, hi;
+};
+
+static int one_int(const char *item, int i, void *ctx)
+{
+    struct int_ctx *c = ctx;
+    long v;
+    if (args_int(c->opt, item, c->lo, c->hi, &v) < 0)
+        return -1;
+    c->out[i] = (int)v;
+    return 0;
+}
+
+int args_int_list(const char *opt, const char *s, int *out, int max, int lo, int hi)
+{
+    struct int_ctx c = { opt, out, lo, hi };
+    return split_list(opt, s, max, one_int, &c);
+}
+
+struct double_ctx {
+    const char *opt;
+    double *out;
+};
+
+static int one_double(const char *item, int i, void *ctx)
+{
+    struct double_ctx *c = ctx;
+    return args_positive(c->opt, item, &c->out[i]);
+}
+
+int args_double_list(const char *opt, const char *s, double *out, int max)
+{
+    struct double_ctx c = { opt, out };
+    return split_list(opt, s, max, one_double, &c);
+}

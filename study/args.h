@@ -1,0 +1,15 @@
+/* args: option values the subcommands share — numbers and comma-separated lists, each checked whole. */
+#ifndef STUDY_ARGS_H
+#define STUDY_ARGS_H
+
+/* Parses "16,32,64" into out[0..max).  Every item must be an integer in [lo, hi].  Returns the count, or
+ * -1 (with a one-line message on stderr naming opt) on a bad or too long list. */
+int args_int_list(const char *opt, const char *s, int *out, int max, int lo, int hi);
+/* Same for decimal numbers (e.g. "2.5,1,0.5"); items must be > 0. */
+int args_double_list(const char *opt, const char *s, double *out, int max);
+/* One number, > 0 and finite.  Returns 0 or -1 (message on stderr). */
+int args_positive(const char *opt, const char *s, double *out);
+/* One integer in [lo, hi].  Returns 0 or -1 (message on stderr). */
+int args_int(const char *opt, const char *s, long lo, long hi, long *out);
+
+#endif

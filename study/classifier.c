@@ -1,0 +1,124 @@
+/* classifier: a local nn_model or a remote service, behind one pair of calls. */
+#include "study/classifier.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "net/buf.h"
+#include "net/loop.h"
+#include "nn/nn.h"
+#include "study/httpc.h"
+#include "study/upload.h"
+#include "study/url.h"
+
+#define UPLOAD_MAX (64u * 1024 * 1024)
+
+struct classifier {
+    struct nn_model *model; /* local, or NULL */
+    struct url url;         /* remote: */
+    struct loop *loop;
+    struct httpc *http;
+    struct buf req;
+};
+
+struct classifier *classifier_open(const char *model, const char *url, char *err, size_t errlen)
+{
+    struct classifier *c = calloc(1, sizeof *c);
+    if (!c) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    buf_init(&c->req, UPLOAD_MAX);
+    if (model) {
+        c->model = nn_load(model, err, errlen);
+        if (c->model)
+            return c;
+    } else if (url_parse(url, "/submit", &c->url, err, errlen) == 0) {
+        c->loop = loop_create(1024);
+        if (!c->loop)
+            snprintf(err, errlen, "cannot create an event loop");
+        else if ((c->http = httpc_create(c->loop, c->url.host, c->url.port, 1, err, errlen)))
+            return c;
+    }
+    classifier_close(c);
+    return NULL;
+}
+
+void classifier_close(struct classifier *c)
+{
+    if (!c)
+        return;
+    nn_free(c->model);
+    httpc_free(c->http);
+    if (c->loop)
+        loop_destroy(c->loop);
+    buf_free(&c->req);
+    free(c);
+}
+
+static int remote(struct classifier *c, const void *bytes, size_t len, const char *name, struct prediction *out,
+                  double *rtt_ms, char *err, size_t errlen)
+{
+    buf_clear(&c->req);
+    if (upload_build(&c->url, bytes, len, name, &c->req) < 0) {
+        snprintf(err, errlen, "%s: request too large", name);
+        return -1;
+    }
+    struct httpc_reply r;
+    int rc = httpc_roundtrip(c->http, buf_ptr(&c->req), buf_len(&c->req), CLASSIFIER_TIMEOUT_MS, &r);
+    *rtt_ms = r.rtt_ms;
+    char why[256];
+    if (rc < 0)
+        snprintf(err, errlen, "%s: %s", name, r.error);
+    else if (prediction_from_json(r.body, r.body_len, out, why, sizeof why) < 0) {
+        snprintf(err, errlen, "%s: HTTP %d: %s", name, r.status, why);
+        rc = -1;
+    } else if (r.status != 200) {
+        snprintf(err, errlen, "%s: HTTP %d", name, r.status);
+        rc = -1;
+    }
+    httpc_reply_free(&r);
+    return rc;
+}
+
+int classifier_bytes(struct classifier *c, const void *bytes, size_t len, const char *name,
+                     struct prediction *out, double *rtt_ms, char *err, size_t errlen)
+{
+    *rtt_ms = -1;
+    if (!c->model)
+        return remote(c, bytes, len, name, out, rtt_ms, err, errlen);
+    struct nn_result r;
+    char why[256];
+    if (nn_classify_image(c->model, bytes, len, PRED_TOPK, &r, why, sizeof why) < 0) {
+        snprintf(err, errlen, "%s: %s", name, why);
+        return -1;
+    }
+    prediction_from_nn(&r, out);
+    return 0;
+}
+
+int classifier_pixels(struct classifier *c, const struct img *im, struct prediction *out, char *err, size_t errlen)
+{
+    if (im->w != NN_INPUT_SIZE || im->h != NN_INPUT_SIZE) {
+        snprintf(err, errlen, "pixels must be %dx%d", NN_INPUT_SIZE, NN_INPUT_SIZE);
+        return -1;
+    }
+    if (c->model) {
+        struct nn_result r;
+        img_to_tensor(im, nn_input(c->model));
+        nn_forward(c->model, PRED_TOPK, &r);
+        prediction_from_nn(&r, out);
+        return 0;
+    }
+    unsigned char *png;
+    size_t len;
+    if (img_encode_png(im, &png, &len) < 0) {
+        snprintf(err, errlen, "PNG encoding failed");
+        return -1;
+    }
+    double rtt;
+    int rc = remote(c, png, len, "degraded.png", out, &rtt, err, errlen);
+    free(png);
+    return rc;
+}
