@@ -35,6 +35,10 @@ NET_SRC := $(wildcard net/*.c)
 NN_SRC  := $(wildcard nn/*.c)
 NET_OBJ := $(NET_SRC:%.c=$(B)/%.o)
 NN_OBJ  := $(NN_SRC:%.c=$(B)/%.o)
+SVC_SRC := $(wildcard svc/*.c)
+SVC_OBJ := $(SVC_SRC:%.c=$(B)/%.o)
+# tests/*.c that are neither suites, fuzz targets nor the main: helpers linked into every suite
+TEST_HELPERS := $(patsubst %.c,$(B)/%.o,$(filter-out tests/test_% tests/fuzz_% tests/check_main.c,$(wildcard tests/*.c)))
 STUDY_SRC := $(wildcard study/*.c)
 STUDY_OBJ := $(STUDY_SRC:%.c=$(B)/%.o)
 TESTS   := $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/test_*.c))
@@ -87,18 +91,21 @@ $(B)/libnet.a: $(NET_OBJ)
 $(B)/libnn.a: $(NN_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
+$(B)/libsvc.a: $(SVC_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
 $(B)/libstudy.a: $(STUDY_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(BIN)/worker: $(B)/worker.o $(B)/libnet.a $(B)/libnn.a
+$(BIN)/worker: $(B)/worker.o $(B)/libsvc.a $(B)/libnet.a $(B)/libnn.a
 	$(CC) $(SAN) -o $@ $^ $(PKG_LIBS)
-$(BIN)/balancer: $(B)/balancer.o $(B)/libnet.a
+$(BIN)/balancer: $(B)/balancer.o $(B)/libsvc.a $(B)/libnet.a
 	$(CC) $(SAN) -o $@ $^ $(PKG_LIBS)
 $(BIN)/client: $(B)/client.o $(B)/libstudy.a $(B)/libnet.a $(B)/libnn.a
 	$(CC) $(SAN) -o $@ $^ $(PKG_LIBS)
 
-$(B)/tests/test_%: $(B)/tests/test_%.o $(B)/tests/check_main.o $(B)/libstudy.a $(B)/libnet.a $(B)/libnn.a
+$(B)/tests/test_%: $(B)/tests/test_%.o $(B)/tests/check_main.o $(TEST_HELPERS) $(B)/libsvc.a $(B)/libstudy.a $(B)/libnet.a $(B)/libnn.a
 	$(CC) $(SAN) -o $@ $^ $(CHECK_LIBS) $(PKG_LIBS)
 
 # ---- running ---------------------------------------------------------------------------------------------

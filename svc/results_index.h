@@ -1,0 +1,19 @@
+/* results_index: what the studies have written, as JSON for the page.
+ *
+ * The results folder holds one sub-folder per study (results/<study>/{table.md,*.csv,plot.svg,...}).
+ * The index lists them newest first:
+ *   {"studies":[{"name":"latency","modified":1767225600,"files":["plot.svg","table.md"]},...]}
+ * At most RESULTS_MAX_STUDIES studies and RESULTS_MAX_FILES files each; hidden entries are skipped.
+ * A missing folder is an empty list. */
+#ifndef SVC_RESULTS_INDEX_H
+#define SVC_RESULTS_INDEX_H
+
+#include "net/buf.h"
+
+#define RESULTS_MAX_STUDIES 64
+#define RESULTS_MAX_FILES 64
+
+/* Replaces out's content with the index of dir.  0, or -1 when it does not fit out. */
+int results_index_json(const char *dir, struct buf *out);
+
+#endif

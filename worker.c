@@ -1,0 +1,269 @@
+/* worker: one model behind HTTP.  POST /predict (multipart field "image", or the raw body) answers the
+ * top-5 as JSON; GET /healthz says the model is loaded.  The event loop reads and parses requests while
+ * a single inference thread classifies them one at a time, in arrival order, from a bounded queue
+ * (full → 503 with Retry-After, instead of a queue that grows without bound). */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "net/buf.h"
+#include "net/http.h"
+#include "net/loop.h"
+#include "net/multipart.h"
+#include "nn/nn.h"
+#include "svc/cli.h"
+#include "svc/infer_queue.h"
+#include "svc/server.h"
+
+#define PROG "worker"
+
+struct worker {
+    struct infer_queue *queue;
+    char id[128];              /* "host:port", reported in every answer */
+    struct buf json;           /* scratch for building answers (loop thread only) */
+};
+
+static void usage(FILE *to)
+{
+    fprintf(to,
+            "usage: " PROG " --port P --model FILE [options]\n"
+            "Serves MobileNetV2 classifications over HTTP/1.1.\n"
+            "  POST /predict   image as multipart field 'image' or as the raw body -> JSON top-5\n"
+            "  GET  /healthz   200 when the model is loaded\n"
+            "options:\n"
+            "  --port P          TCP port to listen on (0 = any free port)\n"
+            "  --host ADDR       address to listen on (default: all interfaces)\n"
+            "  --model FILE      the .tflite model\n"
+            "  --threads N       OpenBLAS threads per inference (default 1)\n"
+            "  --max-body BYTES  largest request body (default %u; over it -> 413)\n"
+            "  --queue N         requests that may wait for the inference thread (default 16; over -> 503)\n"
+            "  --timeout MS      a request must arrive within MS (else 408); idle connections close (default 30000)\n"
+            "  --name ID         how answers name this worker (default HOSTNAME:PORT)\n"
+            "  --help            this text\n",
+            HTTP_DEFAULT_MAX_BODY);
+}
+
+/* Status and error code for an engine error. */
+static int nn_error_status(int rc, const char **code)
+{
+    switch (rc) {
+    case NN_ERR_NOT_IMAGE: *code = "unsupported_media_type"; return 415;
+    case NN_ERR_BAD_IMAGE: *code = "bad_image"; return 400;
+    case NN_ERR_TOO_LARGE: *code = "image_too_large"; return 413;
+    case NN_ERR_NOMEM: *code = "out_of_memory"; return 503;
+    default: *code = "internal_error"; return 500;
+    }
+}
+
+static int append_class(struct buf *b, const struct nn_class *c)
+{
+    int rc = buf_append_str(b, "{\"label\":");
+    rc |= buf_append_json_str(b, c->label, strlen(c->label));
+    rc |= buf_printf(b, ",\"class_index\":%d,\"prob\":%.6f}", c->class_index, (double)c->prob);
+    return rc;
+}
+
+/* {"label":..,"class_index":..,"prob":..,"top5":[..],"worker":..,"timing_ms":{..}} */
+static int format_answer(struct worker *w, const struct infer_job *job)
+{
+    const struct nn_result *r = &job->result;
+    struct buf *b = &w->json;
+    buf_clear(b);
+    int rc = buf_append_str(b, "{\"label\":");
+    rc |= buf_append_json_str(b, r->top[0].label, strlen(r->top[0].label));
+    rc |= buf_printf(b, ",\"class_index\":%d,\"prob\":%.6f,\"top5\":[", r->top[0].class_index,
+                     (double)r->top[0].prob);
+    for (int i = 0; i < r->k; i++) {
+        rc |= i ? buf_append_str(b, ",") : 0;
+        rc |= append_class(b, &r->top[i]);
+    }
+    rc |= buf_append_str(b, "],\"worker\":");
+    rc |= buf_append_json_str(b, w->id, strlen(w->id));
+    rc |= buf_printf(b, ",\"timing_ms\":{\"queue\":%.3f,\"decode\":%.3f,\"inference\":%.3f,\"total\":%.3f}}\n",
+                     job->queued_ms, r->decode_ms, r->inference_ms, job->total_ms);
+    return rc;
+}
+
+static void on_classified(struct infer_job *job, void *data)
+{
+    struct worker *w = data;
+    struct srv_conn *c = job->owner;
+    if (job->rc != 0) {
+        const char *code;
+        int status = nn_error_status(job->rc, &code);
+        srv_respond_error(c, status, code, job->err[0] ? job->err : NULL, NULL);
+    } else if (job->result.k < 1 || format_answer(w, job) != 0) {
+        srv_respond_error(c, 500, "internal_error", "could not format the answer", NULL);
+    } else {
+        struct srv_request *r = srv_conn_request(c);
+        snprintf(r->note, sizeof r->note, "%s %.1fms", job->result.top[0].label, job->result.inference_ms);
+        srv_respond(c, 200, "application/json", buf_ptr(&w->json), buf_len(&w->json), NULL);
+    }
+    iq_release(w->queue, job);
+}
+
+/* Finds the image in the request: the multipart field "image", or the whole body.  0, or answers. */
+static int find_image(struct srv_conn *c, struct srv_request *r, const char **bytes, size_t *len)
+{
+    const struct http_header *ct = http_find_header(r->headers, r->http.num_headers, "Content-Type");
+    static const char multipart[] = "multipart/form-data";
+    if (ct && ct->value.len >= sizeof multipart - 1 &&
+        http_str_ieq(http_str_from(ct->value.p, sizeof multipart - 1), multipart)) {
+        struct mp_part part;
+        const char *why = NULL;
+        int rc = mp_find_field(ct->value, r->body, r->body_len, "image", &part, &why);
+        if (rc == MP_DONE) {
+            srv_respond_error(c, 400, "missing_field", "the form has no field named 'image'", NULL);
+            return -1;
+        }
+        if (rc != MP_PART) {
+            srv_respond_error(c, 400, "bad_multipart", why, NULL);
+            return -1;
+        }
+        *bytes = part.data.p;
+        *len = part.data.len;
+    } else {
+        *bytes = r->body;
+        *len = r->body_len;
+    }
+    if (*len == 0) {
+        srv_respond_error(c, 400, "empty_image",
+                          "send the image as multipart field 'image' or as the raw request body", NULL);
+        return -1;
+    }
+    return 0;
+}
+
+static void predict(struct worker *w, struct srv_conn *c, struct srv_request *r)
+{
+    const char *bytes;
+    size_t len;
+    if (find_image(c, r, &bytes, &len) != 0)
+        return;
+    struct infer_job *job = iq_acquire(w->queue);
+    if (!job) {
+        srv_respond_error(c, 503, "busy", "the inference queue is full; try again shortly", "Retry-After: 1\r\n");
+        return;
+    }
+    job->bytes = bytes;
+    job->len = len;
+    job->owner = c;
+    iq_submit(w->queue, job);
+}
+
+static void handle(struct srv_conn *c, struct srv_request *r, void *data)
+{
+    struct worker *w = data;
+    struct http_str path = r->http.path, method = r->http.method;
+    if (http_str_eq(path, "/predict") || http_str_eq(path, "/submit")) {
+        if (http_str_eq(method, "POST"))
+            predict(w, c, r);
+        else
+            srv_respond_error(c, 405, "method_not_allowed", "use POST", "Allow: POST\r\n");
+    } else if (http_str_eq(path, "/healthz")) {
+        if (http_str_eq(method, "GET")) {
+            char body[256];
+            int n = snprintf(body, sizeof body, "{\"status\":\"ok\",\"worker\":\"%s\",\"in_queue\":%d}\n", w->id,
+                             iq_depth(w->queue));
+            srv_respond(c, 200, "application/json", body, n < (int)sizeof body ? (size_t)n : sizeof body - 1,
+                        NULL);
+        } else {
+            srv_respond_error(c, 405, "method_not_allowed", "use GET", "Allow: GET\r\n");
+        }
+    } else {
+        srv_respond_error(c, 404, "not_found", "try POST /predict or GET /healthz", NULL);
+    }
+}
+
+struct options {
+    const char *host, *model, *name;
+    long port, threads, max_body, queue, timeout_ms;
+};
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+    static const struct option longopts[] = {
+        { "port", required_argument, NULL, 'p' },     { "host", required_argument, NULL, 'H' },
+        { "model", required_argument, NULL, 'm' },    { "threads", required_argument, NULL, 't' },
+        { "max-body", required_argument, NULL, 'b' }, { "queue", required_argument, NULL, 'q' },
+        { "timeout", required_argument, NULL, 'T' },  { "name", required_argument, NULL, 'n' },
+        { "help", no_argument, NULL, 'h' },           { 0, 0, 0, 0 },
+    };
+    *o = (struct options){ .port = -1, .threads = 1, .max_body = HTTP_DEFAULT_MAX_BODY, .queue = 16,
+                           .timeout_ms = 30000 };
+    int opt, rc = 0;
+    while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1 && rc == 0) {
+        switch (opt) {
+        case 'p': rc = cli_long(PROG, "--port", optarg, 0, 65535, &o->port); break;
+        case 'H': o->host = optarg; break;
+        case 'm': o->model = optarg; break;
+        case 't': rc = cli_long(PROG, "--threads", optarg, 1, 64, &o->threads); break;
+        case 'b': rc = cli_long(PROG, "--max-body", optarg, 1, 1L << 30, &o->max_body); break;
+        case 'q': rc = cli_long(PROG, "--queue", optarg, 0, 4096, &o->queue); break;
+        case 'T': rc = cli_long(PROG, "--timeout", optarg, 10, 3600000, &o->timeout_ms); break;
+        case 'n': o->name = optarg; break;
+        case 'h': usage(stdout); exit(0);
+        default: rc = -1;
+        }
+    }
+    if (rc == 0 && (o->port < 0 || !o->model || optind != argc)) {
+        fprintf(stderr, PROG ": --port and --model are required\n");
+        rc = -1;
+    }
+    if (rc != 0)
+        usage(stderr);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    struct options o;
+    if (parse_options(argc, argv, &o) != 0)
+        return 2;
+    char err[256];
+    struct nn_model *model = nn_load(o.model, err, sizeof err);
+    if (!model) {
+        fprintf(stderr, PROG ": %s: %s\n", o.model, err);
+        return 1;
+    }
+    nn_set_threads(model, (int)o.threads);
+    struct loop *l = loop_create(4096);
+    struct worker w = { 0 };
+    buf_init(&w.json, 16 * 1024);
+    w.queue = l ? iq_create(l, model, (int)o.queue, on_classified, &w) : NULL;
+    if (!w.queue) {
+        fprintf(stderr, PROG ": cannot start the event loop or the inference thread\n");
+        nn_free(model);
+        return 1;
+    }
+    struct srv_config cfg = {
+        .host = o.host, .port = (int)o.port, .limits = HTTP_LIMITS_DEFAULT,
+        .timeout_ms = (int)o.timeout_ms, .max_conns = 2000,
+    };
+    cfg.limits.max_body = (uint64_t)o.max_body;
+    struct srv *s = srv_create(l, &cfg, handle, &w, err, sizeof err);
+    if (!s || cli_stop_on_signals(l) != 0) {
+        fprintf(stderr, PROG ": cannot listen on port %ld: %s\n", o.port, s ? "signal setup failed" : err);
+        return 1;
+    }
+    if (o.name) {
+        snprintf(w.id, sizeof w.id, "%s", o.name);
+    } else {
+        char host[64];
+        if (gethostname(host, sizeof host) != 0)
+            snprintf(host, sizeof host, "localhost");
+        host[sizeof host - 1] = '\0';
+        snprintf(w.id, sizeof w.id, "%s:%d", host, srv_port(s));
+    }
+    fprintf(stderr, PROG " %s: listening on port %d, model %s, queue %ld\n", w.id, srv_port(s), o.model, o.queue);
+    int rc = loop_run(l);
+    fprintf(stderr, PROG " %s: stopping\n", w.id);
+    iq_destroy(w.queue); /* first: the running job reads a connection's buffer */
+    srv_destroy(s);
+    loop_destroy(l);
+    buf_free(&w.json);
+    return rc == 0 ? 0 : 1;
+}
