@@ -8,23 +8,43 @@
 
 #include "net/json.h"
 
-/* snprintf at buf+*o; -1 when it did not fit. */
+/* Appends s[0..n) at buf+*o; -1 when it does not fit. */
+static int put_raw(char *buf, size_t cap, size_t *o, const char *s, size_t n)
+{
+    if (cap - *o < n)
+        return -1;
+    memcpy(buf + *o, s, n);
+    *o += n;
+    return 0;
+}
+
+/* Appends a short formatted piece (a status line, a number); -1 when it does not fit. */
+static int put(char *buf, size_t cap, size_t *o, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 static int put(char *buf, size_t cap, size_t *o, const char *fmt, ...)
 {
+    char tmp[128];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(buf + *o, cap - *o, fmt, ap);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
     va_end(ap);
-    if (n < 0 || (size_t)n >= cap - *o)
+    if (n < 0 || (size_t)n >= sizeof tmp)
         return -1;
-    *o += (size_t)n;
-    return 0;
+    return put_raw(buf, cap, o, tmp, (size_t)n);
+}
+
+/* "Name: value\r\n" with a caller's value of any length. */
+static int put_header(char *buf, size_t cap, size_t *o, const char *name, const char *value)
+{
+    if (put_raw(buf, cap, o, name, strlen(name)) < 0 || put_raw(buf, cap, o, ": ", 2) < 0 ||
+        put_raw(buf, cap, o, value, strlen(value)) < 0)
+        return -1;
+    return put_raw(buf, cap, o, "\r\n", 2);
 }
 
 ssize_t http_write_head(char *buf, size_t cap, const struct http_response_head *h)
 {
     size_t o = 0;
-    if (cap == 0 || h->status < 100 || h->status > 999)
+    if (h->status < 100 || h->status > 999)
         return -1;
     if (put(buf, cap, &o, "HTTP/1.1 %d %s\r\n", h->status, http_reason(h->status)) < 0)
         return -1;
@@ -34,19 +54,19 @@ ssize_t http_write_head(char *buf, size_t cap, const struct http_response_head *
         struct tm tm;
         if (gmtime_r(&now, &tm) == NULL || strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm) == 0)
             return -1;
-        if (put(buf, cap, &o, "Date: %s\r\n", date) < 0)
+        if (put_header(buf, cap, &o, "Date", date) < 0)
             return -1;
     }
-    if (h->content_type && put(buf, cap, &o, "Content-Type: %s\r\n", h->content_type) < 0)
+    if (h->content_type && put_header(buf, cap, &o, "Content-Type", h->content_type) < 0)
         return -1;
     if (h->content_length >= 0 &&
         put(buf, cap, &o, "Content-Length: %lld\r\n", (long long)h->content_length) < 0)
         return -1;
-    if (h->status >= 200 && put(buf, cap, &o, "Connection: %s\r\n", h->keep_alive ? "keep-alive" : "close") < 0)
+    if (h->status >= 200 && put_header(buf, cap, &o, "Connection", h->keep_alive ? "keep-alive" : "close") < 0)
         return -1;
-    if (h->extra && put(buf, cap, &o, "%s", h->extra) < 0)
+    if (h->extra && put_raw(buf, cap, &o, h->extra, strlen(h->extra)) < 0)
         return -1;
-    if (put(buf, cap, &o, "\r\n") < 0)
+    if (put_raw(buf, cap, &o, "\r\n", 2) < 0)
         return -1;
     return (ssize_t)o;
 }
