@@ -20,7 +20,8 @@ void table_init(struct table *t, int ncols, int csv)
 {
     memset(t, 0, sizeof *t);
     t->ncols = ncols < TABLE_MAX_COLS ? ncols : TABLE_MAX_COLS;
-    add_sink(t, stdout, csv, 0);
+    if (csv >= 0)
+        add_sink(t, stdout, csv, 0);
 }
 
 int table_open_files(struct table *t, const char *dir, const char *name, const char *title, char *err, size_t errlen)

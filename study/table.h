@@ -5,7 +5,7 @@
 
 #include <stdio.h>
 
-#define TABLE_MAX_COLS 16
+#define TABLE_MAX_COLS 24
 #define TABLE_MAX_SINKS 3
 
 struct table {
@@ -16,7 +16,7 @@ struct table {
     int owned[TABLE_MAX_SINKS]; /* files table_close must close */
 };
 
-/* Starts a table with these column names; stdout gets CSV when csv, else Markdown. */
+/* Starts a table of ncols columns; stdout gets CSV when csv > 0, Markdown when 0, nothing when < 0. */
 void table_init(struct table *t, int ncols, int csv);
 /* Adds DIR/<name>.csv and DIR/<name>.md (DIR created if needed; the .md starts with "## title").
  * Returns 0, or -1 with err filled. */

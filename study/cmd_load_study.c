@@ -1,0 +1,254 @@
+/* client load-study: study 3.  Measures the service time S (sequential requests to one worker), then runs
+ * the open-loop load for every worker count c (through the balancer's ?backends=c) and every interval
+ * factor f (I = f S), writing the long table, a summary in the original's shape, and the service time. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "study/args.h"
+#include "study/commands.h"
+#include "study/load_opts.h"
+#include "study/load_report.h"
+#include "study/measure.h"
+#include "study/queueing.h"
+#include "study/stats.h"
+
+#define MAX_LIST 8
+#define IDLE_WAIT_TRIES 60
+
+struct study {
+    struct load_opts o;
+    int workers[MAX_LIST], nworkers;
+    double factors[MAX_LIST];
+    int nfactors;
+    long calibrate;
+    const char *note;
+    struct service_time st;
+    struct summary s_sum;
+    struct load_result res[MAX_LIST][MAX_LIST];
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: client load-study --url BALANCER_URL [--workers 1,2,4] [--factors 2.5,1,0.5,0.05]\n"
+               "                          [--calibrate N] [--note TEXT] [OPTIONS]\n"
+               "  The balancer must have at least max(workers) backends; each cell uses ?backends=c.\n"
+               "  S = mean of N (default 30) sequential RTTs through ?backends=1; each cell then runs\n"
+               "  open-loop Poisson arrivals with mean gap factor x S.  Writes DIR/load.{csv,md} (every\n"
+               "  cell, with predictions), DIR/summary.md (mean and p99: measured vs predicted) and\n"
+               "  DIR/service.{csv,md}.  --note adds a line (e.g. the CPU quotas) to the Markdown.\n"
+               LOAD_OPTS_HELP);
+}
+
+static int parse(int argc, char **argv, struct study *s)
+{
+    static const struct option opts[] = {
+        LOAD_OPTS_LONG,
+        { "workers", required_argument, 0, 'W' }, { "factors", required_argument, 0, 'F' },
+        { "calibrate", required_argument, 0, 'K' }, { "note", required_argument, 0, 'T' },
+        { "help", no_argument, 0, 'h' },          { 0, 0, 0, 0 },
+    };
+    static const int def_workers[] = { 1, 2, 4 };
+    static const double def_factors[] = { 2.5, 1, 0.5, 0.05 };
+    load_opts_defaults(&s->o);
+    memcpy(s->workers, def_workers, sizeof def_workers);
+    s->nworkers = 3;
+    memcpy(s->factors, def_factors, sizeof def_factors);
+    s->nfactors = 4;
+    s->calibrate = 30;
+    int c, rc;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, LOAD_OPTS_SHORT "W:F:K:T:h", opts, NULL)) != -1) {
+        if ((rc = load_opts_handle(c, optarg, &s->o)) != 0) {
+            if (rc < 0)
+                return 2;
+            continue;
+        }
+        switch (c) {
+        case 'W':
+            if ((s->nworkers = args_int_list("--workers", optarg, s->workers, MAX_LIST, 1, 64)) < 0)
+                return 2;
+            break;
+        case 'F':
+            if ((s->nfactors = args_double_list("--factors", optarg, s->factors, MAX_LIST)) < 0)
+                return 2;
+            break;
+        case 'K':
+            if (args_int("--calibrate", optarg, 2, 100000, &s->calibrate) < 0)
+                return 2;
+            break;
+        case 'T': s->note = optarg; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (!s->o.url || optind != argc) {
+        fprintf(stderr, "client load-study: needs --url (try --help)\n");
+        return 2;
+    }
+    return -1;
+}
+
+/* S from sequential requests to one worker; written to DIR/service.{csv,md}. */
+static int calibrate(struct study *s)
+{
+    struct url u;
+    struct buf req;
+    char err[512];
+    buf_init(&req, 128u * 1024 * 1024);
+    struct sequential q = { 0 };
+    int rc = load_opts_request(&s->o, s->o.url, 1, &u, &req);
+    if (rc == 0 && (rc = measure_sequential(&u, buf_ptr(&req), buf_len(&req), (int)s->calibrate,
+                                            (uint64_t)s->o.cfg.timeout_ms, &q, err, sizeof err)) < 0)
+        fprintf(stderr, "client: %s\n", err);
+    buf_free(&req);
+    if (rc == 0 && q.ok < 2) {
+        fprintf(stderr, "client: service time: only %d of %d requests succeeded (%s)\n", q.ok, q.n, q.last_error);
+        rc = -1;
+    }
+    if (rc == 0) {
+        stats_summarize(q.rtt_ms, (size_t)q.ok, &s->s_sum);
+        s->st.mean_ms = s->s_sum.mean;
+        s->st.scv = stats_scv(q.rtt_ms, (size_t)q.ok);
+    }
+    sequential_free(&q);
+    return rc;
+}
+
+static void write_service(struct study *s)
+{
+    struct table t;
+    char err[512], c[5][32];
+    table_init(&t, 5, -1);
+    if (!s->o.out || table_open_files(&t, s->o.out, "service", "Service time S (one worker, sequential)", err,
+                                      sizeof err) < 0)
+        return (void)table_close(&t);
+    static const char *const cols[] = { "n", "mean_ms", "scv", "p50_ms", "p99_ms" };
+    snprintf(c[0], 32, "%zu", s->s_sum.n);
+    snprintf(c[1], 32, "%.2f", s->s_sum.mean);
+    snprintf(c[2], 32, "%.4f", s->st.scv);
+    snprintf(c[3], 32, "%.2f", s->s_sum.p50);
+    snprintf(c[4], 32, "%.2f", s->s_sum.p99);
+    const char *const row[] = { c[0], c[1], c[2], c[3], c[4] };
+    table_header(&t, cols);
+    table_row(&t, row);
+    table_close(&t);
+}
+
+/* After an overloaded cell the workers may still be busy with abandoned requests: wait (bounded) until a
+ * lone request is answered about as fast as during calibration. */
+static void wait_idle(const struct url *u, const struct buf *req, const struct study *s)
+{
+    double ok_ms = fmax(2 * s->st.mean_ms, 1.5 * s->s_sum.p99);
+    for (int i = 0; i < IDLE_WAIT_TRIES; i++) {
+        struct sequential q;
+        char err[256];
+        int rc = measure_sequential(u, buf_ptr(req), buf_len(req), 1, (uint64_t)s->o.cfg.timeout_ms, &q, err,
+                                    sizeof err);
+        int idle = rc == 0 && q.ok == 1 && q.rtt_ms[0] <= ok_ms;
+        if (rc == 0)
+            sequential_free(&q);
+        if (idle)
+            return;
+    }
+    fprintf(stderr, "client: the service did not settle; measuring anyway\n");
+}
+
+static int run_cell(struct study *s, int wi, int fi, struct table *t)
+{
+    struct url u;
+    struct buf req;
+    char err[512];
+    buf_init(&req, 128u * 1024 * 1024);
+    if (load_opts_request(&s->o, s->o.url, s->workers[wi], &u, &req) < 0) {
+        buf_free(&req);
+        return -1;
+    }
+    struct load_config cfg = s->o.cfg;
+    cfg.interval_ms = s->factors[fi] * s->st.mean_ms;
+    wait_idle(&u, &req, s);
+    struct load_result *r = &s->res[wi][fi];
+    int rc = load_run(u.host, u.port, buf_ptr(&req), buf_len(&req), &cfg, r, err, sizeof err);
+    buf_free(&req);
+    if (rc < 0) {
+        fprintf(stderr, "client: %s\n", err);
+        return -1;
+    }
+    load_report_row(t, s->workers[wi], s->factors[fi], cfg.interval_ms, r, &s->st);
+    return 0;
+}
+
+/* The original's table: one row per worker count, one column per interval, "measured (predicted)". */
+static void write_summary(struct study *s)
+{
+    struct table t;
+    char err[512];
+    table_init(&t, 1 + s->nfactors, -1);
+    if (!s->o.out || table_open_files(&t, s->o.out, "summary", "Mean / p99 RTT under Poisson load, ms: measured "
+                                      "(predicted, random split of M/G/1)", err, sizeof err) < 0)
+        return (void)table_close(&t);
+    char head[MAX_LIST + 1][48], cells[MAX_LIST + 1][96];
+    const char *row[MAX_LIST + 1];
+    snprintf(head[0], sizeof head[0], "workers");
+    row[0] = head[0];
+    for (int f = 0; f < s->nfactors; f++) {
+        snprintf(head[f + 1], sizeof head[f + 1], "I = %gS (%.0f ms)", s->factors[f], s->factors[f] * s->st.mean_ms);
+        row[f + 1] = head[f + 1];
+    }
+    table_header(&t, row);
+    for (int w = 0; w < s->nworkers; w++) {
+        snprintf(cells[0], sizeof cells[0], "%d", s->workers[w]);
+        row[0] = cells[0];
+        for (int f = 0; f < s->nfactors; f++) {
+            const struct load_result *r = &s->res[w][f];
+            struct q_prediction p;
+            q_predict(Q_RANDOM_SPLIT, 1 / (s->factors[f] * s->st.mean_ms), s->st.mean_ms, s->st.scv, s->workers[w],
+                      r->run_s * 1000, &p);
+            snprintf(cells[f + 1], sizeof cells[f + 1], "%.0f (%.0f) / %.0f (%.0f)%s", r->rtt.mean, p.mean_ms,
+                     r->rtt.p99, p.p99_ms, r->http_errors + r->failed + r->dropped ? " *" : "");
+            row[f + 1] = cells[f + 1];
+        }
+        table_row(&t, row);
+    }
+    char note[512];
+    snprintf(note, sizeof note, "S = %.1f ms (scv %.3f). * = some requests failed or were refused (see load.md). "
+             "Overloaded cells (rho >= 1) are predicted by the fluid model for a run of that length.",
+             s->st.mean_ms, s->st.scv);
+    table_note(&t, note);
+    if (s->note)
+        table_note(&t, s->note);
+    table_close(&t);
+}
+
+int cmd_load_study(int argc, char **argv)
+{
+    struct study *s = calloc(1, sizeof *s);
+    if (!s) {
+        fprintf(stderr, "client: out of memory\n");
+        return 1;
+    }
+    int rc = parse(argc, argv, s);
+    if (rc >= 0 || (rc = calibrate(s)) < 0) {
+        free(s);
+        return rc < 0 ? 1 : rc;
+    }
+    fprintf(stderr, "client: S = %.2f ms (scv %.3f, p99 %.2f ms)\n", s->st.mean_ms, s->st.scv, s->s_sum.p99);
+    write_service(s);
+    struct table t;
+    char err[512];
+    table_init(&t, LOAD_REPORT_COLS, s->o.csv);
+    if (s->o.out && table_open_files(&t, s->o.out, "load", "RTT under open-loop Poisson load", err, sizeof err) < 0)
+        fprintf(stderr, "client: %s\n", err);
+    table_header(&t, load_report_cols);
+    int failed = 0;
+    for (int w = 0; w < s->nworkers; w++)
+        for (int f = 0; f < s->nfactors; f++)
+            failed |= run_cell(s, w, f, &t) < 0;
+    if (s->note)
+        table_note(&t, s->note);
+    failed |= table_close(&t) < 0;
+    write_summary(s);
+    free(s);
+    return failed;
+}

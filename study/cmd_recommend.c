@@ -1,0 +1,207 @@
+/* client recommend: answers from the studies' results.
+ *   --budget-ms B --bandwidth-mbps X: the most accurate resolution whose predicted RTT fits B, where
+ *     predicted RTT = loopback mean RTT at that size (study 2) + request bytes at X Mbit/s;
+ *   --rate R --p99-ms T: the fewest workers whose predicted p99 meets T (service time from study 3,
+ *     random-split M/G/1 model), and with --check URL a load run at R on ?backends=c to verify it. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "study/args.h"
+#include "study/commands.h"
+#include "study/csvread.h"
+#include "study/load_opts.h"
+#include "study/queueing.h"
+
+#define MAX_WORKERS 64
+
+struct rec {
+    struct load_opts o; /* for --check */
+    const char *results, *rtt_name;
+    double budget_ms, mbps, rate, p99_ms, s_ms, scv;
+    long max_workers;
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: client recommend --budget-ms B --bandwidth-mbps X [--results DIR] [--rtt-name NAME]\n"
+               "       client recommend --rate R --p99-ms T [--results DIR | --service-ms S [--service-scv V]]\n"
+               "                        [--max-workers N] [--check URL [--duration SEC]]\n"
+               "  First form: the resolution with the best top-1 whose RTT fits the budget on a link of X\n"
+               "  Mbit/s, from DIR/accuracy/accuracy.csv and DIR/rtt/NAME.csv (default results, loopback).\n"
+               "  Second form: workers needed for R requests/s with p99 <= T ms, from DIR/load/service.csv\n"
+               "  and the random-split M/G/1 model; --check URL (a balancer with enough backends) runs the\n"
+               "  open-loop load at R through ?backends=c and reports whether the p99 target is met.\n");
+}
+
+static struct csv *load_csv(const char *dir, const char *sub, const char *name)
+{
+    char path[1024], err[1200];
+    snprintf(path, sizeof path, "%s/%s/%s.csv", dir, sub, name);
+    struct csv *c = malloc(sizeof *c);
+    if (c && csv_load(path, c, err, sizeof err) == 0)
+        return c;
+    fprintf(stderr, "client: %s\n", c ? err : "out of memory");
+    free(c);
+    return NULL;
+}
+
+/* The row of rtt whose "size" equals size, or -1. */
+static int rtt_row(const struct csv *rtt, double size)
+{
+    int col = csv_col(rtt, "size");
+    for (int r = 0; r < rtt->nrows; r++)
+        if (csv_num(rtt, r, col) == size)
+            return r;
+    return -1;
+}
+
+static int best_resolution(const struct rec *q)
+{
+    struct csv *acc = load_csv(q->results, "accuracy", "accuracy"), *rtt = load_csv(q->results, "rtt", q->rtt_name);
+    int rc = 1;
+    if (!acc || !rtt)
+        goto out;
+    int a_size = csv_col(acc, "size"), a_top1 = csv_col(acc, "top1"), a_top5 = csv_col(acc, "top5");
+    int r_bytes = csv_col(rtt, "request_bytes"), r_mean = csv_col(rtt, "mean_ms");
+    if (a_size < 0 || a_top1 < 0 || a_top5 < 0 || r_bytes < 0 || r_mean < 0) {
+        fprintf(stderr, "client: the accuracy or rtt table lacks the columns it needs\n");
+        goto out;
+    }
+    printf("| size | top1 | top5 | request_bytes | loopback_ms | predicted_ms | fits |\n|---|---|---|---|---|---|---|\n");
+    int best = -1;
+    double best_top1 = -1, best_ms = 0;
+    for (int a = 0; a < acc->nrows; a++) {
+        double size = csv_num(acc, a, a_size), top1 = csv_num(acc, a, a_top1);
+        int r = rtt_row(rtt, size);
+        if (r < 0 || isnan(top1))
+            continue;
+        double bytes = csv_num(rtt, r, r_bytes), base = csv_num(rtt, r, r_mean);
+        double ms = base + bytes * 8 / (q->mbps * 1e3); /* bytes at X Mbit/s, in ms */
+        int fits = ms <= q->budget_ms;
+        printf("| %.0f | %.1f | %.1f | %.0f | %.1f | %.1f | %s |\n", size, top1, csv_num(acc, a, a_top5), bytes,
+               base, ms, fits ? "yes" : "no");
+        if (fits && top1 > best_top1) {
+            best = (int)size;
+            best_top1 = top1;
+            best_ms = ms;
+        }
+    }
+    if (best < 0) {
+        fprintf(stderr, "client: no measured resolution fits %.1f ms at %.1f Mbit/s\n", q->budget_ms, q->mbps);
+        goto out;
+    }
+    printf("recommend: %d px (top-1 %.1f%%, predicted RTT %.1f ms <= %.1f ms at %.1f Mbit/s)\n", best, best_top1,
+           best_ms, q->budget_ms, q->mbps);
+    rc = 0;
+out:
+    free(acc);
+    free(rtt);
+    return rc;
+}
+
+static int service_time(struct rec *q)
+{
+    if (q->s_ms > 0)
+        return 0;
+    struct csv *svc = load_csv(q->results, "load", "service");
+    if (!svc)
+        return -1;
+    q->s_ms = csv_num(svc, 0, csv_col(svc, "mean_ms"));
+    q->scv = csv_num(svc, 0, csv_col(svc, "scv"));
+    free(svc);
+    if (!(q->s_ms > 0) || !(q->scv >= 0)) {
+        fprintf(stderr, "client: %s/load/service.csv has no usable mean_ms and scv\n", q->results);
+        return -1;
+    }
+    return 0;
+}
+
+static int check_by_measuring(struct rec *q, int c)
+{
+    struct url u;
+    struct buf req;
+    char err[512];
+    buf_init(&req, 128u * 1024 * 1024);
+    struct load_config cfg = q->o.cfg;
+    cfg.interval_ms = 1000 / q->rate;
+    struct load_result r;
+    int rc = load_opts_request(&q->o, q->o.url, c, &u, &req);
+    if (rc == 0 && (rc = load_run(u.host, u.port, buf_ptr(&req), buf_len(&req), &cfg, &r, err, sizeof err)) < 0)
+        fprintf(stderr, "client: %s\n", err);
+    buf_free(&req);
+    if (rc < 0)
+        return 1;
+    long bad = r.http_errors + r.failed + r.dropped;
+    int met = r.ok > 0 && bad == 0 && r.rtt.p99 <= q->p99_ms;
+    printf("check: %d workers at %.1f req/s: measured p99 %.1f ms (mean %.1f, %ld ok, %ld failed) -> %s\n", c,
+           r.offered_rps, r.rtt.p99, r.rtt.mean, r.ok, bad, met ? "target met" : "target NOT met");
+    return met ? 0 : 3;
+}
+
+static int workers_needed(struct rec *q)
+{
+    if (service_time(q) < 0)
+        return 1;
+    double lambda = q->rate / 1000; /* per ms */
+    int c = q_workers_needed(Q_RANDOM_SPLIT, lambda, q->s_ms, q->scv, q->p99_ms, (int)q->max_workers);
+    printf("| workers | rho | pred_mean_ms | pred_p99_ms | pred_mgc_mean_ms |\n|---|---|---|---|---|\n");
+    int last = c > 0 ? c + 1 : (int)q->max_workers;
+    for (int k = 1; k <= last && k <= q->max_workers; k++) {
+        struct q_prediction p, g;
+        q_predict(Q_RANDOM_SPLIT, lambda, q->s_ms, q->scv, k, 0, &p);
+        q_predict(Q_SHARED_QUEUE, lambda, q->s_ms, q->scv, k, 0, &g);
+        printf("| %d | %.3f | %.1f | %.1f | %.1f |\n", k, p.rho, p.mean_ms, p.p99_ms, g.mean_ms);
+    }
+    if (c < 0) {
+        fprintf(stderr, "client: no worker count up to %ld meets p99 %.1f ms (S = %.1f ms)\n", q->max_workers,
+                q->p99_ms, q->s_ms);
+        return 1;
+    }
+    printf("recommend: %d workers for %.1f req/s with p99 <= %.1f ms (S = %.1f ms, scv %.3f, random split)\n", c,
+           q->rate, q->p99_ms, q->s_ms, q->scv);
+    return q->o.url ? check_by_measuring(q, c) : 0;
+}
+
+int cmd_recommend(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "budget-ms", required_argument, 0, 'B' }, { "bandwidth-mbps", required_argument, 0, 'X' },
+        { "rate", required_argument, 0, 'R' },      { "p99-ms", required_argument, 0, 'P' },
+        { "results", required_argument, 0, 'D' },   { "rtt-name", required_argument, 0, 'n' },
+        { "service-ms", required_argument, 0, 'S' }, { "service-scv", required_argument, 0, 'V' },
+        { "max-workers", required_argument, 0, 'M' }, { "check", required_argument, 0, 'K' },
+        { "duration", required_argument, 0, 'd' }, { "help", no_argument, 0, 'h' },
+        { 0, 0, 0, 0 },
+    };
+    struct rec q = { .results = "results", .rtt_name = "loopback", .max_workers = MAX_WORKERS };
+    load_opts_defaults(&q.o);
+    int c, bad = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "B:X:R:P:D:n:S:V:M:K:d:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'B': bad |= args_positive("--budget-ms", optarg, &q.budget_ms); break;
+        case 'X': bad |= args_positive("--bandwidth-mbps", optarg, &q.mbps); break;
+        case 'R': bad |= args_positive("--rate", optarg, &q.rate); break;
+        case 'P': bad |= args_positive("--p99-ms", optarg, &q.p99_ms); break;
+        case 'D': q.results = optarg; break;
+        case 'n': q.rtt_name = optarg; break;
+        case 'S': bad |= args_positive("--service-ms", optarg, &q.s_ms); break;
+        case 'V': bad |= args_positive("--service-scv", optarg, &q.scv); break;
+        case 'M': bad |= args_int("--max-workers", optarg, 1, MAX_WORKERS, &q.max_workers); break;
+        case 'K': q.o.url = optarg; break;
+        case 'd': bad |= load_opts_handle('d', optarg, &q.o) < 0; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (bad)
+        return 2;
+    if (q.budget_ms > 0 && q.mbps > 0 && optind == argc)
+        return best_resolution(&q);
+    if (q.rate > 0 && q.p99_ms > 0 && optind == argc)
+        return workers_needed(&q);
+    fprintf(stderr, "client recommend: give --budget-ms and --bandwidth-mbps, or --rate and --p99-ms\n");
+    return 2;
+}

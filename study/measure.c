@@ -1,0 +1,52 @@
+/* measure: sequential round trips through the shared HTTP client. */
+#include "study/measure.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "net/loop.h"
+#include "study/httpc.h"
+
+int measure_sequential(const struct url *u, const char *req, size_t len, int n, uint64_t timeout_ms,
+                       struct sequential *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    out->n = n;
+    out->rtt_ms = calloc((size_t)(n > 0 ? n : 1), sizeof *out->rtt_ms);
+    struct loop *l = loop_create(256);
+    struct httpc *h = l ? httpc_create(l, u->host, u->port, 1, err, errlen) : NULL;
+    if (!out->rtt_ms || !h) {
+        if (!l || !out->rtt_ms)
+            snprintf(err, errlen, "out of memory");
+        if (l)
+            loop_destroy(l);
+        sequential_free(out);
+        return -1;
+    }
+    for (int i = 0; i <= n; i++) {
+        struct httpc_reply r;
+        int rc = httpc_roundtrip(h, req, len, timeout_ms, &r);
+        if (rc == 0 && r.status == 200) {
+            if (i > 0)
+                out->rtt_ms[out->ok++] = r.rtt_ms;
+        } else {
+            if (rc == 0)
+                snprintf(out->last_error, sizeof out->last_error, "HTTP %d", r.status);
+            else
+                snprintf(out->last_error, sizeof out->last_error, "%s", r.error);
+            if (i > 0)
+                out->errors++;
+        }
+        httpc_reply_free(&r);
+    }
+    httpc_free(h);
+    loop_destroy(l);
+    return 0;
+}
+
+void sequential_free(struct sequential *s)
+{
+    free(s->rtt_ms);
+    s->rtt_ms = NULL;
+}
