@@ -110,7 +110,7 @@ $(B)/tests/test_%: $(B)/tests/test_%.o $(B)/tests/check_main.o $(TEST_HELPERS) $
 
 # ---- running ---------------------------------------------------------------------------------------------
 run: all
-	@tests/run_service.sh $(BIN) $(MODEL) $(PORT) www
+	@scripts/run_service.sh $(BIN) $(MODEL) $(PORT) www $(SHARED)
 
 # Every Check program runs, even after a failure; the last line sums them up.
 check: all $(TESTS) deps-check
