@@ -79,6 +79,11 @@ int sock_parse_hostport(const char *s, char *host, size_t hostlen, int *port, ch
 /* getaddrinfo for host:port; *res freed by the caller with freeaddrinfo. */
 static int lookup(const char *host, int port, int flags, struct addrinfo **res, char *err, size_t errlen)
 {
+    if (port < 0 || port > 65535) {
+        say(err, errlen, "port %d out of range", port);
+        errno = EINVAL;
+        return -1;
+    }
     char service[8];
     snprintf(service, sizeof service, "%d", port);
     struct addrinfo hints;
