@@ -353,6 +353,25 @@ int sh_run(const char *const argv[], char *out, size_t cap, int timeout_ms)
     return WEXITSTATUS(status);
 }
 
+int sh_curl(const char *const args[], char *out, size_t cap)
+{
+    const char *argv[64] = { "curl", "-sS", "--max-time", "20", "-w", "\n%{http_code}" };
+    int n = 6;
+    for (int i = 0; args[i]; i++) {
+        if (n >= 63)
+            return -1;
+        argv[n++] = args[i];
+    }
+    argv[n] = NULL;
+    if (sh_run(argv, out, cap, 25000) != 0)
+        return -1;
+    char *nl = strrchr(out, '\n');
+    if (!nl)
+        return -1;
+    *nl = '\0';
+    return atoi(nl + 1);
+}
+
 int sh_read_file(const char *path, char **bytes, size_t *len)
 {
     FILE *f = fopen(path, "rb");

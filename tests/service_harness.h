@@ -57,6 +57,10 @@ int sh_exchange(int port, const void *req, size_t len, struct sh_reply *r, int t
  * Returns the exit status (0..255) or -1 when it could not run, crashed or passed timeout_ms. */
 int sh_run(const char *const argv[], char *out, size_t cap, int timeout_ms);
 
+/* Runs curl -sS with args (NULL-terminated; the URL among them) and a trailing "-w \n%{http_code}".
+ * out gets the body; returns the HTTP status, or -1 when curl failed. */
+int sh_curl(const char *const args[], char *out, size_t cap);
+
 /* Reads a whole file into a malloc'd buffer.  Returns 0 or -1. */
 int sh_read_file(const char *path, char **bytes, size_t *len);
 
