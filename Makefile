@@ -46,7 +46,8 @@ PROGS   := $(BIN)/worker $(BIN)/balancer $(BIN)/client
 
 # Environment every test and benchmark gets: the one place the shared data and model paths come from.
 TEST_ENV := IMGREC_SHARED=$(abspath $(SHARED)) IMGREC_MODEL=$(abspath $(MODEL)) \
-            IMGREC_MODEL_PTQ=$(abspath $(MODEL_PTQ)) IMGREC_BIN=$(abspath $(BIN)) IMGREC_WWW=$(abspath www)
+            IMGREC_MODEL_PTQ=$(abspath $(MODEL_PTQ)) IMGREC_BIN=$(abspath $(BIN)) IMGREC_WWW=$(abspath www) \
+            IMGREC_TESTS=$(abspath tests)
 
 .PHONY: all model run check bench fuzz clean deps-check deps-bench deps-study
 all: $(PROGS) model
