@@ -124,7 +124,7 @@ static int clamp_of(struct builder *b, int act, struct nn_layer *l)
 /* TF output size and leading padding of one spatial dimension. */
 static int window_dim(struct builder *b, int in, int k, int s, int d, int padding, int *out, int *pad_before)
 {
-    if (k < 1 || s < 1 || d < 1 || k > 64 || s > 64 || d > 64)
+    if (k < 1 || s < 1 || d < 1 || k > 4096 || s > 4096 || d > 64)
         return fail(b, "kernel %d, stride %d, dilation %d out of range", k, s, d);
     int eff = (k - 1) * d + 1;
     if (padding == TFL_PAD_SAME) {

@@ -56,8 +56,7 @@ int fb_root(const struct fb_buf *buf, struct fb_table *out)
     return table_at(buf, fb_load_u32(buf->p), out);
 }
 
-/* Position of a field's inline value of `size` bytes; 0 when absent, FB_ERR_* when outside the table. */
-static int64_t field_pos(const struct fb_table *t, unsigned field, size_t size)
+int64_t fb_field_pos(const struct fb_table *t, unsigned field, size_t size)
 {
     if (field >= t->vt_fields)
         return 0;
@@ -72,7 +71,7 @@ static int64_t field_pos(const struct fb_table *t, unsigned field, size_t size)
 /* The inline bytes of a scalar field: FB_OK with *at NULL when absent, or an error. */
 static int scalar(const struct fb_table *t, unsigned field, size_t size, const uint8_t **at)
 {
-    int64_t pos = field_pos(t, field, size);
+    int64_t pos = fb_field_pos(t, field, size);
     *at = pos > 0 ? t->buf->p + pos : NULL;
     return pos < 0 ? (int)pos : FB_OK;
 }
@@ -97,7 +96,7 @@ FB_SCALAR(fb_u64, uint64_t, fb_load_u64)
 /* Follows the uoffset stored in a field: 1 and *target set, 0 absent, or an error. */
 static int deref(const struct fb_table *t, unsigned field, size_t *target)
 {
-    int64_t at = field_pos(t, field, 4);
+    int64_t at = fb_field_pos(t, field, 4);
     if (at <= 0)
         return (int)at;
     uint64_t to = (uint64_t)at + fb_load_u32(t->buf->p + at);
@@ -110,6 +109,7 @@ static int deref(const struct fb_table *t, unsigned field, size_t *target)
 int fb_table(const struct fb_table *t, unsigned field, struct fb_table *out)
 {
     size_t to = 0;
+    *out = (struct fb_table){ .buf = t->buf }; /* absent reads as a table with no fields */
     int r = deref(t, field, &to);
     if (r <= 0)
         return r;
@@ -131,6 +131,7 @@ static int vector_at(const struct fb_buf *b, size_t pos, size_t elem_size, struc
 int fb_vector(const struct fb_table *t, unsigned field, size_t elem_size, struct fb_vec *out)
 {
     size_t to = 0;
+    *out = (struct fb_vec){ .buf = t->buf }; /* absent reads as empty */
     int r = deref(t, field, &to);
     if (r <= 0)
         return r;

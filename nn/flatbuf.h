@@ -47,7 +47,12 @@ int fb_i32(const struct fb_table *t, unsigned field, int32_t dflt, int32_t *out)
 int fb_f32(const struct fb_table *t, unsigned field, float dflt, float *out);
 int fb_u64(const struct fb_table *t, unsigned field, uint64_t dflt, uint64_t *out);
 
-/* Referenced objects: 1 when present (out filled), 0 when absent, negative enum fb_error when broken.
+/* Where a field's inline value of size bytes lies in the buffer: 0 when absent, FB_ERR_* when it would lie
+ * outside its table.  (Tools and tests use it to find the bytes behind a field.) */
+int64_t fb_field_pos(const struct fb_table *t, unsigned field, size_t size);
+
+/* Referenced objects: 1 when present (out filled), 0 when absent (out empty: no fields, no elements),
+ * negative enum fb_error when broken.
  * fb_vector checks that len * elem_size bytes follow the length word. */
 int fb_table(const struct fb_table *t, unsigned field, struct fb_table *out);
 int fb_vector(const struct fb_table *t, unsigned field, size_t elem_size, struct fb_vec *out);

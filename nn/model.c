@@ -38,10 +38,14 @@ static int read_file(const char *path, unsigned char **bytes, size_t *len, char 
     return 0;
 }
 
-/* Takes the labels over from the parsed file; they must name every output. */
+/* Takes the labels over from the parsed file; they must be there and name every output. */
 static int adopt_labels(struct tfl_model *t, struct nn_model *m, char *err, size_t errlen)
 {
-    if (t->labels && t->nlabels != m->nclasses) {
+    if (!t->labels) {
+        snprintf(err, errlen, "no labels: the file ends without a metadata zip holding a .txt labels file");
+        return -1;
+    }
+    if (t->nlabels != m->nclasses) {
         snprintf(err, errlen, "the embedded labels file has %d lines for %d outputs", t->nlabels, m->nclasses);
         return -1;
     }
