@@ -1,0 +1,334 @@
+/* Integration: bad input and bad peers get the right status and a JSON body, never a crash or a hang —
+ * 400/404/405/413/415 from the programs, 502/504 for a dead or silent backend, 503 when the inference
+ * queue is full, 408 for a client too slow to send its request, and one slow client stalls nobody. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <check.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tests/service_fixture.h"
+#include "tests/service_harness.h"
+
+#define REPLY_CAP (64 * 1024)
+
+static struct service svc;
+
+static void setup(void)
+{
+    ck_assert_msg(service_start(&svc) == 0, "the service did not start");
+}
+
+static void teardown(void)
+{
+    service_stop(&svc);
+}
+
+static char *read_seed(const char *name, size_t *len)
+{
+    char path[512], *bytes;
+    snprintf(path, sizeof path, "%s/eval/seed_test_images/%s", fx_env("IMGREC_SHARED"), name);
+    ck_assert_msg(sh_read_file(path, &bytes, len) == 0, "cannot read %s", path);
+    return bytes;
+}
+
+/* One request (head + optional body) to port; checks the status and the JSON error code. */
+static void expect_error(int port, const char *head, const void *body, size_t body_len, int status,
+                         const char *code)
+{
+    size_t head_len = strlen(head);
+    char *req = malloc(head_len + body_len);
+    memcpy(req, head, head_len);
+    if (body_len)
+        memcpy(req + head_len, body, body_len);
+    struct sh_reply r;
+    ck_assert_int_eq(sh_exchange(port, req, head_len + body_len, &r, 10000), 0);
+    ck_assert_msg(r.status == status, "status %d, wanted %d: %s", r.status, status, r.body);
+    char type[128], got[64];
+    ck_assert_int_eq(sh_header(&r, "Content-Type", type, sizeof type), 0);
+    ck_assert_str_eq(type, "application/json");
+    ck_assert_int_eq(sh_json_str(r.body, "error", got, sizeof got), 0);
+    ck_assert_str_eq(got, code);
+    sh_reply_free(&r);
+    free(req);
+}
+
+static void post_raw(int port, const char *target, const void *body, size_t len, int status, const char *code)
+{
+    char head[256];
+    snprintf(head, sizeof head, "POST %s HTTP/1.1\r\nHost: t\r\nContent-Length: %zu\r\n\r\n", target, len);
+    expect_error(port, head, body, len, status, code);
+}
+
+START_TEST(bad_images_and_forms_through_the_balancer)
+{
+    int port = svc.balancer_port;
+    static const char text[] = "this is not an image at all";
+    post_raw(port, "/submit", text, sizeof text - 1, 415, "unsupported_media_type");
+    size_t len;
+    char *jpg = read_seed("test_224.jpg", &len);
+    post_raw(port, "/submit", jpg, len / 3, 400, "bad_image"); /* truncated */
+    free(jpg);
+    post_raw(port, "/predict", "", 0, 400, "empty_image");
+    static const char form[] = "--XyZ\r\nContent-Disposition: form-data; name=\"picture\"\r\n\r\nabc\r\n--XyZ--\r\n";
+    char head[256];
+    snprintf(head, sizeof head,
+             "POST /submit HTTP/1.1\r\nHost: t\r\nContent-Type: multipart/form-data; boundary=XyZ\r\n"
+             "Content-Length: %zu\r\n\r\n", sizeof form - 1);
+    expect_error(port, head, form, sizeof form - 1, 400, "missing_field");
+    post_raw(port, "/submit?backends=zero", text, sizeof text - 1, 400, "bad_backend_count");
+}
+END_TEST
+
+START_TEST(unknown_paths_and_wrong_methods)
+{
+    expect_error(svc.balancer_port, "GET /nowhere HTTP/1.1\r\nHost: t\r\n\r\n", NULL, 0, 404, "not_found");
+    expect_error(svc.worker_port[0], "GET /nowhere HTTP/1.1\r\nHost: t\r\n\r\n", NULL, 0, 404, "not_found");
+    const char *get_submit = "GET /submit HTTP/1.1\r\nHost: t\r\n\r\n";
+    expect_error(svc.balancer_port, get_submit, NULL, 0, 405, "method_not_allowed");
+    expect_error(svc.worker_port[0], "DELETE /predict HTTP/1.1\r\nHost: t\r\n\r\n", NULL, 0, 405,
+                 "method_not_allowed");
+    struct sh_reply r;
+    ck_assert_int_eq(sh_exchange(svc.balancer_port, get_submit, strlen(get_submit), &r, 5000), 0);
+    char allow[64];
+    ck_assert_int_eq(sh_header(&r, "Allow", allow, sizeof allow), 0);
+    ck_assert_str_eq(allow, "POST");
+    sh_reply_free(&r);
+}
+END_TEST
+
+START_TEST(body_over_the_limit_is_413_before_it_is_sent)
+{
+    /* Only the head: the 413 must come without waiting for 17 MiB that never arrive. */
+    expect_error(svc.balancer_port, "POST /submit HTTP/1.1\r\nHost: t\r\nContent-Length: 17825792\r\n\r\n", NULL, 0,
+                 413, "body_too_large");
+    expect_error(svc.worker_port[0], "POST /predict HTTP/1.1\r\nHost: t\r\nContent-Length: 17825792\r\n\r\n", NULL,
+                 0, 413, "body_too_large");
+}
+END_TEST
+
+START_TEST(body_over_the_limit_sent_by_curl_gets_413)
+{
+    const char *extra[] = { "--max-body", "1000", NULL };
+    int port = service_extra_worker(&svc, extra);
+    ck_assert_int_gt(port, 0);
+    char data[600], u[128], out[REPLY_CAP];
+    snprintf(data, sizeof data, "@%s/eval/seed_test_images/test_2000.jpg", fx_env("IMGREC_SHARED"));
+    snprintf(u, sizeof u, "http://127.0.0.1:%d/predict", port);
+    const char *args[] = { "--data-binary", data, u, NULL };
+    ck_assert_int_eq(sh_curl(args, out, sizeof out), 413);
+    ck_assert_ptr_nonnull(strstr(out, "body_too_large"));
+}
+END_TEST
+
+START_TEST(malformed_http_gets_400_and_close)
+{
+    static const char *bad[] = {
+        "GET / HTTP/1.1\nHost: t\n\n",                         /* bare LF */
+        "GARBAGE\r\n\r\n",                                     /* no request line */
+        "POST /submit HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
+        "GET / HTTP/1.1\r\n\r\n",                              /* HTTP/1.1 without Host */
+    };
+    int ports[] = { svc.balancer_port, svc.worker_port[0] };
+    for (size_t p = 0; p < 2; p++) {
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+            struct sh_conn *c = malloc(sizeof *c);
+            ck_assert_int_eq(sh_connect(c, ports[p]), 0);
+            ck_assert_int_eq(sh_send(c, bad[i], strlen(bad[i]), 2000), 0);
+            struct sh_reply r;
+            ck_assert_int_eq(sh_read_reply(c, &r, 5000), 0);
+            ck_assert_msg(r.status == 400, "case %zu: status %d", i, r.status);
+            ck_assert_ptr_nonnull(strstr(r.body, "\"error\""));
+            sh_reply_free(&r);
+            ck_assert_msg(sh_peer_closed(c, 3000), "case %zu: connection left open", i);
+            sh_close(c);
+            free(c);
+        }
+    }
+}
+END_TEST
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+START_TEST(backend_down_gives_502_json)
+{
+    char dead[32];
+    snprintf(dead, sizeof dead, "127.0.0.1:%d", sh_free_port());
+    const char *backends[] = { dead };
+    int port = service_extra_balancer(&svc, backends, 1, NULL);
+    ck_assert_int_gt(port, 0);
+    size_t len;
+    char *jpg = read_seed("test_64.jpg", &len);
+    post_raw(port, "/submit", jpg, len, 502, "bad_gateway");
+    free(jpg);
+}
+END_TEST
+
+START_TEST(silent_backend_gives_504_json)
+{
+    /* A socket that listens but never answers: connects succeed, answers never come. */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET };
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t alen = sizeof a;
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    ck_assert_int_eq(listen(fd, 16), 0);
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
+    char silent[32];
+    snprintf(silent, sizeof silent, "127.0.0.1:%d", ntohs(a.sin_port));
+    const char *backends[] = { silent };
+    const char *extra[] = { "--backend-timeout", "400", NULL };
+    int port = service_extra_balancer(&svc, backends, 1, extra);
+    ck_assert_int_gt(port, 0);
+    long long start = now_ms();
+    post_raw(port, "/submit", "x", 1, 504, "backend_timeout");
+    long long took = now_ms() - start;
+    ck_assert_msg(took >= 350 && took < 3000, "504 after %lld ms", took);
+    close(fd);
+}
+END_TEST
+
+START_TEST(full_queue_answers_503_with_retry_after)
+{
+    const char *extra[] = { "--queue", "0", NULL };
+    int port = service_extra_worker(&svc, extra);
+    ck_assert_int_gt(port, 0);
+    size_t len;
+    char *jpg = read_seed("test_2000.jpg", &len);
+    char head[256];
+    int head_len = snprintf(head, sizeof head, "POST /predict HTTP/1.1\r\nHost: t\r\nContent-Length: %zu\r\n\r\n", len);
+    enum { N = 4 };
+    struct sh_conn *c = malloc(N * sizeof *c);
+    for (int i = 0; i < N; i++) { /* all sent before any answer is read */
+        ck_assert_int_eq(sh_connect(&c[i], port), 0);
+        ck_assert_int_eq(sh_send(&c[i], head, (size_t)head_len, 2000), 0);
+        ck_assert_int_eq(sh_send(&c[i], jpg, len, 5000), 0);
+    }
+    int ok = 0, busy = 0;
+    for (int i = 0; i < N; i++) {
+        struct sh_reply r;
+        ck_assert_int_eq(sh_read_reply(&c[i], &r, 20000), 0);
+        char retry[16];
+        if (r.status == 200)
+            ok++;
+        if (r.status == 503) {
+            busy++;
+            ck_assert_int_eq(sh_header(&r, "Retry-After", retry, sizeof retry), 0);
+            ck_assert_ptr_nonnull(strstr(r.body, "\"busy\""));
+        }
+        sh_reply_free(&r);
+        sh_close(&c[i]);
+    }
+    ck_assert_int_ge(ok, 1);
+    ck_assert_int_ge(busy, 1);
+    ck_assert_int_eq(ok + busy, N);
+    free(c);
+    free(jpg);
+}
+END_TEST
+
+START_TEST(slow_client_does_not_stall_others)
+{
+    int ports[] = { svc.balancer_port, svc.worker_port[0] };
+    size_t len;
+    char *jpg = read_seed("test_64.jpg", &len);
+    char head[256];
+    int head_len = snprintf(head, sizeof head, "POST /predict HTTP/1.1\r\nHost: t\r\nContent-Length: %zu\r\n\r\n", len);
+    for (int p = 0; p < 2; p++) {
+        struct sh_conn *slow = malloc(sizeof *slow);
+        ck_assert_int_eq(sh_connect(slow, ports[p]), 0);
+        ck_assert_int_eq(sh_send(slow, head, (size_t)head_len, 2000), 0);
+        ck_assert_int_eq(sh_send(slow, jpg, len / 2, 2000), 0); /* half the body, then silence */
+
+        long long start = now_ms();
+        char *req = malloc((size_t)head_len + len);
+        memcpy(req, head, (size_t)head_len);
+        memcpy(req + head_len, jpg, len);
+        struct sh_reply r;
+        ck_assert_int_eq(sh_exchange(ports[p], req, (size_t)head_len + len, &r, 5000), 0);
+        ck_assert_int_eq(r.status, 200);
+        ck_assert_msg(now_ms() - start < 3000, "a fast client waited %lld ms", now_ms() - start);
+        sh_reply_free(&r);
+
+        ck_assert_int_eq(sh_send(slow, jpg + len / 2, len - len / 2, 2000), 0); /* the slow one finishes */
+        ck_assert_int_eq(sh_read_reply(slow, &r, 10000), 0);
+        ck_assert_int_eq(r.status, 200);
+        sh_reply_free(&r);
+        sh_close(slow);
+        free(slow);
+        free(req);
+    }
+    free(jpg);
+}
+END_TEST
+
+START_TEST(too_slow_request_gets_408_and_idle_connection_closes)
+{
+    const char *extra[] = { "--timeout", "300", NULL };
+    int port = service_extra_worker(&svc, extra);
+    ck_assert_int_gt(port, 0);
+    struct sh_conn *c = malloc(sizeof *c);
+    ck_assert_int_eq(sh_connect(c, port), 0);
+    static const char partial[] = "POST /predict HTTP/1.1\r\nHost: t\r\nContent-Le";
+    ck_assert_int_eq(sh_send(c, partial, sizeof partial - 1, 2000), 0);
+    struct sh_reply r;
+    ck_assert_int_eq(sh_read_reply(c, &r, 3000), 0);
+    ck_assert_int_eq(r.status, 408);
+    ck_assert_ptr_nonnull(strstr(r.body, "request_timeout"));
+    sh_reply_free(&r);
+    ck_assert(sh_peer_closed(c, 3000));
+    sh_close(c);
+
+    ck_assert_int_eq(sh_connect(c, port), 0); /* idle: closed without a word */
+    ck_assert(sh_peer_closed(c, 3000));
+    ck_assert_int_eq((int)c->len, 0);
+    sh_close(c);
+    free(c);
+}
+END_TEST
+
+START_TEST(help_and_bad_options)
+{
+    const char *progs[] = { "worker", "balancer" };
+    for (int i = 0; i < 2; i++) {
+        char bin[512], out[8192];
+        fx_bin(progs[i], bin, sizeof bin);
+        const char *help[] = { bin, "--help", NULL };
+        ck_assert_int_eq(sh_run(help, out, sizeof out, 5000), 0);
+        ck_assert_ptr_nonnull(strstr(out, "usage:"));
+        const char *bad[] = { bin, "--port", "not-a-number", NULL };
+        ck_assert_int_eq(sh_run(bad, out, sizeof out, 5000), 2);
+    }
+}
+END_TEST
+
+Suite *test_suite(void)
+{
+    Suite *s = suite_create("service errors");
+    TCase *tc = tcase_create("bad input, bad peers");
+    tcase_add_unchecked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, bad_images_and_forms_through_the_balancer);
+    tcase_add_test(tc, unknown_paths_and_wrong_methods);
+    tcase_add_test(tc, body_over_the_limit_is_413_before_it_is_sent);
+    tcase_add_test(tc, body_over_the_limit_sent_by_curl_gets_413);
+    tcase_add_test(tc, malformed_http_gets_400_and_close);
+    tcase_add_test(tc, backend_down_gives_502_json);
+    tcase_add_test(tc, silent_backend_gives_504_json);
+    tcase_add_test(tc, full_queue_answers_503_with_retry_after);
+    tcase_add_test(tc, slow_client_does_not_stall_others);
+    tcase_add_test(tc, too_slow_request_gets_408_and_idle_connection_closes);
+    tcase_add_test(tc, help_and_bad_options);
+    suite_add_tcase(s, tc);
+    return s;
+}
