@@ -15,7 +15,7 @@ int url_parse(const char *s, const char *default_path, struct url *out, char *er
     }
     const char *auth = s + sizeof scheme - 1;
     const char *slash = auth + strcspn(auth, "/?#");
-    if (*slash == '#') {
+    if (strchr(s, '#')) {
         snprintf(err, errlen, "url %s: fragments are not supported", s);
         return -1;
     }

@@ -1,0 +1,427 @@
+/* Unit tests of the study machinery: statistics, queueing formulas against textbook values, the seeded
+ * arrival generator, the JSON reply reader, URLs, the upload request (checked with the server's own
+ * parsers), tables written and read back, and the HTTP client's failure paths. */
+#define _GNU_SOURCE
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "net/http.h"
+#include "net/loop.h"
+#include "net/multipart.h"
+#include "study/args.h"
+#include "study/csvread.h"
+#include "study/httpc.h"
+#include "study/prediction.h"
+#include "study/queueing.h"
+#include "study/rng.h"
+#include "study/stats.h"
+#include "study/table.h"
+#include "study/upload.h"
+#include "study/url.h"
+#include "tests/service_harness.h"
+
+/* ---- stats ---------------------------------------------------------------------------------------- */
+
+START_TEST(percentiles_of_one_to_ten)
+{
+    double x[10];
+    for (int i = 0; i < 10; i++)
+        x[i] = 10 - i; /* unsorted on purpose */
+    struct summary s;
+    ck_assert_int_eq(stats_summarize(x, 10, &s), 0);
+    ck_assert_uint_eq(s.n, 10);
+    ck_assert_double_eq_tol(s.mean, 5.5, 1e-12);
+    ck_assert_double_eq_tol(s.p50, 5.5, 1e-12);  /* rank 4.5 between 5 and 6 */
+    ck_assert_double_eq_tol(s.p90, 9.1, 1e-12);  /* rank 8.1 */
+    ck_assert_double_eq_tol(s.p99, 9.91, 1e-12); /* rank 8.91 */
+    ck_assert_double_eq(s.min, 1);
+    ck_assert_double_eq(s.max, 10);
+    ck_assert_double_eq_tol(s.sd, sqrt(82.5 / 9), 1e-12);
+    ck_assert_double_eq(x[0], 10); /* input untouched */
+}
+END_TEST
+
+START_TEST(percentile_edges)
+{
+    double one[1] = { 7 };
+    ck_assert_double_eq(stats_percentile_sorted(one, 1, 50), 7);
+    ck_assert_double_eq(stats_percentile_sorted(one, 1, 99), 7);
+    double two[2] = { 0, 100 };
+    ck_assert_double_eq_tol(stats_percentile_sorted(two, 2, 25), 25, 1e-12);
+    ck_assert_double_eq(stats_percentile_sorted(two, 2, 0), 0);
+    ck_assert_double_eq(stats_percentile_sorted(two, 2, 100), 100);
+    struct summary s;
+    ck_assert_int_eq(stats_summarize(one, 0, &s), -1);
+    ck_assert_uint_eq(s.n, 0);
+}
+END_TEST
+
+START_TEST(scv_and_agreement)
+{
+    double same[4] = { 3, 3, 3, 3 }, pair[2] = { 1, 3 };
+    ck_assert_double_eq(stats_scv(same, 4), 0);
+    ck_assert_double_eq_tol(stats_scv(pair, 2), 0.5, 1e-12); /* sample variance 2, mean 2 */
+    ck_assert(stats_agree(100, 109, 0.10));
+    ck_assert(!stats_agree(100, 112, 0.10));
+    ck_assert(stats_agree(0, 0, 0.10));
+}
+END_TEST
+
+/* ---- queueing --------------------------------------------------------------------------------------- */
+
+START_TEST(md1_mean_wait_is_textbook)
+{
+    /* S = 10 ms (mu = 0.1/ms), lambda = 0.05/ms: rho = 0.5, Wq = rho / (2 mu (1 - rho)) = 5 ms. */
+    double mu = 0.1, lambda = 0.05, rho = lambda / mu;
+    ck_assert_double_eq_tol(q_mg1_wait(lambda, 10, 0), rho / (2 * mu * (1 - rho)), 1e-12);
+    struct q_prediction p;
+    ck_assert_int_eq(q_predict(Q_RANDOM_SPLIT, lambda, 10, 0, 1, 0, &p), 0);
+    ck_assert(p.stable);
+    ck_assert_double_eq_tol(p.rho, 0.5, 1e-12);
+    ck_assert_double_eq_tol(p.mean_ms, 15, 1e-12);
+    ck_assert(p.p99_ms > p.mean_ms);
+}
+END_TEST
+
+START_TEST(mm1_and_erlang_c)
+{
+    /* M/M/1: Wq = rho S / (1 - rho); M/G/c with c = 1 and scv = 1 must agree with it. */
+    ck_assert_double_eq_tol(q_mg1_wait(0.05, 10, 1), 10, 1e-12);
+    ck_assert_double_eq_tol(q_mgc_wait(0.05, 10, 1, 1), 10, 1e-12);
+    /* Erlang C for c = 2, a = 1 erlang is 1/3; for c = 1 it is rho. */
+    ck_assert_double_eq_tol(q_erlang_c(2, 1), 1.0 / 3, 1e-12);
+    ck_assert_double_eq_tol(q_erlang_c(1, 0.7), 0.7, 1e-12);
+    ck_assert_double_eq(q_erlang_c(2, 2), 1);
+    /* M/M/1 waiting time is exactly P(W > t) = rho exp(-(mu - lambda) t). */
+    double t99 = q_wait_quantile(0.5, q_mg1_wait(0.05, 10, 1), 0.99);
+    ck_assert_double_eq_tol(0.5 * exp(-(0.1 - 0.05) * t99), 0.01, 1e-12);
+}
+END_TEST
+
+START_TEST(random_split_is_mg1_at_lambda_over_c)
+{
+    struct q_prediction two, one;
+    ck_assert_int_eq(q_predict(Q_RANDOM_SPLIT, 0.1, 10, 0.2, 2, 0, &two), 0);
+    ck_assert_int_eq(q_predict(Q_RANDOM_SPLIT, 0.05, 10, 0.2, 1, 0, &one), 0);
+    ck_assert_double_eq_tol(two.mean_ms, one.mean_ms, 1e-12);
+    ck_assert_double_eq_tol(two.p99_ms, one.p99_ms, 1e-12);
+    /* A shared queue (M/G/2) waits less than two random halves at the same load. */
+    struct q_prediction shared;
+    ck_assert_int_eq(q_predict(Q_SHARED_QUEUE, 0.1, 10, 0.2, 2, 0, &shared), 0);
+    ck_assert(shared.mean_ms < two.mean_ms);
+}
+END_TEST
+
+START_TEST(overload_uses_the_fluid_model)
+{
+    struct q_prediction p;
+    /* rho = 2 for 1000 ms: the queue grows by 1 s of work per s; the mean arrival waits 500 ms. */
+    ck_assert_int_eq(q_predict(Q_RANDOM_SPLIT, 0.2, 10, 0, 1, 1000, &p), 0);
+    ck_assert(!p.stable);
+    ck_assert_double_eq_tol(p.wait_ms, 500, 1e-9);
+    ck_assert_double_eq_tol(p.mean_ms, 510, 1e-9);
+    ck_assert_int_eq(q_predict(Q_RANDOM_SPLIT, 0.2, 10, 0, 1, 0, &p), 0);
+    ck_assert(isinf(p.mean_ms));
+    ck_assert_int_eq(q_predict(Q_RANDOM_SPLIT, 0.2, 0, 0, 1, 0, &p), -1);
+    ck_assert_int_eq(q_predict(Q_RANDOM_SPLIT, 0.2, 10, 0, 0, 0, &p), -1);
+}
+END_TEST
+
+START_TEST(workers_needed_is_the_smallest_that_meets_p99)
+{
+    double lambda = 0.25, s = 10, target = 40; /* 2.5 erlangs: at least 3 workers */
+    int c = q_workers_needed(Q_RANDOM_SPLIT, lambda, s, 0, target, 64);
+    ck_assert_int_ge(c, 3);
+    struct q_prediction p;
+    q_predict(Q_RANDOM_SPLIT, lambda, s, 0, c, 0, &p);
+    ck_assert(p.stable && p.p99_ms <= target);
+    q_predict(Q_RANDOM_SPLIT, lambda, s, 0, c - 1, 0, &p);
+    ck_assert(!p.stable || p.p99_ms > target);
+    ck_assert_int_eq(q_workers_needed(Q_RANDOM_SPLIT, lambda, s, 0, 5, 64), -1); /* below S: never */
+}
+END_TEST
+
+/* ---- rng ---------------------------------------------------------------------------------------------- */
+
+START_TEST(exponential_gaps_are_seeded_and_have_the_mean)
+{
+    struct rng a, b;
+    rng_seed(&a, 42);
+    rng_seed(&b, 42);
+    double sum = 0, sumsq = 0;
+    const int n = 200000;
+    for (int i = 0; i < n; i++) {
+        double x = rng_exponential(&a, 20);
+        ck_assert_double_eq(x, rng_exponential(&b, 20));
+        ck_assert(x >= 0 && isfinite(x));
+        sum += x;
+        sumsq += x * x;
+    }
+    double mean = sum / n, var = sumsq / n - mean * mean;
+    ck_assert_double_eq_tol(mean, 20, 0.3);        /* standard error 20/sqrt(n) = 0.045 */
+    ck_assert_double_eq_tol(var / (mean * mean), 1, 0.03); /* exponential: scv 1 */
+    rng_seed(&b, 43);
+    ck_assert(rng_next(&a) != rng_next(&b));
+    for (int i = 0; i < 1000; i++) {
+        double u = rng_uniform(&a);
+        ck_assert(u >= 0 && u < 1);
+    }
+}
+END_TEST
+
+/* ---- JSON replies ------------------------------------------------------------------------------------- */
+
+static const char reply[] =
+    "{\"label\":\"snowmobile\",\"class_index\":802,\"prob\":0.4032,"
+    "\"top5\":[{\"label\":\"snowmobile\",\"class_index\":802,\"prob\":0.4032},"
+    "{\"label\":\"ski \\\"x\\\" \\u00e9\\ud83d\\ude00\",\"class_index\":795,\"prob\":0.2},"
+    "{\"label\":\"alp\",\"class_index\":970,\"prob\":0.1},{\"label\":\"a\",\"class_index\":1,\"prob\":0.01},"
+    "{\"label\":\"b\",\"class_index\":2,\"prob\":0.005}],"
+    "\"worker\":\"vm:5001\",\"timing_ms\":{\"decode\":1.5,\"inference\":9.25,\"total\":11},\"extra\":[true,null,{}]}";
+
+START_TEST(reads_a_worker_reply)
+{
+    struct prediction p;
+    char err[128];
+    ck_assert_int_eq(prediction_from_json(reply, strlen(reply), &p, err, sizeof err), 0);
+    ck_assert_int_eq(p.k, 5);
+    ck_assert_str_eq(p.top[0].label, "snowmobile");
+    ck_assert_int_eq(p.top[0].class_index, 802);
+    ck_assert_double_eq_tol(p.top[0].prob, 0.4032, 1e-12);
+    ck_assert_str_eq(p.top[1].label, "ski \"x\" \xc3\xa9\xf0\x9f\x98\x80");
+    ck_assert_int_eq(p.top[4].class_index, 2);
+    ck_assert_str_eq(p.worker, "vm:5001");
+    ck_assert_double_eq(p.inference_ms, 9.25);
+    ck_assert_double_eq(p.total_ms, 11);
+    ck_assert(prediction_has(&p, 970, 5));
+    ck_assert(!prediction_has(&p, 970, 1));
+}
+END_TEST
+
+START_TEST(error_and_malformed_replies_are_refused)
+{
+    struct prediction p;
+    char err[128];
+    const char *e = "{\"error\":\"image_too_large\",\"detail\":\"20000x20000\"}";
+    ck_assert_int_eq(prediction_from_json(e, strlen(e), &p, err, sizeof err), -1);
+    ck_assert_str_eq(err, "image_too_large: 20000x20000");
+    static const char *const bad[] = {
+        "", "{", "{\"top5\":[}", "{\"top5\":[{\"label\":\"a\",\"class_index\":1,\"prob\":0.5}]} x",
+        "{\"top5\":[{\"label\":\"a\001\"}]}", "{\"top5\":[]}", "{\"top5\":[{\"label\":\"\\ud800\"}]}",
+        "{\"a\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        ck_assert_msg(prediction_from_json(bad[i], strlen(bad[i]), &p, err, sizeof err) == -1, "accepted %s", bad[i]);
+}
+END_TEST
+
+START_TEST(prints_the_same_json_it_reads)
+{
+    struct prediction p, back;
+    char err[128];
+    ck_assert_int_eq(prediction_from_json(reply, strlen(reply), &p, err, sizeof err), 0);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(prediction_print(f, "dir/a\"b.jpg", &p, 12.5), 0);
+    fclose(f);
+    ck_assert_ptr_nonnull(strstr(text, "{\"file\":\"dir/a\\\"b.jpg\",\"label\":\"snowmobile\",\"class_index\":802,"));
+    ck_assert_ptr_nonnull(strstr(text, "\"rtt_ms\":12.500"));
+    ck_assert_int_eq(prediction_from_json(text, len, &back, err, sizeof err), 0);
+    ck_assert_int_eq(back.k, 5);
+    ck_assert_str_eq(back.top[1].label, p.top[1].label);
+    ck_assert_str_eq(back.worker, "vm:5001");
+    free(text);
+}
+END_TEST
+
+/* ---- URLs, uploads, arguments ------------------------------------------------------------------------- */
+
+START_TEST(urls)
+{
+    struct url u;
+    char err[128], auth[300];
+    ck_assert_int_eq(url_parse("http://127.0.0.1:5000", "/submit", &u, err, sizeof err), 0);
+    ck_assert_str_eq(u.host, "127.0.0.1");
+    ck_assert_int_eq(u.port, 5000);
+    ck_assert_str_eq(u.target, "/submit");
+    ck_assert_int_eq(url_parse("http://h:1/?backends=2", "/submit", &u, err, sizeof err), 0);
+    ck_assert_str_eq(u.target, "/submit?backends=2");
+    ck_assert_int_eq(url_parse("http://h:1/predict?x=1", "/submit", &u, err, sizeof err), 0);
+    ck_assert_str_eq(u.target, "/predict?x=1");
+    ck_assert_int_eq(url_parse("http://localhost", "/submit", &u, err, sizeof err), 0);
+    ck_assert_int_eq(u.port, 80);
+    ck_assert_int_eq(url_parse("http://[::1]:8080/p", "/submit", &u, err, sizeof err), 0);
+    ck_assert_str_eq(u.host, "::1");
+    ck_assert_int_eq(url_authority(&u, auth, sizeof auth), 0);
+    ck_assert_str_eq(auth, "[::1]:8080");
+    static const char *const bad[] = { "https://h:1", "h:1", "http://", "http://h:99999", "http://h:1/#f" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        ck_assert_msg(url_parse(bad[i], "/submit", &u, err, sizeof err) == -1, "accepted %s", bad[i]);
+}
+END_TEST
+
+START_TEST(upload_parses_with_the_servers_parsers)
+{
+    struct url u;
+    char err[128];
+    ck_assert_int_eq(url_parse("http://127.0.0.1:5000/submit?backends=1", "/submit", &u, err, sizeof err), 0);
+    unsigned char image[3000];
+    for (size_t i = 0; i < sizeof image; i++)
+        image[i] = (unsigned char)(i * 7 + (i >> 3)); /* includes CR, LF and '-' bytes */
+    struct buf b;
+    buf_init(&b, 1 << 20);
+    ck_assert_int_eq(upload_build(&u, image, sizeof image, "/tmp/x\"y.png", &b), 0);
+    struct http_request req;
+    struct http_header hdrs[16];
+    int head = http_parse_request(buf_ptr(&b), buf_len(&b), NULL, &req, hdrs, 16);
+    ck_assert_int_gt(head, 0);
+    ck_assert(http_str_eq(req.method, "POST"));
+    ck_assert(http_str_eq(req.path, "/submit"));
+    ck_assert(http_str_eq(req.query, "backends=1"));
+    ck_assert(req.keep_alive);
+    ck_assert_int_eq(req.framing, HTTP_BODY_LENGTH);
+    ck_assert_uint_eq(req.content_length, buf_len(&b) - (size_t)head);
+    const struct http_header *ct = http_find_header(req.headers, req.num_headers, "Content-Type");
+    ck_assert_ptr_nonnull(ct);
+    struct mp_part part;
+    const char *why = NULL;
+    int rc = mp_find_field(ct->value, buf_ptr(&b) + head, buf_len(&b) - (size_t)head, "image", &part, &why);
+    ck_assert_msg(rc == MP_PART, "multipart: %s", why ? why : "?");
+    ck_assert_uint_eq(part.data.len, sizeof image);
+    ck_assert_mem_eq(part.data.p, image, sizeof image);
+    ck_assert(mp_param_eq(part.filename, "x_y.png"));
+    buf_free(&b);
+}
+END_TEST
+
+START_TEST(argument_lists)
+{
+    int sizes[4];
+    double f[4];
+    ck_assert_int_eq(args_int_list("--sizes", "16,32,224", sizes, 4, 1, 4096), 3);
+    ck_assert_int_eq(sizes[2], 224);
+    ck_assert_int_eq(args_int_list("--sizes", "16,x", sizes, 4, 1, 4096), -1);
+    ck_assert_int_eq(args_int_list("--sizes", "1,2,3,4,5", sizes, 4, 1, 4096), -1);
+    ck_assert_int_eq(args_int_list("--sizes", "0", sizes, 4, 1, 4096), -1);
+    ck_assert_int_eq(args_double_list("--factors", "2.5,1,0.05", f, 4), 3);
+    ck_assert_double_eq(f[2], 0.05);
+    ck_assert_int_eq(args_double_list("--factors", "-1", f, 4), -1);
+}
+END_TEST
+
+/* ---- tables ------------------------------------------------------------------------------------------- */
+
+START_TEST(table_files_read_back)
+{
+    char dir[] = "/tmp/imgrec-test-table-XXXXXX", err[256], path[600];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char sub[300];
+    snprintf(sub, sizeof sub, "%s/acc", dir);
+    struct table t;
+    table_init(&t, 3, -1);
+    ck_assert_int_eq(table_open_files(&t, sub, "accuracy", "Title", err, sizeof err), 0);
+    static const char *const cols[] = { "size", "n", "top1" };
+    static const char *const r1[] = { "16", "10", "2.5" }, *const r2[] = { "224", "10", "80.0" };
+    table_header(&t, cols);
+    table_row(&t, r1);
+    table_row(&t, r2);
+    table_note(&t, "a note");
+    ck_assert_int_eq(table_close(&t), 0);
+    struct csv *c = malloc(sizeof *c);
+    snprintf(path, sizeof path, "%s/accuracy.csv", sub);
+    ck_assert_int_eq(csv_load(path, c, err, sizeof err), 0);
+    ck_assert_int_eq(c->nrows, 2);
+    ck_assert_double_eq(csv_num(c, 1, csv_col(c, "top1")), 80.0);
+    ck_assert_int_eq(csv_col(c, "nope"), -1);
+    ck_assert(isnan(csv_num(c, 5, 0)));
+    char *md;
+    size_t len;
+    snprintf(path, sizeof path, "%s/accuracy.md", sub);
+    ck_assert_int_eq(sh_read_file(path, &md, &len), 0);
+    ck_assert_ptr_nonnull(strstr(md, "## Title\n\n| size | n | top1 |\n|---|---|---|\n| 16 | 10 | 2.5 |\n"));
+    ck_assert_ptr_nonnull(strstr(md, "\na note\n"));
+    free(md);
+    /* A ragged file is refused, not guessed at. */
+    snprintf(path, sizeof path, "%s/bad.csv", dir);
+    FILE *f = fopen(path, "w");
+    fputs("a,b\n1,2\n3\n", f);
+    fclose(f);
+    ck_assert_int_eq(csv_load(path, c, err, sizeof err), -1);
+    free(c);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
+/* ---- HTTP client failure paths (a real socket; nobody listening, or a listener that never answers) ---- */
+
+static void roundtrip_error(int port, uint64_t timeout_ms, const char *want)
+{
+    struct loop *l = loop_create(256);
+    char err[128];
+    struct httpc *h = httpc_create(l, "127.0.0.1", port, 1, err, sizeof err);
+    ck_assert_ptr_nonnull(h);
+    static const char req[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    struct httpc_reply r;
+    ck_assert_int_eq(httpc_roundtrip(h, req, sizeof req - 1, timeout_ms, &r), -1);
+    ck_assert_int_eq(r.status, 0);
+    ck_assert_msg(strstr(r.error, want) != NULL, "error '%s', wanted '%s'", r.error, want);
+    ck_assert(r.rtt_ms < (double)timeout_ms + 1000);
+    httpc_reply_free(&r);
+    httpc_free(h);
+    loop_destroy(l);
+}
+
+START_TEST(refused_and_silent_servers_end_with_errors)
+{
+    roundtrip_error(sh_free_port(), 2000, "refused");
+    int fd = -1;
+    char err[128];
+    int port = 0;
+    fd = sock_listen("127.0.0.1", 0, 8, err, sizeof err); /* accepts (backlog) but never answers */
+    ck_assert_int_ge(fd, 0);
+    port = sock_local_port(fd);
+    roundtrip_error(port, 200, "timeout");
+    close(fd);
+}
+END_TEST
+
+Suite *test_suite(void)
+{
+    Suite *s = suite_create("study");
+    TCase *stats = tcase_create("stats");
+    tcase_add_test(stats, percentiles_of_one_to_ten);
+    tcase_add_test(stats, percentile_edges);
+    tcase_add_test(stats, scv_and_agreement);
+    suite_add_tcase(s, stats);
+    TCase *q = tcase_create("queueing");
+    tcase_add_test(q, md1_mean_wait_is_textbook);
+    tcase_add_test(q, mm1_and_erlang_c);
+    tcase_add_test(q, random_split_is_mg1_at_lambda_over_c);
+    tcase_add_test(q, overload_uses_the_fluid_model);
+    tcase_add_test(q, workers_needed_is_the_smallest_that_meets_p99);
+    suite_add_tcase(s, q);
+    TCase *r = tcase_create("rng");
+    tcase_add_test(r, exponential_gaps_are_seeded_and_have_the_mean);
+    suite_add_tcase(s, r);
+    TCase *j = tcase_create("replies");
+    tcase_add_test(j, reads_a_worker_reply);
+    tcase_add_test(j, error_and_malformed_replies_are_refused);
+    tcase_add_test(j, prints_the_same_json_it_reads);
+    suite_add_tcase(s, j);
+    TCase *w = tcase_create("wire");
+    tcase_add_test(w, urls);
+    tcase_add_test(w, upload_parses_with_the_servers_parsers);
+    tcase_add_test(w, argument_lists);
+    tcase_add_test(w, table_files_read_back);
+    tcase_add_test(w, refused_and_silent_servers_end_with_errors);
+    suite_add_tcase(s, w);
+    return s;
+}
