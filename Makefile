@@ -37,8 +37,8 @@ NET_OBJ := $(NET_SRC:%.c=$(B)/%.o)
 NN_OBJ  := $(NN_SRC:%.c=$(B)/%.o)
 SVC_SRC := $(wildcard svc/*.c)
 SVC_OBJ := $(SVC_SRC:%.c=$(B)/%.o)
-# tests/*.c that are neither suites, fuzz targets nor the main: helpers linked into every suite
-TEST_HELPERS := $(patsubst %.c,$(B)/%.o,$(filter-out tests/test_% tests/fuzz_% tests/check_main.c,$(wildcard tests/*.c)))
+# tests/*.c that are not suites, fuzz targets, benchmarks or the main: helpers linked into every suite
+TEST_HELPERS := $(patsubst %.c,$(B)/%.o,$(filter-out tests/test_% tests/fuzz_% tests/bench_% tests/check_main.c,$(wildcard tests/*.c)))
 STUDY_SRC := $(wildcard study/*.c)
 STUDY_OBJ := $(STUDY_SRC:%.c=$(B)/%.o)
 TESTS   := $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/test_*.c))
@@ -47,7 +47,7 @@ PROGS   := $(BIN)/worker $(BIN)/balancer $(BIN)/client
 # Environment every test and benchmark gets: the one place the shared data and model paths come from.
 TEST_ENV := IMGREC_SHARED=$(abspath $(SHARED)) IMGREC_MODEL=$(abspath $(MODEL)) \
             IMGREC_MODEL_PTQ=$(abspath $(MODEL_PTQ)) IMGREC_BIN=$(abspath $(BIN)) IMGREC_WWW=$(abspath www) \
-            IMGREC_TESTS=$(abspath tests)
+            IMGREC_TESTS=$(abspath tests) NODE_PATH=$(abspath build/node_modules)
 
 .PHONY: all model run check bench fuzz clean deps-check deps-bench deps-study
 all: $(PROGS) model
@@ -113,8 +113,14 @@ $(B)/tests/test_%: $(B)/tests/test_%.o $(B)/tests/check_main.o $(TEST_HELPERS) $
 run: all
 	@scripts/run_service.sh $(BIN) $(MODEL) $(PORT) www $(SHARED)
 
+# The browser test drives Debian's chromium with playwright-core from npm (pinned; found via NODE_PATH).
+PLAYWRIGHT     := playwright-core@1.65.1
+PLAYWRIGHT_PKG := build/node_modules/playwright-core/package.json
+$(PLAYWRIGHT_PKG): | deps-check
+	npm install --prefix build --no-save --no-audit --no-fund --loglevel=error $(PLAYWRIGHT)
+
 # Every Check program runs, even after a failure; the last line sums them up.
-check: all $(TESTS) deps-check
+check: all $(TESTS) deps-check $(PLAYWRIGHT_PKG)
 	@pass=0; fail=0; for t in $(TESTS); do \
 	  echo "== $$t"; \
 	  if env $(TEST_ENV) $$t; then pass=$$((pass+1)); else fail=$$((fail+1)); echo "FAILED: $$t"; fi; \
