@@ -127,6 +127,24 @@ check: all $(TESTS) deps-check $(PLAYWRIGHT_PKG)
 	done; \
 	echo "check: $$pass passed, $$fail failed"; [ $$fail = 0 ]
 
+# ---- benchmark: nn/ forward pass beside ONNX Runtime (installed into build/ort on first use) ------------
+ORT_DIR := build/ort
+ORT_PKG := $(ORT_DIR)/node_modules/onnxruntime-node/package.json
+$(ORT_PKG):
+	@command -v node >/dev/null && command -v npm >/dev/null || { echo "make bench needs node and npm"; exit 1; }
+	@mkdir -p $(ORT_DIR)
+	cd $(ORT_DIR) && npm init -y >/dev/null && npm install --ignore-scripts --no-audit --no-fund onnxruntime-node@1.30.0
+$(B)/tests/bench_nn: $(B)/tests/bench_nn.o $(B)/libnn.a
+	$(CC) $(SAN) -o $@ $^ $(PKG_LIBS)
+# ONNX Runtime first, then the engine with the workplace's pinned OpenBLAS kernels, then with SkylakeX ones.
+bench: $(B)/tests/bench_nn $(ORT_PKG) model
+	@ort=$$(ORT_MODULE=$(abspath $(ORT_DIR))/node_modules/onnxruntime-node \
+	  node $(SHARED)/peers/bench_ort.js $(SHARED)/peers/mobilenet_v2_1001_f32.onnx 1) || exit 1; echo "$$ort"; \
+	ms=$$(echo "$$ort" | sed -n 's/.*median_ms=\([0-9.]*\).*/\1/p'); \
+	env $(TEST_ENV) $(B)/tests/bench_nn --ort-ms $$ms --label "OpenBLAS as pinned by the environment" && \
+	env -u OPENBLAS_L2_SIZE $(TEST_ENV) OPENBLAS_CORETYPE=SkylakeX $(B)/tests/bench_nn --ort-ms $$ms \
+	  --label "OpenBLAS SkylakeX kernels (unpinned; results checked against golden)"
+
 # ---- fuzzing (clang libFuzzer + ASan/UBSan): every tests/fuzz_<name>.c, corpus in tests/corpus/<name>/ ----
 FUZZ_SECONDS ?= 30
 FUZZERS := $(patsubst tests/fuzz_%.c,build/fuzz/fuzz_%,$(wildcard tests/fuzz_*.c))
