@@ -1,0 +1,182 @@
+/* bench_nn: forward-pass speed of nn/ (not a test; `make bench` runs it beside ONNX Runtime).
+ *
+ * usage: bench_nn [--ort-ms MEDIAN] [--label TEXT]
+ * Prints, for the model in $IMGREC_MODEL: RSS after load, the check against one golden case, the
+ * single-thread median and its GFLOP/s, the ratio to ONNX Runtime's median (when given), the 2-thread
+ * speedup for one image, and images/s of two single-threaded engines (uint8 and int8 models) side by side. */
+#include "nn/nn.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define INPUT_FLOATS (NN_INPUT_SIZE * NN_INPUT_SIZE * 3)
+#define WARMUP 10
+#define RUNS 100
+#define SIDE_BY_SIDE_RUNS 60
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static long rss_kb(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kb = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kb;
+}
+
+static const char *env_or_die(const char *name)
+{
+    const char *v = getenv(name);
+    if (!v || !*v) {
+        fprintf(stderr, "bench_nn: %s is not set (run it through make bench)\n", name);
+        exit(2);
+    }
+    return v;
+}
+
+static struct nn_model *load_or_die(const char *env_name)
+{
+    char err[256];
+    struct nn_model *m = nn_load(env_or_die(env_name), err, sizeof err);
+    if (!m) {
+        fprintf(stderr, "bench_nn: %s\n", err);
+        exit(1);
+    }
+    return m;
+}
+
+static int read_golden(const char *name, const char *suffix, float *out, size_t n)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/golden/%s%s", env_or_die("IMGREC_SHARED"), name, suffix);
+    FILE *f = fopen(path, "rb");
+    size_t got = f ? fread(out, sizeof *out, n, f) : 0;
+    if (f)
+        fclose(f);
+    return got == n ? 0 : -1;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Median forward time in ms over RUNS passes after WARMUP. */
+static double median_ms(struct nn_model *m, const float *input, double *min_ms)
+{
+    double t[RUNS];
+    struct nn_result r;
+    for (int i = 0; i < WARMUP + RUNS; i++) {
+        memcpy(nn_input(m), input, INPUT_FLOATS * sizeof *input);
+        double t0 = now_s();
+        nn_forward(m, 5, &r);
+        if (i >= WARMUP)
+            t[i - WARMUP] = (now_s() - t0) * 1e3;
+    }
+    qsort(t, RUNS, sizeof t[0], cmp_double);
+    *min_ms = t[0];
+    return t[RUNS / 2];
+}
+
+struct runner {
+    struct nn_model *m;
+    const float *input;
+    int runs;
+};
+
+static void *run_many(void *arg)
+{
+    struct runner *r = arg;
+    struct nn_result res;
+    for (int i = 0; i < r->runs; i++)
+        nn_classify_tensor(r->m, r->input, 5, &res);
+    return NULL;
+}
+
+/* Two models, each single-threaded in its own thread, classifying at the same time. */
+static double side_by_side_images_per_s(struct nn_model *a, struct nn_model *b, const float *input)
+{
+    struct runner ra = { a, input, SIDE_BY_SIDE_RUNS }, rb = { b, input, SIDE_BY_SIDE_RUNS };
+    pthread_t ta, tb;
+    double t0 = now_s();
+    if (pthread_create(&ta, NULL, run_many, &ra) != 0 || pthread_create(&tb, NULL, run_many, &rb) != 0) {
+        fprintf(stderr, "bench_nn: pthread_create failed\n");
+        exit(1);
+    }
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    return 2.0 * SIDE_BY_SIDE_RUNS / (now_s() - t0);
+}
+
+int main(int argc, char **argv)
+{
+    double ort_ms = 0;
+    const char *label = "default";
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--ort-ms") == 0 && i + 1 < argc)
+            ort_ms = atof(argv[++i]);
+        else if (strcmp(argv[i], "--label") == 0 && i + 1 < argc)
+            label = argv[++i];
+        else {
+            fprintf(stderr, "usage: bench_nn [--ort-ms MEDIAN] [--label TEXT]\n");
+            return 2;
+        }
+    }
+    const char *coretype = getenv("OPENBLAS_CORETYPE");
+    printf("== nn bench [%s] OPENBLAS_CORETYPE=%s\n", label, coretype ? coretype : "(unset)");
+
+    struct nn_model *m = load_or_die("IMGREC_MODEL");
+    nn_set_threads(m, 1);
+    float *input = malloc(INPUT_FLOATS * sizeof *input), *want = malloc(1001 * sizeof *want);
+    if (!input || !want || read_golden("test_224", ".input.f32", input, INPUT_FLOATS) < 0 ||
+        read_golden("test_224", ".prob1001.f32", want, 1001) < 0) {
+        fprintf(stderr, "bench_nn: cannot read golden test_224\n");
+        return 1;
+    }
+    long rss_load = rss_kb();
+    struct nn_result r;
+    nn_classify_tensor(m, input, 1, &r);
+    double worst = 0;
+    for (int i = 0; i < 1001; i++)
+        worst = fmax(worst, fabs(nn_probs(m)[i] - want[i]));
+    printf("golden test_224: top-1 %s (%.4f), max |diff| %.2g -> %s\n", r.top[0].label, r.top[0].prob, worst,
+           worst <= 1e-4 ? "ok" : "WRONG");
+    printf("RSS after load %.1f MB, after the first forward pass %.1f MB (bar 64 MB)\n", rss_load / 1024.0,
+           rss_kb() / 1024.0);
+
+    double min1, med1 = median_ms(m, input, &min1);
+    double gflops = nn_flops(m) / (med1 * 1e-3) / 1e9;
+    printf("1 thread:  median %.2f ms, min %.2f ms, %.1f GFLOP/s (%.0f MFLOP per pass)\n", med1, min1, gflops,
+           nn_flops(m) / 1e6);
+    if (ort_ms > 0)
+        printf("ONNX Runtime 1 thread median %.2f ms; engine/ORT = %.2f (bar <= 0.80): %s\n", ort_ms, med1 / ort_ms,
+               med1 / ort_ms <= 0.8 ? "met" : "NOT met");
+    nn_set_threads(m, 2);
+    double min2, med2 = median_ms(m, input, &min2);
+    printf("2 threads: median %.2f ms, min %.2f ms, speedup %.2fx\n", med2, min2, med1 / med2);
+
+    nn_set_threads(m, 1);
+    struct nn_model *ptq = load_or_die("IMGREC_MODEL_PTQ");
+    printf("two single-threaded engines side by side (uint8 + int8 models): %.1f images/s (one engine alone: %.1f)\n",
+           side_by_side_images_per_s(m, ptq, input), 1e3 / med1);
+    nn_free(ptq);
+    nn_free(m);
+    free(input);
+    free(want);
+    return worst <= 1e-4 ? 0 : 1;
+}
