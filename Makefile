@@ -8,8 +8,10 @@ PORT      ?= 5000
 
 # ---- Debian packages each step needs (installed when run as root, else the exact apt-get line) ----------
 DEBS_BUILD := gcc make pkg-config libopenblas-dev libstb-dev check curl ca-certificates
-DEBS_CHECK := netcat-openbsd nodejs npm chromium
-DEBS_BENCH := wrk nginx nodejs npm
+# npm only when no npm is on PATH: NodeSource's nodejs ships its own npm and conflicts with Debian's.
+NPM_DEB    := $(if $(shell command -v npm 2>/dev/null),,npm)
+DEBS_CHECK := netcat-openbsd nodejs $(NPM_DEB) chromium
+DEBS_BENCH := wrk nginx netcat-openbsd curl nodejs $(NPM_DEB)
 DEBS_STUDY := gnuplot-nox iproute2
 
 # ---- build flavours ------------------------------------------------------------------------------------
