@@ -1,0 +1,61 @@
+# Plots of the three studies, each as SVG and PNG next to its CSV.
+# usage: gnuplot -e "dir='results'" study/plot.gp
+# Columns are looked up by the header names the client writes, so reordering them cannot break a plot.
+
+if (!exists("dir")) dir = "results"
+set datafile separator ","
+set datafile missing "inf"
+set key top left box opaque
+set grid
+set logscale x 2
+
+# render(name): draws the current plot command (in macro `cmd`) into dir/<name>.svg and .png.
+set macros
+render = "set terminal svg size 800,500 dynamic font 'sans,12'; set output out.'.svg'; @cmd; \
+          set terminal pngcairo size 800,500 font 'sans,10'; set output out.'.png'; @cmd; set output"
+
+# ---- 1 accuracy vs resolution ----------------------------------------------------------------------------
+acc = dir.'/accuracy/accuracy.csv'
+if (system("test -s ".acc." && echo y") eq "y") {
+    set title "Accuracy vs resolution (centre square, down to s x s, up to 224)"
+    set xlabel "resolution s (pixels)"
+    set ylabel "accuracy (%)"
+    set yrange [0:100]
+    cmd = "plot acc using 'size':'top1' with linespoints lw 2 title 'top-1', \
+                acc using 'size':'top5' with linespoints lw 2 title 'top-5'"
+    out = dir.'/accuracy/accuracy'
+    @render
+    set yrange [*:*]
+}
+
+# ---- 2 RTT vs image size ----------------------------------------------------------------------------------
+rtts = system("ls ".dir."/rtt/*.csv 2>/dev/null")
+if (strlen(rtts) > 0) {
+    set title "Round-trip time vs image size (sequential requests)"
+    set xlabel "image side (pixels)"
+    set ylabel "RTT (ms)"
+    set logscale y 10
+    cmd = "plot for [f in rtts] f using 'size':'mean_ms' with linespoints lw 2 \
+               title 'mean, '.system('basename '.f.' .csv'), \
+           for [f in rtts] f using 'size':'p99_ms' with points pt 6 title 'p99, '.system('basename '.f.' .csv')"
+    out = dir.'/rtt/rtt'
+    @render
+    unset logscale y
+}
+
+# ---- 3 RTT under Poisson load ---------------------------------------------------------------------------------
+load = dir.'/load/load.csv'
+if (system("test -s ".load." && echo y") eq "y") {
+    workers = system("awk -F, 'NR > 1 { print $1 }' ".load." | sort -un | tr '\\n' ' '")
+    set title "Mean RTT under Poisson load: measured (points) vs random-split M/G/1 (lines)"
+    set xlabel "mean inter-arrival time I / service time S"
+    set ylabel "mean RTT (ms)"
+    set logscale y 10
+    set key top right
+    cmd = "plot for [w in workers] load using (column('workers') == w+0 ? column('factor') : 1/0):'mean_ms' \
+               with points pt 7 ps 1.5 lc w+0 title w.' worker(s) measured', \
+           for [w in workers] load using (column('workers') == w+0 ? column('factor') : 1/0):'pred_mean_ms' \
+               with lines lw 2 lc w+0 title w.' predicted'"
+    out = dir.'/load/load'
+    @render
+}
