@@ -51,7 +51,7 @@ TEST_ENV := IMGREC_SHARED=$(abspath $(SHARED)) IMGREC_MODEL=$(abspath $(MODEL)) 
             IMGREC_MODEL_PTQ=$(abspath $(MODEL_PTQ)) IMGREC_BIN=$(abspath $(BIN)) IMGREC_WWW=$(abspath www) \
             IMGREC_TESTS=$(abspath tests) NODE_PATH=$(abspath build/node_modules)
 
-.PHONY: all model run check bench fuzz clean deps-check deps-bench deps-study
+.PHONY: all model run check bench bench-net fuzz clean deps-check deps-bench deps-study
 all: $(PROGS) model
 
 # ---- dependencies ----------------------------------------------------------------------------------------
@@ -146,6 +146,11 @@ bench: $(B)/tests/bench_nn $(ORT_PKG) model
 	env $(TEST_ENV) $(B)/tests/bench_nn --ort-ms $$ms --label "OpenBLAS as pinned by the environment" && \
 	env -u OPENBLAS_L2_SIZE $(TEST_ENV) OPENBLAS_CORETYPE=SkylakeX $(B)/tests/bench_nn --ort-ms $$ms \
 	  --label "OpenBLAS SkylakeX kernels (unpinned; results checked against golden)"
+
+# ---- bench-net: a JPEG via worker alone vs via the balancer; balancer vs nginx `random;` under wrk ----------
+BENCH_IMAGE ?= $(SHARED)/eval/seed_test_images/test_224.jpg
+bench-net: all deps-bench
+	@scripts/bench_net.sh $(BIN) $(MODEL) $(BENCH_IMAGE) results/bench-net
 
 # ---- fuzzing (clang libFuzzer + ASan/UBSan): every tests/fuzz_<name>.c, corpus in tests/corpus/<name>/ ----
 FUZZ_SECONDS ?= 30
