@@ -41,7 +41,7 @@ int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf
 /* Appends s[0..n) as a quoted JSON string ("..." with escapes; see json_escape). */
 int buf_append_json_str(struct buf *b, const char *s, size_t n);
 
-/* One read() into the free space (growing by up to `chunk` bytes first when full and below max).
+/* One read() into the free space (when full, first growing by at least `chunk` bytes, never past max).
  * Returns bytes read, 0 at EOF, or -1 with errno (EAGAIN when nothing to read; ENOBUFS when the
  * buffer is at max and full — the caller answers 413/431 or stops reading). */
 ssize_t buf_read_fd(struct buf *b, int fd, size_t chunk);
