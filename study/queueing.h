@@ -18,7 +18,7 @@ struct q_prediction {
     int stable;     /* rho < 1 */
     double wait_ms; /* mean time in queue */
     double mean_ms; /* mean response time = wait + S */
-    double p99_ms;  /* 99th percentile of response time (exponential-tail approximation) */
+    double p99_ms;  /* 99th percentile of response time (tail approximation, see q_wait_quantile) */
 };
 
 /* Pollaczek-Khinchine mean wait of M/G/1: lambda E[S^2] / (2 (1 - rho)); INFINITY when rho >= 1. */
@@ -27,14 +27,23 @@ double q_mg1_wait(double lambda, double s, double scv);
 double q_erlang_c(int c, double a);
 /* Mean wait of M/G/c by the Allen-Cunneen approximation; INFINITY when lambda S >= c. */
 double q_mgc_wait(double lambda, double s, double scv, int c);
-/* Quantile q (e.g. 0.99) of the wait when P(wait > 0) = pw and E[wait] = mean_wait, assuming the
- * conditional wait is exponential (exact for M/M/c, a close approximation for M/G/1 in the tail). */
-double q_wait_quantile(double pw, double mean_wait, double q);
+/* Quantile q (e.g. 0.99) of the wait when P(wait > t) = pw exp(-theta t) (exact for M/M/c with
+ * theta = pw / E[wait]; for M/G/1 the tail's true decay rate comes from q_mg1_decay). */
+double q_wait_quantile(double pw, double theta, double q);
+/* Decay rate theta of the M/G/1 waiting-time tail, P(W > t) ~ rho exp(-theta t): the positive root of
+ * lambda (M_S(theta) - 1) = theta (Cramer-Lundberg), with S taken as gamma-distributed with the given
+ * mean and scv (scv 0: deterministic, exp(theta S); scv 1: exponential, theta = mu - lambda).
+ * Returns 0 when rho >= 1. */
+double q_mg1_decay(double lambda, double s, double scv);
+/* Mean wait over a run of run_ms that starts empty, when rho >= 1 or the steady state is out of reach:
+ * the workload as a reflected Brownian motion with drift (rho - 1) and variance lambda E[S^2] per ms,
+ * averaged over arrival times: (rho - 1)+ run / 2 + (2/3) sqrt(2 lambda E[S^2] run / pi). */
+double q_finite_run_wait(double lambda, double s, double scv, double run_ms);
 
 /* Prediction for c workers at arrival rate lambda.  When the system is overloaded (rho >= 1) the
- * steady state does not exist; run_ms > 0 then gives the fluid answer for a run of that length: the
- * queue grows at (rho - 1) per unit time, so the mean arrival waits (rho - 1) run / 2. Returns 0 or -1
- * for bad arguments. */
+ * steady state does not exist; run_ms > 0 then gives the answer for a run of that length (a measured
+ * run starts empty, so near rho = 1 it cannot reach the steady state either: the smaller of the two is
+ * used).  run_ms = 0: steady state only (INFINITY when overloaded).  Returns 0 or -1 for bad arguments. */
 int q_predict(enum q_model model, double lambda, double s, double scv, int c, double run_ms,
               struct q_prediction *out);
 

@@ -96,9 +96,26 @@ START_TEST(mm1_and_erlang_c)
     ck_assert_double_eq_tol(q_erlang_c(2, 1), 1.0 / 3, 1e-12);
     ck_assert_double_eq_tol(q_erlang_c(1, 0.7), 0.7, 1e-12);
     ck_assert_double_eq(q_erlang_c(2, 2), 1);
-    /* M/M/1 waiting time is exactly P(W > t) = rho exp(-(mu - lambda) t). */
-    double t99 = q_wait_quantile(0.5, q_mg1_wait(0.05, 10, 1), 0.99);
-    ck_assert_double_eq_tol(0.5 * exp(-(0.1 - 0.05) * t99), 0.01, 1e-12);
+    /* M/M/1 waiting time is exactly P(W > t) = rho exp(-(mu - lambda) t): the decay rate is mu - lambda. */
+    double theta = q_mg1_decay(0.05, 10, 1);
+    ck_assert_double_eq_tol(theta, 0.1 - 0.05, 1e-9);
+    double t99 = q_wait_quantile(0.5, theta, 0.99);
+    ck_assert_double_eq_tol(0.5 * exp(-theta * t99), 0.01, 1e-9);
+}
+END_TEST
+
+START_TEST(md1_tail_decay_solves_the_lundberg_equation)
+{
+    /* Deterministic S: lambda (exp(theta S) - 1) = theta; at rho = 0.5 theta S is about 1.2564 */
+    double lambda = 0.05, s = 10, theta = q_mg1_decay(lambda, s, 0);
+    ck_assert_double_eq_tol(lambda * (exp(theta * s) - 1), theta, 1e-9);
+    ck_assert_double_eq_tol(theta * s, 1.2564, 1e-3);
+    /* More variable service, slower decay; overloaded, no decay. */
+    ck_assert(q_mg1_decay(lambda, s, 0.5) < theta);
+    ck_assert_double_eq(q_mg1_decay(0.2, s, 0), 0);
+    struct q_prediction p;
+    q_predict(Q_RANDOM_SPLIT, lambda, s, 0, 1, 0, &p);
+    ck_assert_double_eq_tol(p.p99_ms, s + log(0.5 / 0.01) / theta, 1e-9);
 }
 END_TEST
 
@@ -116,18 +133,28 @@ START_TEST(random_split_is_mg1_at_lambda_over_c)
 }
 END_TEST
 
-START_TEST(overload_uses_the_fluid_model)
+START_TEST(overload_and_finite_runs)
 {
     struct q_prediction p;
-    /* rho = 2 for 1000 ms: the queue grows by 1 s of work per s; the mean arrival waits 500 ms. */
-    ck_assert_int_eq(q_predict(Q_RANDOM_SPLIT, 0.2, 10, 0, 1, 1000, &p), 0);
+    /* rho = 2 for 1000 ms: the queue grows by 1 s of work per s, so the mean arrival waits 500 ms plus the
+     * random part, (2/3) sqrt(2 lambda E[S^2] T / pi). */
+    double lambda = 0.2, s = 10, run = 1000;
+    double random_part = 2.0 / 3 * sqrt(2 * lambda * s * s * run / M_PI);
+    ck_assert_double_eq_tol(q_finite_run_wait(lambda, s, 0, run), 500 + random_part, 1e-9);
+    ck_assert_int_eq(q_predict(Q_RANDOM_SPLIT, lambda, s, 0, 1, run, &p), 0);
     ck_assert(!p.stable);
-    ck_assert_double_eq_tol(p.wait_ms, 500, 1e-9);
-    ck_assert_double_eq_tol(p.mean_ms, 510, 1e-9);
-    ck_assert_int_eq(q_predict(Q_RANDOM_SPLIT, 0.2, 10, 0, 1, 0, &p), 0);
+    ck_assert_double_eq_tol(p.mean_ms, 510 + random_part, 1e-9);
+    ck_assert(p.p99_ms > 990);
+    /* At rho = 1 only the random part is left; a stable queue is capped by it on a short run. */
+    ck_assert_double_eq_tol(q_finite_run_wait(0.1, s, 0, run), 2.0 / 3 * sqrt(2 * 0.1 * s * s * run / M_PI), 1e-9);
+    ck_assert_int_eq(q_predict(Q_RANDOM_SPLIT, 0.099, s, 0, 1, run, &p), 0);
+    ck_assert(p.stable);
+    ck_assert_double_eq_tol(p.wait_ms, q_finite_run_wait(0.099, s, 0, run), 1e-9);
+    /* No run length: the steady state, which does not exist. */
+    ck_assert_int_eq(q_predict(Q_RANDOM_SPLIT, lambda, s, 0, 1, 0, &p), 0);
     ck_assert(isinf(p.mean_ms));
-    ck_assert_int_eq(q_predict(Q_RANDOM_SPLIT, 0.2, 0, 0, 1, 0, &p), -1);
-    ck_assert_int_eq(q_predict(Q_RANDOM_SPLIT, 0.2, 10, 0, 0, 0, &p), -1);
+    ck_assert_int_eq(q_predict(Q_RANDOM_SPLIT, lambda, 0, 0, 1, 0, &p), -1);
+    ck_assert_int_eq(q_predict(Q_RANDOM_SPLIT, lambda, s, 0, 0, 0, &p), -1);
 }
 END_TEST
 
@@ -405,7 +432,8 @@ Suite *test_suite(void)
     tcase_add_test(q, md1_mean_wait_is_textbook);
     tcase_add_test(q, mm1_and_erlang_c);
     tcase_add_test(q, random_split_is_mg1_at_lambda_over_c);
-    tcase_add_test(q, overload_uses_the_fluid_model);
+    tcase_add_test(q, md1_tail_decay_solves_the_lundberg_equation);
+    tcase_add_test(q, overload_and_finite_runs);
     tcase_add_test(q, workers_needed_is_the_smallest_that_meets_p99);
     suite_add_tcase(s, q);
     TCase *r = tcase_create("rng");
