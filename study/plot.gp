@@ -9,10 +9,9 @@ set key top left box opaque
 set grid
 set logscale x 2
 
-# render(name): draws the current plot command (in macro `cmd`) into dir/<name>.svg and .png.
-set macros
-render = "set terminal svg size 800,500 dynamic font 'sans,12'; set output out.'.svg'; @cmd; \
-          set terminal pngcairo size 800,500 font 'sans,10'; set output out.'.png'; @cmd; set output"
+# `eval render` draws the plot command held in the string `cmd` into out.svg and out.png.
+render = "set terminal svg size 800,500 dynamic font 'sans,12'; set output out.'.svg'; eval cmd; \
+          set terminal pngcairo size 800,500 font 'sans,10'; set output out.'.png'; eval cmd; set output"
 
 # ---- 1 accuracy vs resolution ----------------------------------------------------------------------------
 acc = dir.'/accuracy/accuracy.csv'
@@ -24,7 +23,7 @@ if (system("test -s ".acc." && echo y") eq "y") {
     cmd = "plot acc using 'size':'top1' with linespoints lw 2 title 'top-1', \
                 acc using 'size':'top5' with linespoints lw 2 title 'top-5'"
     out = dir.'/accuracy/accuracy'
-    @render
+    eval render
     set yrange [*:*]
 }
 
@@ -39,7 +38,7 @@ if (strlen(rtts) > 0) {
                title 'mean, '.system('basename '.f.' .csv'), \
            for [f in rtts] f using 'size':'p99_ms' with points pt 6 title 'p99, '.system('basename '.f.' .csv')"
     out = dir.'/rtt/rtt'
-    @render
+    eval render
     unset logscale y
 }
 
@@ -55,7 +54,7 @@ if (system("test -s ".load." && echo y") eq "y") {
     cmd = "plot for [w in workers] load using (column('workers') == w+0 ? column('factor') : 1/0):'mean_ms' \
                with points pt 7 ps 1.5 lc w+0 title w.' worker(s) measured', \
            for [w in workers] load using (column('workers') == w+0 ? column('factor') : 1/0):'pred_mean_ms' \
-               with lines lw 2 lc w+0 title w.' predicted'"
+               with linespoints lw 2 pt 4 lc w+0 title w.' predicted'"
     out = dir.'/load/load'
-    @render
+    eval render
 }
