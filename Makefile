@@ -51,7 +51,7 @@ TEST_ENV := IMGREC_SHARED=$(abspath $(SHARED)) IMGREC_MODEL=$(abspath $(MODEL)) 
             IMGREC_MODEL_PTQ=$(abspath $(MODEL_PTQ)) IMGREC_BIN=$(abspath $(BIN)) IMGREC_WWW=$(abspath www) \
             IMGREC_TESTS=$(abspath tests) NODE_PATH=$(abspath build/node_modules)
 
-.PHONY: all model run check bench bench-net fuzz clean deps-check deps-bench deps-study
+.PHONY: all model run check bench bench-net fuzz clean deps-check deps-bench deps-study study
 all: $(PROGS) model
 
 # ---- dependencies ----------------------------------------------------------------------------------------
@@ -112,6 +112,12 @@ $(B)/tests/test_%: $(B)/tests/test_%.o $(B)/tests/check_main.o $(TEST_HELPERS) $
 	$(CC) $(SAN) -o $@ $^ $(CHECK_LIBS) $(PKG_LIBS)
 
 # ---- running ---------------------------------------------------------------------------------------------
+# The three studies into results/<study>/ (about 10 minutes; `study/run.sh ... --quick` is the smoke run
+# that test_client does inside make check).
+STUDY_OUT ?= results
+study: all deps-study
+	study/run.sh $(BIN) $(MODEL) $(SHARED) $(STUDY_OUT)
+
 run: all
 	@scripts/run_service.sh $(BIN) $(MODEL) $(PORT) www $(SHARED)
 
@@ -122,7 +128,7 @@ $(PLAYWRIGHT_PKG): | deps-check
 	npm install --prefix build --no-save --no-audit --no-fund --loglevel=error $(PLAYWRIGHT)
 
 # Every Check program runs, even after a failure; the last line sums them up.
-check: all $(TESTS) deps-check $(PLAYWRIGHT_PKG)
+check: all $(TESTS) deps-check deps-study $(PLAYWRIGHT_PKG)
 	@pass=0; fail=0; for t in $(TESTS); do \
 	  echo "== $$t"; \
 	  if env $(TEST_ENV) $$t; then pass=$$((pass+1)); else fail=$$((fail+1)); echo "FAILED: $$t"; fi; \
