@@ -80,6 +80,8 @@ void loop_destroy(struct loop *l)
 {
     if (l == NULL)
         return;
+    for (size_t i = 0; i < l->nheap; i++)
+        l->heap[i]->heap_index = SIZE_MAX; /* the caller's timers read as not armed from now on */
     close(l->epfd);
     close(l->evfd);
     pthread_mutex_destroy(&l->lock);

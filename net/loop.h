@@ -42,7 +42,8 @@ struct loop_task {
 
 /* Creates a loop for fds 0..max_fds-1 (larger fds are refused by loop_watch).  NULL on failure. */
 struct loop *loop_create(int max_fds);
-/* Frees the loop.  Caller fds stay open; queued tasks are dropped without running. */
+/* Frees the loop.  Caller fds stay open; armed timers become unarmed; queued tasks are dropped
+ * without running. */
 void loop_destroy(struct loop *l);
 
 /* Watches fd for the events in mask (replacing any previous mask, callback and data).  mask 0 is the
