@@ -226,13 +226,8 @@ static int parse_options(int argc, char **argv, struct options *o)
         default: rc = -1;
         }
     }
-    if (rc == 0 && (o->nbackends == 0 || optind != argc)) {
-        fprintf(stderr, PROG ": at least one --backend HOST:PORT is required\n");
-        rc = -1;
-    }
-    if (rc != 0)
-        usage(stderr);
-    return rc;
+    return cli_finish(PROG, rc, o->nbackends > 0 && optind == argc, "at least one --backend HOST:PORT is required",
+                      usage);
 }
 
 int main(int argc, char **argv)

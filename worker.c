@@ -209,13 +209,8 @@ static int parse_options(int argc, char **argv, struct options *o)
         default: rc = -1;
         }
     }
-    if (rc == 0 && (o->port < 0 || !o->model || optind != argc)) {
-        fprintf(stderr, PROG ": --port and --model are required\n");
-        rc = -1;
-    }
-    if (rc != 0)
-        usage(stderr);
-    return rc;
+    return cli_finish(PROG, rc, o->port >= 0 && o->model && optind == argc, "--port and --model are required",
+                      usage);
 }
 
 int main(int argc, char **argv)

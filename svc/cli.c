@@ -20,6 +20,17 @@ int cli_long(const char *prog, const char *opt, const char *val, long min, long 
     return 0;
 }
 
+int cli_finish(const char *prog, int rc, int complete, const char *complaint, void (*usage)(FILE *))
+{
+    if (rc == 0 && !complete) {
+        fprintf(stderr, "%s: %s\n", prog, complaint);
+        rc = -1;
+    }
+    if (rc != 0)
+        usage(stderr);
+    return rc == 0 ? 0 : -1;
+}
+
 static struct loop *signal_loop;
 
 static void on_stop_signal(int sig)

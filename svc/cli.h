@@ -2,11 +2,17 @@
 #ifndef SVC_CLI_H
 #define SVC_CLI_H
 
+#include <stdio.h>
+
 #include "net/loop.h"
 
 /* Parses a whole decimal option value in [min, max] into *out; prints "PROG: --opt: why" and returns -1
  * when it is not. */
 int cli_long(const char *prog, const char *opt, const char *val, long min, long max, long *out);
+
+/* Ends option parsing: when rc is 0 but the options are not complete, prints "PROG: complaint";
+ * on any error prints the usage to stderr.  Returns 0 when all is well, else -1. */
+int cli_finish(const char *prog, int rc, int complete, const char *complaint, void (*usage)(FILE *));
 
 /* SIGINT and SIGTERM stop loop l (loop_run returns); SIGPIPE is ignored. */
 int cli_stop_on_signals(struct loop *l);
