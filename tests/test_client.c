@@ -1,0 +1,414 @@
+/* Integration: the client binary against the engine and a real service on 127.0.0.1 — classify (local
+ * answers equal the engine's; bad files fail alone), accuracy locally and through the service (identical,
+ * since degraded pictures travel as lossless PNG), rtt, an open-loop load run, load-study + recommend
+ * writing their files, the whole `make study` pipeline in --quick form, and (as root) the namespaces. */
+#define _GNU_SOURCE
+#include <check.h>
+#include <libgen.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "nn/nn.h"
+#include "study/csvread.h"
+#include "study/prediction.h"
+#include "tests/service_fixture.h"
+#include "tests/service_harness.h"
+
+#define OUT_CAP (256 * 1024)
+#define RUN_MS 90000
+
+static struct service svc;
+static char scratch[] = "/tmp/imgrec-test-client-XXXXXX";
+static char *out;
+
+static void start_service(void)
+{
+    ck_assert_msg(service_start(&svc) == 0, "the service did not start");
+    ck_assert_ptr_nonnull(mkdtemp(scratch));
+}
+
+static void stop_service(void)
+{
+    service_stop(&svc);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", scratch);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", scratch);
+}
+
+static void alloc_out(void)
+{
+    out = malloc(OUT_CAP);
+    ck_assert_ptr_nonnull(out);
+}
+
+static void free_out(void)
+{
+    free(out);
+}
+
+/* Runs `client ARGS...` (NULL-terminated), capturing stdout into out.  Returns the exit status. */
+static int client(const char *first, ...)
+{
+    char bin[512];
+    fx_bin("client", bin, sizeof bin);
+    const char *argv[40] = { bin };
+    int n = 1;
+    va_list ap;
+    va_start(ap, first);
+    for (const char *a = first; a && n < 39; a = va_arg(ap, const char *))
+        argv[n++] = a;
+    va_end(ap);
+    argv[n] = NULL;
+    return sh_run(argv, out, OUT_CAP, RUN_MS);
+}
+
+static void seed(const char *name, char *path, size_t cap)
+{
+    snprintf(path, cap, "%s/eval/seed_test_images/%s", fx_env("IMGREC_SHARED"), name);
+}
+
+static void balancer_url(char *u, size_t cap)
+{
+    snprintf(u, cap, "http://127.0.0.1:%d", svc.balancer_port);
+}
+
+static struct csv *read_csv(const char *dir, const char *name)
+{
+    char path[1024], err[1200];
+    snprintf(path, sizeof path, "%s/%s.csv", dir, name);
+    struct csv *c = malloc(sizeof *c);
+    ck_assert_ptr_nonnull(c);
+    ck_assert_msg(csv_load(path, c, err, sizeof err) == 0, "%s", err);
+    return c;
+}
+
+static void assert_file(const char *dir, const char *name)
+{
+    char path[1024];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    ck_assert_msg(stat(path, &st) == 0 && st.st_size > 0, "%s missing or empty", path);
+}
+
+/* ---- classify ------------------------------------------------------------------------------------------ */
+
+START_TEST(classify_local_matches_the_engine_and_bad_files_fail_alone)
+{
+    char good[512], other[512];
+    seed("test_224.jpg", good, sizeof good);
+    seed("test_64.jpg", other, sizeof other);
+    const char *model = fx_env("IMGREC_MODEL");
+    int rc = client("classify", "--model", model, good, "/etc/hostname", "/no/such.jpg", other, NULL);
+    ck_assert_int_eq(rc, 1);
+    /* Two JSON lines, in order, for the two pictures. */
+    char *second = strchr(out, '\n');
+    ck_assert_ptr_nonnull(second);
+    *second++ = '\0';
+    struct prediction p, q;
+    char err[128];
+    ck_assert_msg(prediction_from_json(out, strlen(out), &p, err, sizeof err) == 0, "%s: %s", err, out);
+    ck_assert_msg(prediction_from_json(second, strcspn(second, "\n"), &q, err, sizeof err) == 0, "%s", err);
+    ck_assert_ptr_nonnull(strstr(out, "{\"file\":\""));
+    ck_assert_ptr_null(strstr(out, "rtt_ms")); /* local: no round trip */
+
+    struct nn_model *m = nn_load(model, err, sizeof err);
+    ck_assert_ptr_nonnull(m);
+    char *bytes;
+    size_t len;
+    struct nn_result want;
+    ck_assert_int_eq(sh_read_file(good, &bytes, &len), 0);
+    ck_assert_int_eq(nn_classify_image(m, bytes, len, NN_TOPK_MAX, &want, err, sizeof err), 0);
+    free(bytes);
+    ck_assert_int_eq(p.k, NN_TOPK_MAX);
+    for (int i = 0; i < NN_TOPK_MAX; i++) {
+        ck_assert_int_eq(p.top[i].class_index, want.top[i].class_index);
+        ck_assert_str_eq(p.top[i].label, want.top[i].label);
+        ck_assert_double_eq_tol(p.top[i].prob, want.top[i].prob, 1e-4);
+    }
+    nn_free(m);
+    ck_assert_int_eq(client("classify", "--model", model, "--url", "http://127.0.0.1:1", good, NULL), 1);
+    ck_assert_int_eq(client("classify", "--bogus", NULL), 2);
+    ck_assert_int_eq(client("classify", "--help", NULL), 0);
+    ck_assert_ptr_nonnull(strstr(out, "usage: client classify"));
+}
+END_TEST
+
+START_TEST(classify_through_the_service_adds_rtt_and_worker)
+{
+    char good[512], u[128];
+    seed("test_2000.jpg", good, sizeof good);
+    balancer_url(u, sizeof u);
+    ck_assert_int_eq(client("classify", "--url", u, good, NULL), 0);
+    struct prediction p;
+    char err[128];
+    ck_assert_msg(prediction_from_json(out, strcspn(out, "\n"), &p, err, sizeof err) == 0, "%s", err);
+    ck_assert(strcmp(p.worker, svc.worker_id[0]) == 0 || strcmp(p.worker, svc.worker_id[1]) == 0);
+    double rtt;
+    ck_assert_int_eq(sh_json_num(out, "rtt_ms", &rtt), 0);
+    ck_assert(rtt > 0 && rtt < RUN_MS);
+    ck_assert(p.total_ms > 0 && p.total_ms <= rtt);
+}
+END_TEST
+
+/* ---- study 1 ------------------------------------------------------------------------------------------- */
+
+START_TEST(accuracy_is_the_same_locally_and_through_the_service)
+{
+    char set[512], u[128], local[600], remote[600];
+    snprintf(set, sizeof set, "%s/eval/val_dev", fx_env("IMGREC_SHARED"));
+    balancer_url(u, sizeof u);
+    snprintf(local, sizeof local, "%s/acc-local", scratch);
+    snprintf(remote, sizeof remote, "%s/acc-remote", scratch);
+    ck_assert_int_eq(client("accuracy", "--set", set, "--model", fx_env("IMGREC_MODEL"), "--sizes", "16,224",
+                            "--limit", "4", "--csv", "--out", local, NULL), 0);
+    ck_assert_msg(strncmp(out, "size,n,top1,top5\n16,4,", 22) == 0, "csv: %s", out);
+    ck_assert_int_eq(client("accuracy", "--set", set, "--url", u, "--sizes", "16,224", "--limit", "4", "--out",
+                            remote, NULL), 0);
+    ck_assert_ptr_nonnull(strstr(out, "| size | n | top1 | top5 |"));
+    struct csv *a = read_csv(local, "accuracy"), *b = read_csv(remote, "accuracy");
+    ck_assert_int_eq(a->nrows, 2);
+    ck_assert_int_eq(b->nrows, 2);
+    for (int r = 0; r < 2; r++) {
+        double n = csv_num(a, r, 1), top1 = csv_num(a, r, 2), top5 = csv_num(a, r, 3);
+        ck_assert_double_eq(n, 4);
+        ck_assert(top1 >= 0 && top1 <= top5 && top5 <= 100);
+        for (int c = 0; c < 4; c++)
+            ck_assert_str_eq(a->cell[r][c], b->cell[r][c]);
+    }
+    /* At 224 the network sees the whole picture: it must do better than at 16 on at least top-5. */
+    ck_assert(csv_num(a, 1, 3) >= csv_num(a, 0, 3));
+    free(a);
+    free(b);
+    assert_file(local, "accuracy.md");
+    ck_assert_int_eq(client("accuracy", "--set", "/no/such/set", NULL), 1);
+    ck_assert_int_eq(client("accuracy", "--set", set, "--sizes", "16,abc", NULL), 2);
+}
+END_TEST
+
+/* ---- study 2 ------------------------------------------------------------------------------------------- */
+
+START_TEST(rtt_reports_bytes_and_percentiles_per_size)
+{
+    char u[128], dir[600], path[512];
+    balancer_url(u, sizeof u);
+    snprintf(dir, sizeof dir, "%s/rtt", scratch);
+    ck_assert_int_eq(client("rtt", "--url", u, "--sizes", "16,2000", "--n", "3", "--out", dir, "--name",
+                            "loopback", NULL), 0);
+    struct csv *c = read_csv(dir, "loopback");
+    ck_assert_int_eq(c->nrows, 2);
+    seed("test_2000.jpg", path, sizeof path);
+    struct stat st;
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_double_eq(csv_num(c, 1, csv_col(c, "image_bytes")), (double)st.st_size);
+    ck_assert(csv_num(c, 1, csv_col(c, "request_bytes")) > (double)st.st_size);
+    for (int r = 0; r < 2; r++) {
+        ck_assert_double_eq(csv_num(c, r, csv_col(c, "n")), 3);
+        ck_assert_double_eq(csv_num(c, r, csv_col(c, "errors")), 0);
+        double p50 = csv_num(c, r, csv_col(c, "p50_ms")), p99 = csv_num(c, r, csv_col(c, "p99_ms"));
+        ck_assert(p50 > 0 && p50 <= p99);
+    }
+    free(c);
+    /* --photo makes the sizes from any picture. */
+    seed("test_224.jpg", path, sizeof path);
+    ck_assert_int_eq(client("rtt", "--url", u, "--photo", path, "--sizes", "32", "--n", "1", "--csv", NULL), 0);
+    static const char head[] = "size,image_bytes,request_bytes,n,errors,mean_ms,p50_ms,p99_ms\n32,";
+    ck_assert_msg(strncmp(out, head, sizeof head - 1) == 0, "csv: %s", out);
+}
+END_TEST
+
+/* ---- study 3 ------------------------------------------------------------------------------------------- */
+
+START_TEST(open_loop_load_records_every_request)
+{
+    char u[128];
+    balancer_url(u, sizeof u);
+    /* 3 s at most: windows of 1 s at 20 requests/s, stopping when two agree. */
+    ck_assert_int_eq(client("load", "--url", u, "--rate", "20", "--duration", "1", "--max-windows", "3",
+                            "--service-ms", "30", "--workers", "2", "--csv", NULL), 0);
+    char *row = strchr(out, '\n');
+    ck_assert_ptr_nonnull(row);
+    long workers, sent, ok, http_errors, failed, dropped, windows;
+    double factor, interval, rho, offered, mean, p50, p90, p99, tput;
+    int n = sscanf(row + 1, "%ld,%lf,%lf,%lf,%lf,%ld,%ld,%ld,%ld,%ld,%lf,%lf,%lf,%lf,%lf,%ld", &workers, &factor,
+                   &interval, &rho, &offered, &sent, &ok, &http_errors, &failed, &dropped, &mean, &p50, &p90, &p99,
+                   &tput, &windows);
+    ck_assert_msg(n == 16, "row: %s", row + 1);
+    ck_assert_int_eq(workers, 2);
+    ck_assert_double_eq_tol(interval, 50, 1e-9);
+    ck_assert_double_eq_tol(rho, 0.3, 1e-9);
+    ck_assert(windows >= 2 && windows <= 3);
+    ck_assert(sent >= 10 && sent == ok + http_errors + failed + dropped);
+    ck_assert(ok > 0 && mean > 0 && p50 <= p90 && p90 <= p99);
+    ck_assert(offered > 5 && offered < 60); /* Poisson around 20/s */
+    /* A fixed count and seed: exactly that many arrivals (no service time given: no prediction). */
+    char dir[700];
+    snprintf(dir, sizeof dir, "%s/load-count", scratch);
+    ck_assert_int_eq(client("load", "--url", u, "--interval", "0.02", "--count", "15", "--seed", "7", "--out", dir,
+                            NULL), 0);
+    struct csv *c = read_csv(dir, "load");
+    ck_assert_int_eq(c->nrows, 1);
+    ck_assert_double_eq(csv_num(c, 0, csv_col(c, "sent")), 15);
+    ck_assert_str_eq(c->cell[0][csv_col(c, "pred_mean_ms")], "-");
+    free(c);
+}
+END_TEST
+
+START_TEST(load_study_and_recommend_write_their_files)
+{
+    char u[128], dir[700], results[600];
+    balancer_url(u, sizeof u);
+    snprintf(results, sizeof results, "%s/res", scratch);
+    snprintf(dir, sizeof dir, "%s/load", results);
+    ck_assert_int_eq(client("load-study", "--url", u, "--workers", "1,2", "--factors", "3,0.5", "--duration", "1",
+                            "--max-windows", "2", "--calibrate", "4", "--out", dir, NULL), 0);
+    struct csv *c = read_csv(dir, "load");
+    ck_assert_int_eq(c->nrows, 4);
+    int pred = csv_col(c, "pred_mean_ms"), rho = csv_col(c, "rho");
+    ck_assert_int_ge(pred, 0);
+    for (int r = 0; r < 4; r++)
+        ck_assert(csv_num(c, r, pred) > 0);
+    /* Half the service time between arrivals: one worker is overloaded, two are at capacity. */
+    ck_assert_double_eq_tol(csv_num(c, 1, rho), 2, 1e-3);
+    ck_assert_double_eq_tol(csv_num(c, 3, rho), 1, 1e-3);
+    free(c);
+    c = read_csv(dir, "service");
+    double s = csv_num(c, 0, csv_col(c, "mean_ms"));
+    ck_assert(s > 0);
+    free(c);
+    assert_file(dir, "summary.md");
+    assert_file(dir, "load.md");
+
+    /* Workers for a rate of one request per S at p99 <= 10 S: at least 2 (one worker would be at rho = 1). */
+    char rate[32], p99[32];
+    snprintf(rate, sizeof rate, "%.3f", 1000 / s);
+    snprintf(p99, sizeof p99, "%.1f", 10 * s);
+    ck_assert_int_eq(client("recommend", "--rate", rate, "--p99-ms", p99, "--results", results, NULL), 0);
+    int workers = 0;
+    char *rec = strstr(out, "recommend: ");
+    ck_assert_msg(rec && sscanf(rec, "recommend: %d workers", &workers) == 1, "%s", out);
+    ck_assert_int_ge(workers, 2);
+    /* And the measurement that checks it runs (its verdict depends on this shared machine's load). */
+    int rc = client("recommend", "--rate", rate, "--p99-ms", p99, "--results", results, "--check", u,
+                    "--duration", "1", NULL);
+    ck_assert_msg(rc == 0 || rc == 3, "rc %d", rc);
+    ck_assert_ptr_nonnull(strstr(out, "check: "));
+}
+END_TEST
+
+START_TEST(recommend_picks_the_best_resolution_within_the_budget)
+{
+    char results[600], path[700];
+    snprintf(results, sizeof results, "%s/rec", scratch);
+    snprintf(path, sizeof path, "%s/accuracy", results);
+    ck_assert_int_eq(mkdir(results, 0755), 0);
+    ck_assert_int_eq(mkdir(path, 0755), 0);
+    snprintf(path, sizeof path, "%s/rtt", results);
+    ck_assert_int_eq(mkdir(path, 0755), 0);
+    /* Known tables: 224 px needs 100 000 bytes, 1 s at 0.8 Mbit/s on top of its 50 ms. */
+    snprintf(path, sizeof path, "%s/accuracy/accuracy.csv", results);
+    FILE *f = fopen(path, "w");
+    fputs("size,n,top1,top5\n16,10,2.0,8.0\n64,10,40.0,60.0\n224,10,78.0,94.0\n", f);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/rtt/loopback.csv", results);
+    f = fopen(path, "w");
+    fputs("size,image_bytes,request_bytes,n,errors,mean_ms,p50_ms,p99_ms\n16,1000,1000,5,0,40,40,41\n"
+          "64,10000,10000,5,0,45,45,46\n224,100000,100000,5,0,50,50,51\n",
+          f);
+    fclose(f);
+    ck_assert_int_eq(client("recommend", "--budget-ms", "500", "--bandwidth-mbps", "0.8", "--results", results,
+                            NULL), 0);
+    ck_assert_ptr_nonnull(strstr(out, "recommend: 64 px"));
+    ck_assert_int_eq(client("recommend", "--budget-ms", "2000", "--bandwidth-mbps", "0.8", "--results", results,
+                            NULL), 0);
+    ck_assert_ptr_nonnull(strstr(out, "recommend: 224 px"));
+    ck_assert_int_eq(client("recommend", "--budget-ms", "10", "--bandwidth-mbps", "0.8", "--results", results,
+                            NULL), 1);
+}
+END_TEST
+
+/* ---- the study pipeline ---------------------------------------------------------------------------------- */
+
+/* study/ sits beside tests/ (IMGREC_TESTS) in the repository. */
+static void study_script(const char *name, char *path, size_t cap)
+{
+    char tests[PATH_MAX];
+    snprintf(tests, sizeof tests, "%s", fx_env("IMGREC_TESTS"));
+    snprintf(path, cap, "%s/study/%s", dirname(tests), name);
+}
+
+START_TEST(make_study_quick_produces_every_output)
+{
+    char script[PATH_MAX], dir[700];
+    study_script("run.sh", script, sizeof script);
+    snprintf(dir, sizeof dir, "%s/quick", scratch);
+    const char *argv[] = { "/bin/sh", script, fx_env("IMGREC_BIN"), fx_env("IMGREC_MODEL"), fx_env("IMGREC_SHARED"),
+                           dir, "--quick", NULL };
+    ck_assert_int_eq(sh_run(argv, out, OUT_CAP, 150000), 0);
+    static const char *const files[] = {
+        "accuracy/accuracy.csv", "accuracy/accuracy.md", "accuracy/accuracy.svg", "accuracy/accuracy.png",
+        "rtt/loopback.csv", "rtt/loopback.md", "rtt/rtt.svg", "rtt/rtt.png",
+        "load/load.csv", "load/load.md", "load/summary.md", "load/service.csv", "load/load.svg", "load/load.png",
+    };
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
+        assert_file(dir, files[i]);
+    if (geteuid() == 0)
+        assert_file(dir, "rtt/netns-10mbit.csv");
+    char load[800];
+    snprintf(load, sizeof load, "%s/load", dir);
+    struct csv *c = read_csv(load, "load");
+    ck_assert_int_eq(c->nrows, 4); /* workers 1,2 x factors 2,0.5 */
+    free(c);
+}
+END_TEST
+
+START_TEST(namespaces_come_and_go)
+{
+    char script[PATH_MAX];
+    study_script("netns.sh", script, sizeof script);
+    const char *argv[] = { "/bin/sh", script, "selftest", NULL };
+    int rc = sh_run(argv, out, OUT_CAP, 60000);
+    ck_assert_msg(rc == 0, "netns selftest: %d\n%s", rc, out);
+    ck_assert_ptr_nonnull(strstr(out, "netns selftest: ok"));
+}
+END_TEST
+
+Suite *test_suite(void)
+{
+    Suite *s = suite_create("client");
+    TCase *local = tcase_create("local");
+    tcase_add_checked_fixture(local, alloc_out, free_out);
+    tcase_add_test(local, classify_local_matches_the_engine_and_bad_files_fail_alone);
+    tcase_set_timeout(local, 30);
+    suite_add_tcase(s, local);
+
+    TCase *svc_tc = tcase_create("service");
+    tcase_add_unchecked_fixture(svc_tc, start_service, stop_service);
+    tcase_add_checked_fixture(svc_tc, alloc_out, free_out);
+    tcase_add_test(svc_tc, classify_through_the_service_adds_rtt_and_worker);
+    tcase_add_test(svc_tc, accuracy_is_the_same_locally_and_through_the_service);
+    tcase_add_test(svc_tc, rtt_reports_bytes_and_percentiles_per_size);
+    tcase_add_test(svc_tc, open_loop_load_records_every_request);
+    tcase_add_test(svc_tc, load_study_and_recommend_write_their_files);
+    tcase_add_test(svc_tc, recommend_picks_the_best_resolution_within_the_budget);
+    tcase_add_test(svc_tc, make_study_quick_produces_every_output);
+    tcase_set_timeout(svc_tc, 180);
+    suite_add_tcase(s, svc_tc);
+
+    /* The namespaces need root (CI is root); elsewhere this case is left out, not counted as passed. */
+    if (geteuid() == 0) {
+        TCase *ns = tcase_create("netns");
+        tcase_add_checked_fixture(ns, alloc_out, free_out);
+        tcase_add_test(ns, namespaces_come_and_go);
+        tcase_set_timeout(ns, 60);
+        suite_add_tcase(s, ns);
+    } else {
+        fprintf(stderr, "test_client: not root, network-namespace test not run\n");
+    }
+    return s;
+}
