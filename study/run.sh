@@ -21,6 +21,9 @@ pids=""
 cgroups=""
 namespaces=""
 share=${STUDY_CPU_SHARE:-0.25}
+# Study 3's workers queue up to this many requests (then 503): deep enough to show the queue growing
+# under overload as in the original, shallow enough that an overloaded cell drains in a few seconds.
+queue=${STUDY_QUEUE:-64}
 rates=${STUDY_RATES:-100 10}
 export OPENBLAS_NUM_THREADS=1
 
@@ -159,7 +162,7 @@ say "3/3 RTT under Poisson load (1, 2, 4 workers at $share CPU each)"
 backends="" how=""
 for i in 1 2 3 4; do
     p=$(free_port)
-    start - "$bin/worker" --port "$p" --model "$model" --threads 1
+    start - "$bin/worker" --port "$p" --model "$model" --threads 1 --queue "$queue"
     cpu_limit "$started" "$tag-w$i" || how="no CPU limit (no writable cgroup): workers share the machine"
     backends="$backends --backend 127.0.0.1:$p"
     wait_healthy "$p"
@@ -170,7 +173,7 @@ start - "$bin/balancer" --port "$bp" $backends
 wait_healthy "$bp"
 # shellcheck disable=SC2086
 "$client" load-study --url "http://127.0.0.1:$bp" $load_args --csv --out "$out/load" \
-    --note "Each worker: $how (${share} CPU), one inference thread, OPENBLAS_NUM_THREADS=1; $(nproc) cores shared with the client and balancer." >/dev/null ||
+    --note "Each worker: $how (${share} CPU), one inference thread, OPENBLAS_NUM_THREADS=1, queue bound $queue (then 503); $(nproc) cores shared with the client and balancer." >/dev/null ||
     say "load-study reported errors (see above)"
 stop_all
 
