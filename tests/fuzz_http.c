@@ -7,19 +7,7 @@
 #include <string.h>
 
 #include "net/http.h"
-
-#define CHECK(cond) \
-    do {            \
-        if (!(cond)) \
-            abort(); \
-    } while (0)
-
-static void check_view(struct http_str v, const char *buf, size_t len)
-{
-    if (v.len == 0)
-        return;
-    CHECK(v.p >= buf && v.p + v.len <= buf + len);
-}
+#include "tests/fuzz_check.h"
 
 static void fuzz_body(enum http_framing framing, uint64_t cl, char *body, size_t len)
 {

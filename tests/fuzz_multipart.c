@@ -6,19 +6,7 @@
 #include <string.h>
 
 #include "net/multipart.h"
-
-#define CHECK(cond) \
-    do {            \
-        if (!(cond)) \
-            abort(); \
-    } while (0)
-
-static void check_view(struct http_str v, const char *body, size_t len)
-{
-    if (v.len == 0)
-        return;
-    CHECK(v.p >= body && v.p + v.len <= body + len);
-}
+#include "tests/fuzz_check.h"
 
 /* Parses body[0..len) after first feeding body[0..split); returns the parts seen (at most 64). */
 static int parse(struct http_str ct, const char *body, size_t len, size_t split, size_t *sizes)
