@@ -252,7 +252,7 @@ static void dispatch(struct srv_conn *c)
     r->start_ms = loop_now_ms(c->srv->loop);
     r->note[0] = '\0';
     c->request_valid = true;
-    c->close_after = !r->http.keep_alive || c->peer_eof;
+    c->close_after = !r->http.keep_alive; /* a half-closed client still gets every whole request answered */
     c->state = CONN_HANDLING;
     loop_timer_stop(c->srv->loop, &c->timer);
     c->srv->fn(c, r, c->srv->data);

@@ -40,6 +40,18 @@ static int join_args(const char *argv[], int n, const char *const extra[])
     return 0;
 }
 
+/* A program that did not come up: show why on stderr. */
+static void dump_log(const char *path)
+{
+    char *text;
+    size_t len;
+    fprintf(stderr, "---- %s ----\n", path);
+    if (sh_read_file(path, &text, &len) == 0) {
+        fwrite(text, 1, len, stderr);
+        free(text);
+    }
+}
+
 static int spawn_worker(struct service *s, int port, const char *id, const char *const extra[])
 {
     char bin[PATH_MAX], portstr[16], log[PATH_MAX + 32];
@@ -50,7 +62,10 @@ static int spawn_worker(struct service *s, int port, const char *id, const char 
                                    fx_env("IMGREC_MODEL"), "--name", id };
     if (join_args(argv, 9, extra) != 0 || sh_spawn(argv, log) < 0)
         return -1;
-    return sh_wait_healthy(port, HEALTHY_WITHIN_MS);
+    if (sh_wait_healthy(port, HEALTHY_WITHIN_MS) == 0)
+        return 0;
+    dump_log(log);
+    return -1;
 }
 
 int service_extra_worker(struct service *s, const char *const extra[])
@@ -77,7 +92,10 @@ int service_extra_balancer(struct service *s, const char *const backends[], int 
     }
     if (port <= 0 || join_args(argv, argc, extra) != 0 || sh_spawn(argv, log) < 0)
         return -1;
-    return sh_wait_healthy(port, HEALTHY_WITHIN_MS) == 0 ? port : -1;
+    if (sh_wait_healthy(port, HEALTHY_WITHIN_MS) == 0)
+        return port;
+    dump_log(log);
+    return -1;
 }
 
 /* results/demo/{table.md,plot.svg} and a symlink that points outside the folder. */

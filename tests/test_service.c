@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "nn/nn.h"
 #include "tests/service_fixture.h"
@@ -272,6 +273,29 @@ START_TEST(keep_alive_pipelined_requests_answer_in_order)
 }
 END_TEST
 
+/* printf '...' | nc -N: the client shuts its side right after the requests; all of them are answered. */
+START_TEST(half_closed_client_gets_every_pipelined_answer)
+{
+    static const char two[] = "GET / HTTP/1.1\r\nHost: t\r\n\r\nGET /app.js HTTP/1.1\r\nHost: t\r\n\r\n";
+    int ports[] = { svc.balancer_port, svc.worker_port[0] };
+    for (int p = 0; p < 2; p++) {
+        struct sh_conn *c = malloc(sizeof *c);
+        ck_assert_int_eq(sh_connect(c, ports[p]), 0);
+        ck_assert_int_eq(sh_send(c, two, sizeof two - 1, 2000), 0);
+        ck_assert_int_eq(shutdown(c->fd, SHUT_WR), 0);
+        struct sh_reply r;
+        for (int i = 0; i < 2; i++) {
+            ck_assert_msg(sh_read_reply(c, &r, 5000) == 0, "port %d: answer %d missing", ports[p], i + 1);
+            ck_assert_int_eq(r.status, p == 0 ? 200 : 404);
+            sh_reply_free(&r);
+        }
+        ck_assert(sh_peer_closed(c, 3000));
+        sh_close(c);
+        free(c);
+    }
+}
+END_TEST
+
 /* GET path on the balancer: status and Content-Type (type may be NULL when not checked). */
 static void assert_get(const char *path, int status, const char *type_part, const char *body_part)
 {
@@ -348,6 +372,7 @@ Suite *test_suite(void)
     tcase_add_test(tc, query_backends_one_always_reaches_first_worker);
     tcase_add_test(tc, number_backend_servers_two_uses_both_workers);
     tcase_add_test(tc, keep_alive_pipelined_requests_answer_in_order);
+    tcase_add_test(tc, half_closed_client_gets_every_pipelined_answer);
     tcase_add_test(tc, page_and_static_files_with_content_types);
     tcase_add_test(tc, no_path_escapes_the_www_or_results_folder);
     tcase_add_test(tc, results_index_and_files);
