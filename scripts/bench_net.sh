@@ -61,7 +61,7 @@ daemon off;
 pid $tmp/nginx/nginx.pid;
 events { worker_connections 4096; }
 http {
-    access_log off;
+    access_log $tmp/nginx/access.log;  # both balancers log every request, for a fair match
     client_body_temp_path $tmp/nginx/body;
     proxy_temp_path $tmp/nginx/proxy;
     fastcgi_temp_path $tmp/nginx/fastcgi;

@@ -50,6 +50,7 @@ struct srv_conn {
     struct buf in, out;
     struct loop_timer timer;
     enum conn_state state;
+    int watched;              /* the mask the loop has for fd (epoll_ctl only when it changes) */
     bool busy;                /* conn_process is on the stack: answers are flushed by it */
     bool peer_eof;            /* the client has shut its side: answer what is whole, then close */
     bool close_after;         /* close once the current answer is out */
@@ -84,19 +85,29 @@ static void conn_close(struct srv_conn *c)
     free(c);
 }
 
-/* Watches for what the state needs; -1 if the loop refuses (the caller closes). */
+static int set_watch(struct srv_conn *c, int mask)
+{
+    if (mask == c->watched)
+        return 0;
+    if (loop_watch(c->srv->loop, c->fd, mask, on_conn_event, c) != 0)
+        return -1;
+    c->watched = mask;
+    return 0;
+}
+
+/* Watches for what the state needs; -1 if the loop refuses (the caller closes).  While the handler has
+ * the request the mask is left as it is (usually nothing fires; on_conn_event turns it off if something
+ * does), which saves two epoll_ctl calls per request. */
 static int conn_watch(struct srv_conn *c)
 {
+    if (c->state == CONN_HANDLING)
+        return 0;
     int mask = 0;
     if ((c->state == CONN_READING || c->state == CONN_DRAINING) && !c->peer_eof)
         mask |= LOOP_READABLE;
     if (buf_len(&c->out) > 0)
         mask |= LOOP_WRITABLE;
-    if (mask == 0) {
-        loop_unwatch(c->srv->loop, c->fd);
-        return 0;
-    }
-    return loop_watch(c->srv->loop, c->fd, mask, on_conn_event, c);
+    return set_watch(c, mask);
 }
 
 static void conn_arm(struct srv_conn *c, int ms)
@@ -396,8 +407,11 @@ static void conn_read(struct srv_conn *c)
     for (int i = 0; i < READS_PER_WAKE; i++) {
         ssize_t n = buf_read_fd(&c->in, c->fd, READ_CHUNK);
         if (n > 0) {
+            bool drained = c->in.end < c->in.cap; /* a short read: the socket is empty (saves an EAGAIN read) */
             if (c->state == CONN_DRAINING)
                 buf_clear(&c->in);
+            if (drained)
+                break;
             continue;
         }
         if (n == 0) {
@@ -424,6 +438,11 @@ static void on_conn_event(struct loop *l, int fd, int mask, void *data)
     (void)l;
     (void)fd;
     struct srv_conn *c = data;
+    if (c->state == CONN_HANDLING) { /* more bytes or a close while we answer: look at them later */
+        if (set_watch(c, 0) != 0)
+            conn_close(c);
+        return;
+    }
     if (mask & LOOP_READABLE && (c->state == CONN_READING || c->state == CONN_DRAINING)) {
         conn_read(c);
         return; /* conn_read flushes through conn_process; c may be gone */

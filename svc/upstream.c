@@ -29,6 +29,7 @@ struct up_conn {
     struct upstream *u;
     struct up_conn *next_idle;
     int fd;
+    int watched;              /* the mask the loop has for fd (epoll_ctl only when it changes) */
     enum up_state state;
     bool reused;              /* taken from the pool: an early close is retried once on a fresh one */
     struct buf req;
@@ -56,12 +57,29 @@ struct upstream {
 
 static void on_event(struct loop *l, int fd, int mask, void *data);
 
+static int up_watch(struct up_conn *c, int mask)
+{
+    if (mask == c->watched)
+        return 0;
+    if (loop_watch(c->u->loop, c->fd, mask, on_event, c) != 0)
+        return -1;
+    c->watched = mask;
+    return 0;
+}
+
+static void close_fd(struct up_conn *c)
+{
+    if (c->fd < 0)
+        return;
+    loop_unwatch(c->u->loop, c->fd);
+    close(c->fd);
+    c->fd = -1;
+    c->watched = 0;
+}
+
 static void conn_free(struct up_conn *c)
 {
-    if (c->fd >= 0) {
-        loop_unwatch(c->u->loop, c->fd);
-        close(c->fd);
-    }
+    close_fd(c);
     loop_timer_stop(c->u->loop, &c->timer);
     buf_free(&c->req);
     buf_free(&c->resp);
@@ -100,8 +118,7 @@ static void release(struct up_conn *c)
     loop_timer_stop(u->loop, &c->timer);
     buf_clear(&c->req);
     buf_clear(&c->resp);
-    if (u->nidle >= MAX_IDLE ||
-        loop_watch(u->loop, c->fd, LOOP_READABLE, on_event, c) != 0) {
+    if (u->nidle >= MAX_IDLE || up_watch(c, LOOP_READABLE) != 0) {
         conn_free(c);
         return;
     }
@@ -126,17 +143,14 @@ static void unlink_idle(struct up_conn *c)
 /* Starts a fresh connection for the request in c; false (and c finished) if that fails at once. */
 static bool connect_fresh(struct up_conn *c)
 {
-    if (c->fd >= 0) {
-        loop_unwatch(c->u->loop, c->fd);
-        close(c->fd);
-    }
+    close_fd(c);
     c->reused = false;
     c->sent = 0;
     c->head_done = false;
     c->body_used = 0;
     buf_clear(&c->resp);
     c->fd = sock_connect_addr(&c->u->addr);
-    if (c->fd < 0 || loop_watch(c->u->loop, c->fd, LOOP_WRITABLE, on_event, c) != 0) {
+    if (c->fd < 0 || up_watch(c, LOOP_WRITABLE) != 0) {
         fail_connect(c, errno);
         return false;
     }
@@ -208,6 +222,8 @@ static void receive(struct up_conn *c)
     bool eof = false;
     for (;;) {
         ssize_t n = buf_read_fd(&c->resp, c->fd, READ_CHUNK);
+        if (n > 0 && c->resp.end < c->resp.cap)
+            break; /* a short read: the socket is empty (saves an EAGAIN read) */
         if (n > 0)
             continue;
         if (n == 0) {
@@ -239,15 +255,18 @@ static void send_some(struct up_conn *c)
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                if (up_watch(c, LOOP_READABLE | LOOP_WRITABLE) != 0)
+                    finish_error(c, 502, "cannot watch the backend connection");
                 return;
+            }
             lost(c, "refused the request");
             return;
         }
         c->sent += (size_t)n;
     }
     c->state = UP_RECEIVING;
-    if (loop_watch(c->u->loop, c->fd, LOOP_READABLE, on_event, c) != 0)
+    if (up_watch(c, LOOP_READABLE) != 0)
         finish_error(c, 502, "cannot watch the backend connection");
 }
 
@@ -268,10 +287,6 @@ static void on_event(struct loop *l, int fd, int mask, void *data)
             return;
         }
         c->state = UP_SENDING;
-        if (loop_watch(c->u->loop, c->fd, LOOP_READABLE | LOOP_WRITABLE, on_event, c) != 0) {
-            finish_error(c, 502, "cannot watch the backend connection");
-            return;
-        }
         send_some(c);
         return;
     }
@@ -333,11 +348,7 @@ void upstream_call(struct upstream *u, const char *head, size_t head_len, const 
         connect_fresh(c);
         return;
     }
-    c->state = UP_SENDING;
-    if (loop_watch(u->loop, c->fd, LOOP_READABLE | LOOP_WRITABLE, on_event, c) != 0) {
-        finish_error(c, 502, "cannot watch the backend connection");
-        return;
-    }
+    c->state = UP_SENDING; /* a pooled connection is writable almost always: try at once */
     send_some(c);
 }
 
