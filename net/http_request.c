@@ -66,7 +66,7 @@ static int parse_request_line(const char *buf, size_t pos, size_t end, bool comp
     if (i == end)
         return complete ? fail(req, -400, "malformed request line") : HTTP_INCOMPLETE;
     if (buf[i] != ' ' || i == pos)
-        return fail(req, -400, "invalid method");
+        return fail(req, -400, buf[i] == '\r' ? "bare CR in request line" : "invalid method");
     req->method = http_str_from(buf + pos, i - pos);
 
     size_t t0 = ++i;
@@ -77,7 +77,7 @@ static int parse_request_line(const char *buf, size_t pos, size_t end, bool comp
     if (i == end)
         return complete ? fail(req, -400, "malformed request line") : HTTP_INCOMPLETE;
     if (buf[i] != ' ' || i == t0)
-        return fail(req, -400, "invalid character in request target");
+        return fail(req, -400, buf[i] == '\r' ? "bare CR in request line" : "invalid character in request target");
     req->target = http_str_from(buf + t0, i - t0);
     if (split_target(req) < 0)
         return fail(req, -400, "invalid request target form");
@@ -163,28 +163,28 @@ int http_parse_request(const char *buf, size_t len, const struct http_limits *li
     req->headers = headers;
 
     size_t pos = 0;
-    while (pos + 1 < len && buf[pos] == '\r' && buf[pos + 1] == '\n')
+    while (pos + 1 < len && pos < lim->max_head && buf[pos] == '\r' && buf[pos + 1] == '\n')
         pos += 2; /* empty lines before the request line (RFC 9112 §2.2) */
-    if (pos > lim->max_head)
-        return fail(req, -400, "too many empty lines");
 
+    /* Errors are reported in input order, so that more bytes never change a verdict: a line running
+     * past max_head is scanned only up to it, and is 431 unless something before that is wrong. */
     const char *nl = memchr(buf + pos, '\n', len - pos);
     size_t eol = nl ? (size_t)(nl - buf) : len;
-    if (nl != NULL && (eol == pos || buf[eol - 1] != '\r'))
-        return fail(req, -400, "bare LF in request line");
-    size_t line_end = nl ? eol - 1 : len;
-    if (nl == NULL && len > pos && buf[len - 1] == '\r')
-        line_end = len - 1; /* the CR of a CRLF split across reads */
-    if (memchr(buf + pos, '\r', line_end - pos) != NULL)
-        return fail(req, -400, "bare CR in request line");
-    int rc = parse_request_line(buf, pos, line_end, nl != NULL, lim, req);
-    if (rc <= 0) {
-        if (rc == HTTP_INCOMPLETE && len > lim->max_head)
-            return fail(req, -431, "request header too large");
-        return rc;
+    bool over = nl ? eol + 1 > lim->max_head : len > lim->max_head;
+    size_t line_end = eol;
+    if (over)
+        line_end = lim->max_head > pos ? lim->max_head : pos;
+    else if (nl != NULL && (eol == pos || buf[eol - 1] != '\r')) {
+        int early = parse_request_line(buf, pos, eol, false, lim, req); /* an error before the LF wins */
+        return early < 0 ? early : fail(req, -400, "bare LF in request line");
     }
-    if (eol + 1 > lim->max_head)
-        return fail(req, -431, "request header too large");
+    if (line_end > pos && buf[line_end - 1] == '\r')
+        line_end--; /* the CR of CRLF (or of a CRLF split across reads) */
+    int rc = parse_request_line(buf, pos, line_end, nl != NULL && !over, lim, req);
+    if (rc < 0)
+        return rc;
+    if (rc == HTTP_INCOMPLETE)
+        return over ? fail(req, -431, "request header too large") : HTTP_INCOMPLETE;
 
     struct http_scan scan;
     rc = http_scan_headers(buf, len, eol + 1, lim->max_head, headers, max_headers, &scan);

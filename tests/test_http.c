@@ -191,6 +191,18 @@ START_TEST(limit_target_414)
 }
 END_TEST
 
+/* The first problem in the input decides, so a longer read never changes the answer. */
+START_TEST(verdict_in_input_order)
+{
+    struct http_limits lim = { 64, 8, 100 };
+    check_every_split("GET /0123456789 HTTP/1.1\nHost: h\r\n\r\n", &lim, -414);    /* long target, then bare LF */
+    check_every_split("GET /0123456789\r HTTP/1.1\r\n\r\n", &lim, -414);            /* long target, then bare CR */
+    check_every_split("GET /a\001bcdefghijk HTTP/1.1\r\n\r\n", &lim, -400);         /* bad byte before the limit */
+    check_every_split("GET / HTTP/1.1\r\nHost: h\r\nX: 0123456789012345678901234567890123456789\n\r\n",
+                      &lim, -431); /* the line crosses max_head before its bare LF */
+}
+END_TEST
+
 START_TEST(limit_head_431)
 {
     struct http_limits lim = { 64, 32, 100 };
@@ -282,6 +294,7 @@ Suite *test_suite(void)
 
     TCase *lim = tcase_create("limits");
     tcase_add_test(lim, limit_target_414);
+    tcase_add_test(lim, verdict_in_input_order);
     tcase_add_test(lim, limit_head_431);
     tcase_add_test(lim, limit_header_count_431);
     tcase_add_test(lim, limit_body_413);
