@@ -273,6 +273,29 @@ START_TEST(keep_alive_pipelined_requests_answer_in_order)
 }
 END_TEST
 
+/* 64 clients at once, each with a request the workers answer on their event loop (an empty body → 400):
+ * every one gets its own answer, from one of the two workers. */
+START_TEST(many_concurrent_clients_all_answered)
+{
+    enum { N = 64 };
+    static const char req[] = "POST /predict HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n";
+    struct sh_conn *c = malloc(N * sizeof *c);
+    for (int i = 0; i < N; i++) {
+        ck_assert_int_eq(sh_connect(&c[i], svc.balancer_port), 0);
+        ck_assert_int_eq(sh_send(&c[i], req, sizeof req - 1, 2000), 0);
+    }
+    for (int i = 0; i < N; i++) {
+        struct sh_reply r;
+        ck_assert_int_eq(sh_read_reply(&c[i], &r, 10000), 0);
+        ck_assert_int_eq(r.status, 400);
+        ck_assert_ptr_nonnull(strstr(r.body, "\"empty_image\""));
+        sh_reply_free(&r);
+        sh_close(&c[i]);
+    }
+    free(c);
+}
+END_TEST
+
 /* printf '...' | nc -N: the client shuts its side right after the requests; all of them are answered. */
 START_TEST(half_closed_client_gets_every_pipelined_answer)
 {
@@ -372,6 +395,7 @@ Suite *test_suite(void)
     tcase_add_test(tc, query_backends_one_always_reaches_first_worker);
     tcase_add_test(tc, number_backend_servers_two_uses_both_workers);
     tcase_add_test(tc, keep_alive_pipelined_requests_answer_in_order);
+    tcase_add_test(tc, many_concurrent_clients_all_answered);
     tcase_add_test(tc, half_closed_client_gets_every_pipelined_answer);
     tcase_add_test(tc, page_and_static_files_with_content_types);
     tcase_add_test(tc, no_path_escapes_the_www_or_results_folder);
