@@ -446,6 +446,37 @@ START_TEST(resize_keeps_flat_colour_and_averages_when_shrinking)
 }
 END_TEST
 
+/* Enlarging is bilinear (PIL's BILINEAR, as the reference used): two pixels 0 and 255 doubled sample
+ * at -0.25, 0.25, 0.75 and 1.25 source pixels, edges clamped. */
+START_TEST(enlarging_is_bilinear)
+{
+    unsigned char two[6] = {0, 0, 0, 255, 255, 255};
+    struct img src = {2, 1, two}, out;
+    ck_assert_int_eq(img_resize(&src, 4, 1, &out), 0);
+    const int want[4] = {0, 64, 191, 255};
+    for (int x = 0; x < 4; x++)
+        ck_assert_int_eq(pixel(&out, x, 0)[0], want[x]);
+    img_free(&out);
+}
+END_TEST
+
+/* Shrinking any width to 224 (in particular 263..349, where stb_image_resize v1's triangle filter
+ * aborts on an internal assertion) works and keeps a flat row flat. */
+START_TEST(shrinking_every_width_to_224_is_safe)
+{
+    struct img row = {700, 1, malloc(700 * 3)}, out;
+    memset(row.rgb, 77, 700 * 3);
+    for (int w = 225; w <= 700; w++) {
+        row.w = w;
+        ck_assert_int_eq(img_resize(&row, 224, 1, &out), 0);
+        for (int i = 0; i < 224 * 3; i++)
+            ck_assert_int_eq(out.rgb[i], 77);
+        img_free(&out);
+    }
+    img_free(&row);
+}
+END_TEST
+
 START_TEST(resize_to_same_size_is_identity)
 {
     struct img src = pattern(224, 224), out;
@@ -657,6 +688,8 @@ Suite *test_suite(void)
     TCase *geometry = tcase_create("geometry");
     tcase_add_test(geometry, center_square_geometry);
     tcase_add_test(geometry, resize_keeps_flat_colour_and_averages_when_shrinking);
+    tcase_add_test(geometry, enlarging_is_bilinear);
+    tcase_add_test(geometry, shrinking_every_width_to_224_is_safe);
     tcase_add_test(geometry, resize_to_same_size_is_identity);
     tcase_add_test(geometry, resize_rect_reads_only_the_rectangle);
     tcase_add_test(geometry, tensor_is_pixel_over_127_5_minus_1);
