@@ -350,12 +350,15 @@ START_TEST(connect_refused_reported)
     struct sock_addr a;
     ck_assert_int_eq(sock_resolve("127.0.0.1", port, &a, err, sizeof err), 0);
     int fd = sock_connect_addr(&a);
-    ck_assert_int_ge(fd, 0);
-    int result = -1;
-    ck_assert_int_eq(loop_watch(l, fd, LOOP_WRITABLE, connect_done, &result), 0);
-    ck_assert_int_eq(loop_run(l), 0);
-    ck_assert_int_eq(result, ECONNREFUSED);
-    close(fd);
+    if (fd < 0) { /* the kernel may refuse at once instead of through the loop: both are fine */
+        ck_assert_int_eq(errno, ECONNREFUSED);
+    } else {
+        int result = -1;
+        ck_assert_int_eq(loop_watch(l, fd, LOOP_WRITABLE, connect_done, &result), 0);
+        ck_assert_int_eq(loop_run(l), 0);
+        ck_assert_int_eq(result, ECONNREFUSED);
+        close(fd);
+    }
     loop_destroy(l);
 }
 END_TEST
