@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "net/buf.h"
@@ -258,6 +259,71 @@ START_TEST(many_timers_heap)
 }
 END_TEST
 
+/* ---- unwatching from a callback -------------------------------------------------------------------- */
+
+struct pair_test {
+    int a[2], b[2];
+    int calls;
+};
+
+/* Whichever of the two readable sockets fires first unwatches both. */
+static void on_either(struct loop *l, int fd, int mask, void *data)
+{
+    struct pair_test *p = data;
+    (void)fd, (void)mask;
+    p->calls++;
+    loop_unwatch(l, p->a[0]);
+    loop_unwatch(l, p->b[0]);
+}
+
+START_TEST(unwatch_drops_pending_events)
+{
+    struct loop_timer wd;
+    struct loop *l = new_loop(&wd);
+    struct pair_test p = { .calls = 0 };
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, p.a), 0);
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, p.b), 0);
+    ck_assert_int_eq(write(p.a[1], "x", 1), 1);
+    ck_assert_int_eq(write(p.b[1], "y", 1), 1);
+    ck_assert_int_eq(loop_watch(l, p.a[0], LOOP_READABLE, on_either, &p), 0);
+    ck_assert_int_eq(loop_watch(l, p.b[0], LOOP_READABLE, on_either, &p), 0);
+    /* both are ready before the first epoll_wait, so they come back in one batch */
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_ge(loop_run_once(l, 10), 0);
+    ck_assert_int_eq(p.calls, 1);
+    for (int i = 0; i < 2; i++) {
+        close(p.a[i]);
+        close(p.b[i]);
+    }
+    loop_destroy(l);
+}
+END_TEST
+
+struct repost_test {
+    struct loop_task task;
+    int runs;
+};
+
+static void repost(struct loop *l, void *data)
+{
+    struct repost_test *r = data;
+    if (++r->runs < 3)
+        loop_post(l, &r->task, repost, r); /* a task may post itself again from its callback */
+}
+
+START_TEST(task_reposts_itself)
+{
+    struct loop_timer wd;
+    struct loop *l = new_loop(&wd);
+    struct repost_test r = { .runs = 0 };
+    loop_post(l, &r.task, repost, &r);
+    for (int i = 0; i < 10 && r.runs < 3; i++)
+        ck_assert_int_ge(loop_run_once(l, 100), 0);
+    ck_assert_int_eq(r.runs, 3);
+    loop_destroy(l);
+}
+END_TEST
+
 /* ---- cross-thread posts ---------------------------------------------------------------------------- */
 
 enum { POSTS = 100 };
@@ -417,6 +483,7 @@ Suite *test_suite(void)
     tcase_add_test(io, watch_rejects_large_fd);
     tcase_add_test(io, bad_port_refused);
     tcase_add_test(io, parse_hostport);
+    tcase_add_test(io, unwatch_drops_pending_events);
     suite_add_tcase(s, io);
     TCase *t = tcase_create("timers");
     tcase_add_test(t, timers_fire_in_order);
@@ -426,6 +493,7 @@ Suite *test_suite(void)
     TCase *x = tcase_create("threads");
     tcase_add_test(x, post_from_another_thread);
     tcase_add_test(x, stop_from_another_thread);
+    tcase_add_test(x, task_reposts_itself);
     suite_add_tcase(s, x);
     return s;
 }
