@@ -14,7 +14,17 @@
  *   > 0  the head is complete; the value is the number of bytes it used (body starts there)
  *   HTTP_INCOMPLETE (0)  need more bytes (and the limits are not yet exceeded)
  *   < 0  error; the value is minus the HTTP status to answer with (-400, -413, -414, -431, -501, -505
- *        for requests; -502 for a malformed response), and .error says why in a few words. */
+ *        for requests; -502 for a malformed response), and .error says why in a few words.
+ *
+ * Typical server use (worker):
+ *     n = http_parse_request(buf_ptr(&in), buf_len(&in), &limits, &req, hdrs, 32);
+ *     n == 0: read more;  n < 0: http_write_error(out, cap, -n, "bad_request", req.error, false), close;
+ *     n > 0: http_body_init(&body, req.framing, req.content_length, limits.max_body) and feed it the
+ *            bytes after the head, decoding in place; when it returns 1, the body is complete and the
+ *            bytes it did not consume start the next (pipelined) request.
+ * Typical proxy use (balancer): the same parse gives path/query and framing; feed the body reader with
+ * out == NULL to learn where the request ends while forwarding raw bytes, then http_parse_response +
+ * another body reader on the backend's bytes to know where its answer ends (keep-alive both sides). */
 #ifndef NET_HTTP_H
 #define NET_HTTP_H
 
