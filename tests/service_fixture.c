@@ -52,7 +52,7 @@ static void dump_log(const char *path)
     }
 }
 
-static int spawn_worker(struct service *s, int port, const char *id, const char *const extra[])
+static int spawn_worker(struct service *s, int port, const char *id, const char *const extra[], pid_t *pid)
 {
     char bin[PATH_MAX], portstr[16], log[PATH_MAX + 32];
     fx_bin("worker", bin, sizeof bin);
@@ -60,8 +60,11 @@ static int spawn_worker(struct service *s, int port, const char *id, const char 
     snprintf(log, sizeof log, "%s/worker-%d.log", s->dir, port);
     const char *argv[MAX_ARGS] = { bin, "--port", portstr, "--host", "127.0.0.1", "--model",
                                    fx_env("IMGREC_MODEL"), "--name", id };
-    if (join_args(argv, 9, extra) != 0 || sh_spawn(argv, log) < 0)
+    pid_t child;
+    if (join_args(argv, 9, extra) != 0 || (child = sh_spawn(argv, log)) < 0)
         return -1;
+    if (pid)
+        *pid = child;
     if (sh_wait_healthy(port, HEALTHY_WITHIN_MS) == 0)
         return 0;
     dump_log(log);
@@ -73,7 +76,14 @@ int service_extra_worker(struct service *s, const char *const extra[])
     int port = sh_free_port();
     char id[64];
     snprintf(id, sizeof id, "127.0.0.1:%d", port);
-    return port > 0 && spawn_worker(s, port, id, extra) == 0 ? port : -1;
+    return port > 0 && spawn_worker(s, port, id, extra, NULL) == 0 ? port : -1;
+}
+
+int service_worker_on(struct service *s, int port, pid_t *pid)
+{
+    char id[64];
+    snprintf(id, sizeof id, "127.0.0.1:%d", port);
+    return spawn_worker(s, port, id, NULL, pid);
 }
 
 int service_extra_balancer(struct service *s, const char *const backends[], int n, const char *const extra[])
@@ -135,7 +145,7 @@ int service_start(struct service *s)
         snprintf(s->worker_id[i], sizeof s->worker_id[i], "127.0.0.1:%d", s->worker_port[i]);
         snprintf(hostport[i], sizeof hostport[i], "127.0.0.1:%d", s->worker_port[i]);
         backends[i] = hostport[i];
-        if (spawn_worker(s, s->worker_port[i], s->worker_id[i], NULL) != 0) {
+        if (spawn_worker(s, s->worker_port[i], s->worker_id[i], NULL, NULL) != 0) {
             fprintf(stderr, "service_start: worker %d did not become healthy (logs in %s)\n", i, s->dir);
             return -1;
         }

@@ -7,6 +7,7 @@
 
 #include <limits.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 struct service {
     int worker_port[2];
@@ -31,5 +32,7 @@ void service_stop(struct service *s);
 int service_extra_balancer(struct service *s, const char *const backends[], int n, const char *const extra[]);
 /* Starts one more worker with extra args (NULL-terminated, may be NULL).  Returns its port or -1. */
 int service_extra_worker(struct service *s, const char *const extra[]);
+/* Starts a worker on the given port; its pid goes to *pid.  0, or -1. */
+int service_worker_on(struct service *s, int port, pid_t *pid);
 
 #endif

@@ -255,6 +255,8 @@ int sh_read_reply(struct sh_conn *c, struct sh_reply *r, int timeout_ms)
     long long want;
     if (parse_head(r, &want) != 0 || take_body(c, r, 0) != 0)
         return -1;
+    if (r->status < 200 || r->status == 204 || r->status == 304)
+        return 0; /* never a body */
     for (;;) {
         size_t have = want < 0 ? c->len : (size_t)(want - (long long)r->body_len);
         if (have > c->len)

@@ -45,7 +45,7 @@ struct sh_conn {
 };
 int sh_connect(struct sh_conn *c, int port);
 int sh_send(struct sh_conn *c, const void *bytes, size_t len, int timeout_ms);
-/* Reads one full response (Content-Length bodies; a close ends a body without one). */
+/* Reads one full response (Content-Length bodies; a close ends a body without one; 1xx/204/304 have none). */
 int sh_read_reply(struct sh_conn *c, struct sh_reply *r, int timeout_ms);
 /* 1 when the peer has closed the connection within timeout_ms, 0 if still open. */
 int sh_peer_closed(struct sh_conn *c, int timeout_ms);

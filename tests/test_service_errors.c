@@ -297,6 +297,54 @@ START_TEST(too_slow_request_gets_408_and_idle_connection_closes)
 }
 END_TEST
 
+START_TEST(expect_100_continue_gets_the_interim_answer_first)
+{
+    size_t len;
+    char *jpg = read_seed("test_96.jpg", &len);
+    char head[256];
+    int n = snprintf(head, sizeof head,
+                     "POST /predict HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: %zu\r\n\r\n", len);
+    int ports[] = { svc.balancer_port, svc.worker_port[0] };
+    for (int p = 0; p < 2; p++) {
+        struct sh_conn *c = malloc(sizeof *c);
+        ck_assert_int_eq(sh_connect(c, ports[p]), 0);
+        ck_assert_int_eq(sh_send(c, head, (size_t)n, 2000), 0);
+        struct sh_reply r;
+        ck_assert_int_eq(sh_read_reply(c, &r, 2000), 0); /* before any body byte is sent */
+        ck_assert_int_eq(r.status, 100);
+        sh_reply_free(&r);
+        ck_assert_int_eq(sh_send(c, jpg, len, 2000), 0);
+        ck_assert_int_eq(sh_read_reply(c, &r, 10000), 0);
+        ck_assert_int_eq(r.status, 200);
+        ck_assert_ptr_nonnull(strstr(r.body, "\"top5\""));
+        sh_reply_free(&r);
+        sh_close(c);
+        free(c);
+    }
+    free(jpg);
+}
+END_TEST
+
+/* A worker that dies: 502 while it is down, answers again once it is back on the same port. */
+START_TEST(balancer_recovers_when_a_worker_comes_back)
+{
+    int wport = sh_free_port();
+    pid_t pid;
+    ck_assert_int_eq(service_worker_on(&svc, wport, &pid), 0);
+    char backend[32];
+    snprintf(backend, sizeof backend, "127.0.0.1:%d", wport);
+    const char *backends[] = { backend };
+    int port = service_extra_balancer(&svc, backends, 1, NULL);
+    ck_assert_int_gt(port, 0);
+    post_raw(port, "/predict", "", 0, 400, "empty_image"); /* reaches the worker: keeps a pooled connection */
+    sh_stop(pid);
+    post_raw(port, "/predict", "", 0, 502, "bad_gateway");
+    ck_assert_int_eq(service_worker_on(&svc, wport, &pid), 0);
+    post_raw(port, "/predict", "", 0, 400, "empty_image");
+    post_raw(port, "/predict", "", 0, 400, "empty_image");
+}
+END_TEST
+
 START_TEST(help_and_bad_options)
 {
     const char *progs[] = { "worker", "balancer" };
@@ -328,6 +376,8 @@ Suite *test_suite(void)
     tcase_add_test(tc, full_queue_answers_503_with_retry_after);
     tcase_add_test(tc, slow_client_does_not_stall_others);
     tcase_add_test(tc, too_slow_request_gets_408_and_idle_connection_closes);
+    tcase_add_test(tc, expect_100_continue_gets_the_interim_answer_first);
+    tcase_add_test(tc, balancer_recovers_when_a_worker_comes_back);
     tcase_add_test(tc, help_and_bad_options);
     suite_add_tcase(s, tc);
     return s;
