@@ -54,6 +54,12 @@ int img_resize_rect(const struct img *in, int x0, int y0, int cw, int ch, int w,
     if (!px)
         return NN_ERR_NOMEM;
     const unsigned char *src = in->rgb + ((size_t)y0 * in->w + x0) * 3;
+    if (cw == w && ch == h) { /* same size: a copy (what the filters would give, at no cost) */
+        for (int y = 0; y < h; y++)
+            memcpy(px + (size_t)y * w * 3, src + (size_t)y * in->w * 3, (size_t)w * 3);
+        *out = (struct img){.w = w, .h = h, .rgb = px};
+        return 0;
+    }
     if (!stbir_resize(src, cw, ch, in->w * 3, px, w, h, 0, STBIR_TYPE_UINT8, 3, STBIR_ALPHA_CHANNEL_NONE, 0,
                       STBIR_EDGE_CLAMP, STBIR_EDGE_CLAMP, filter_for(cw, w), filter_for(ch, h),
                       STBIR_COLORSPACE_LINEAR, NULL)) {

@@ -4,10 +4,12 @@
 #include "nn/nn.h"
 
 #include <check.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <stb/stb_image.h>
+#include <stb/stb_image_resize.h>
 #include <stb/stb_image_write.h>
 
 /* ---- helpers ------------------------------------------------------------------------------------------ */
@@ -477,11 +479,18 @@ START_TEST(shrinking_every_width_to_224_is_safe)
 }
 END_TEST
 
+/* Same-size "resizing" is a copy; the filters agree (checked through stb_image_resize directly). */
 START_TEST(resize_to_same_size_is_identity)
 {
     struct img src = pattern(224, 224), out;
     ck_assert_int_eq(img_resize(&src, 224, 224, &out), 0);
     assert_same_pixels(&src, &out);
+    unsigned char *filtered = malloc(224 * 224 * 3);
+    ck_assert_int_ne(stbir_resize(src.rgb, 224, 224, 0, filtered, 224, 224, 0, STBIR_TYPE_UINT8, 3,
+                                  STBIR_ALPHA_CHANNEL_NONE, 0, STBIR_EDGE_CLAMP, STBIR_EDGE_CLAMP,
+                                  STBIR_FILTER_TRIANGLE, STBIR_FILTER_TRIANGLE, STBIR_COLORSPACE_LINEAR, NULL), 0);
+    ck_assert_mem_eq(filtered, src.rgb, 224 * 224 * 3);
+    free(filtered);
     img_free(&out);
     img_free(&src);
 }
@@ -664,6 +673,109 @@ START_TEST(real_photo_with_orientation_6_is_turned)
 }
 END_TEST
 
+/* ---- nn_classify_image (through the real engine and model) ----------------------------------------- */
+
+static struct nn_model *load_model(void)
+{
+    const char *path = getenv("IMGREC_MODEL");
+    ck_assert_msg(path != NULL, "IMGREC_MODEL is not set (run through make)");
+    char err[256] = "";
+    struct nn_model *m = nn_load(path, err, sizeof err);
+    ck_assert_msg(m != NULL, "nn_load: %s", err);
+    return m;
+}
+
+static float *read_floats(const char *rel, size_t count)
+{
+    struct bytes b = read_shared(rel);
+    ck_assert_uint_eq(b.len, count * sizeof(float));
+    return (float *)b.p;
+}
+
+/* The golden test_224 tensor, turned back into its 8-bit pixels and stored losslessly as a PNG, must
+ * go through decode, crop, resize and preprocessing unchanged: all 1001 probabilities as the golden. */
+START_TEST(classify_png_of_golden_input_matches_golden_softmax)
+{
+    enum { N = NN_INPUT_SIZE * NN_INPUT_SIZE * 3 };
+    float *input = read_floats("golden/test_224.input.f32", N);
+    float *golden = read_floats("golden/test_224.prob1001.f32", 1001);
+    struct img im = {NN_INPUT_SIZE, NN_INPUT_SIZE, malloc(N)};
+    for (int i = 0; i < N; i++) {
+        float p = (input[i] + 1.0f) * 127.5f;
+        im.rgb[i] = (unsigned char)(p + 0.5f);
+        ck_assert_float_eq_tol(im.rgb[i] / 127.5f - 1.0f, input[i], 1e-6); /* really 8-bit pixels */
+    }
+    struct bytes png = {0};
+    ck_assert_int_eq(img_encode_png(&im, &png.p, &png.len), 0);
+
+    struct nn_model *m = load_model();
+    struct nn_result r;
+    char err[128] = "";
+    ck_assert_int_eq(nn_classify_image(m, png.p, png.len, 5, &r, err, sizeof err), 0);
+    ck_assert_int_eq(nn_num_classes(m), 1001);
+    const float *probs = nn_probs(m);
+    for (int i = 0; i < 1001; i++)
+        ck_assert_msg(fabsf(probs[i] - golden[i]) <= 1e-4f, "class %d: %f vs golden %f", i, probs[i], golden[i]);
+    ck_assert_int_eq(r.k, 5);
+    ck_assert_float_eq_tol(r.top[0].prob, golden[r.top[0].class_index + 1], 1e-4);
+    ck_assert(r.decode_ms > 0);
+    nn_free(m);
+    free(png.p), img_free(&im), free(input), free(golden);
+}
+END_TEST
+
+/* The seed photos as JPEG: the same top-1 as the golden softmax, its probability close.  Not within
+ * 1e-4: stb_image's JPEG decoder rounds its IDCT and colour conversion differently from the libjpeg that
+ * made the golden inputs.  test_224 differs by up to 3 levels (0.16 on average), which moves its top
+ * probability from 0.4032 to 0.3985; test_16's 16 pixels are each stretched over 14x14 inputs, so the
+ * same rounding moves 0.4279 to 0.4504. */
+START_TEST(classify_seed_jpegs_agree_with_golden)
+{
+    const char *names[] = {"test_224", "test_16"};
+    const float tolerance[] = {0.01f, 0.03f};
+    struct nn_model *m = load_model();
+    for (int i = 0; i < 2; i++) {
+        char rel[128];
+        snprintf(rel, sizeof rel, "golden/%s.prob1001.f32", names[i]);
+        float *golden = read_floats(rel, 1001);
+        int best = 1;
+        for (int c = 1; c < 1001; c++)
+            if (golden[c] > golden[best])
+                best = c;
+        snprintf(rel, sizeof rel, "eval/seed_test_images/%s.jpg", names[i]);
+        struct bytes jpg = read_shared(rel);
+        struct nn_result r;
+        char err[128] = "";
+        ck_assert_int_eq(nn_classify_image(m, jpg.p, jpg.len, 5, &r, err, sizeof err), 0);
+        ck_assert_int_eq(r.top[0].class_index, best - 1);
+        ck_assert_str_eq(r.top[0].label, nn_label(m, best));
+        ck_assert_msg(fabsf(r.top[0].prob - golden[best]) < tolerance[i], "%s: %f vs golden %f", names[i], r.top[0].prob,
+                      golden[best]);
+        for (int k = 1; k < r.k; k++)
+            ck_assert(r.top[k].prob <= r.top[k - 1].prob);
+        free(jpg.p), free(golden);
+    }
+    nn_free(m);
+}
+END_TEST
+
+START_TEST(classify_passes_image_errors_through)
+{
+    struct nn_model *m = load_model();
+    struct nn_result r;
+    char err[128] = "";
+    ck_assert_int_eq(nn_classify_image(m, "hello", 5, 5, &r, err, sizeof err), NN_ERR_NOT_IMAGE);
+    ck_assert(err[0] != '\0');
+    struct img src = pattern(8, 8);
+    struct bytes jpg = jpeg_of(&src);
+    ck_assert_int_eq(nn_classify_image(m, jpg.p, jpg.len - 2, 5, &r, err, sizeof err), NN_ERR_BAD_IMAGE);
+    ck_assert_int_eq(nn_classify_image(m, jpg.p, jpg.len, 3, &r, err, sizeof err), 0); /* and then works */
+    ck_assert_int_eq(r.k, 3);
+    free(jpg.p), img_free(&src);
+    nn_free(m);
+}
+END_TEST
+
 Suite *test_suite(void)
 {
     Suite *s = suite_create("image");
@@ -700,5 +812,12 @@ Suite *test_suite(void)
     tcase_add_test(exif, malformed_exif_means_upright);
     tcase_add_test(exif, real_photo_with_orientation_6_is_turned);
     suite_add_tcase(s, exif);
+
+    TCase *classify = tcase_create("classify");
+    tcase_add_test(classify, classify_png_of_golden_input_matches_golden_softmax);
+    tcase_add_test(classify, classify_seed_jpegs_agree_with_golden);
+    tcase_add_test(classify, classify_passes_image_errors_through);
+    tcase_set_timeout(classify, 20); /* model loads, and ASan builds run the network far slower */
+    suite_add_tcase(s, classify);
     return s;
 }
