@@ -34,7 +34,7 @@ int cmd_load(int argc, char **argv)
     };
     struct load_opts o;
     load_opts_defaults(&o);
-    struct service_time st = { 0, 0 };
+    struct service_time st = { 0, 0, 0 };
     double v;
     long workers = 1;
     int c, rc;
@@ -100,6 +100,7 @@ int cmd_load(int argc, char **argv)
     if (o.out && table_open_files(&t, o.out, "load", "Open-loop Poisson load", err, sizeof err) < 0)
         fprintf(stderr, "client: %s\n", err);
     table_header(&t, load_report_cols);
+    st.queue_bound = o.queue_bound;
     load_report_row(&t, (int)workers, st.mean_ms > 0 ? o.cfg.interval_ms / st.mean_ms : 0, o.cfg.interval_ms, &r,
                     st.mean_ms > 0 ? &st : NULL);
     rc = table_close(&t) < 0;

@@ -111,6 +111,7 @@ static int calibrate(struct study *s)
         stats_summarize(q.rtt_ms, (size_t)q.ok, &s->s_sum);
         s->st.mean_ms = s->s_sum.mean;
         s->st.scv = stats_scv(q.rtt_ms, (size_t)q.ok);
+        s->st.queue_bound = s->o.queue_bound;
     }
     sequential_free(&q);
     return rc;
@@ -203,8 +204,7 @@ static void write_summary(struct study *s)
         for (int f = 0; f < s->nfactors; f++) {
             const struct load_result *r = &s->res[w][f];
             struct q_prediction p;
-            q_predict(Q_RANDOM_SPLIT, 1 / (s->factors[f] * s->st.mean_ms), s->st.mean_ms, s->st.scv, s->workers[w],
-                      r->run_s * 1000, &p);
+            load_report_predict(Q_RANDOM_SPLIT, s->workers[w], s->factors[f] * s->st.mean_ms, r, &s->st, &p);
             snprintf(cells[f + 1], sizeof cells[f + 1], "%.0f (%.0f) / %.0f (%.0f)%s", r->rtt.mean, p.mean_ms,
                      r->rtt.p99, p.p99_ms, r->http_errors + r->failed + r->dropped ? " *" : "");
             row[f + 1] = cells[f + 1];
@@ -213,8 +213,8 @@ static void write_summary(struct study *s)
     }
     char note[512];
     snprintf(note, sizeof note, "S = %.1f ms (scv %.3f). * = some requests failed or were refused (see load.md). "
-             "Overloaded cells (rho >= 1) are predicted by the fluid model for a run of that length.",
-             s->st.mean_ms, s->st.scv);
+             "Cells at or over capacity (rho >= 1) are predicted for a run of that length starting empty, with "
+             "waits capped by the workers' queue bound (%d).", s->st.mean_ms, s->st.scv, s->st.queue_bound);
     table_note(&t, note);
     if (s->note)
         table_note(&t, s->note);

@@ -150,8 +150,8 @@ static int workers_needed(struct rec *q)
     int last = c > 0 ? c + 1 : (int)q->max_workers;
     for (int k = 1; k <= last && k <= q->max_workers; k++) {
         struct q_prediction p, g;
-        q_predict(Q_RANDOM_SPLIT, lambda, q->s_ms, q->scv, k, 0, &p);
-        q_predict(Q_SHARED_QUEUE, lambda, q->s_ms, q->scv, k, 0, &g);
+        q_predict(Q_RANDOM_SPLIT, lambda, q->s_ms, q->scv, k, NULL, &p);
+        q_predict(Q_SHARED_QUEUE, lambda, q->s_ms, q->scv, k, NULL, &g);
         printf("| %d | %.3f | %.1f | %.1f | %.1f |\n", k, p.rho, p.mean_ms, p.p99_ms, g.mean_ms);
     }
     if (c < 0) {

@@ -200,7 +200,9 @@ int cmd_rtt(int argc, char **argv)
     }
     struct table t;
     table_init(&t, 8, o.csv);
-    if (o.out && table_open_files(&t, o.out, o.name, "RTT vs image size", err, sizeof err) < 0) {
+    char title[300];
+    snprintf(title, sizeof title, "RTT vs image size: %s", o.name);
+    if (o.out && table_open_files(&t, o.out, o.name, title, err, sizeof err) < 0) {
         fprintf(stderr, "client: %s\n", err);
         img_free(&photo);
         return 1;

@@ -183,6 +183,8 @@ static void summarize(struct run *r, struct load_result *out)
         out->throughput_rps = (double)out->ok / ((double)(last_done - first) / 1e9);
     if (r->n > 0)
         out->run_s = (double)(r->arr[r->n - 1].sched_ns - r->t0_ns) / 1e9;
+    out->from_s = r->cfg->count > 0 ? 0 : out->reported_from * r->cfg->window_s;
+    out->to_s = r->cfg->count > 0 ? out->run_s : r->evaluated * r->cfg->window_s;
 }
 
 /* More descriptors than the default 1024 may be needed for many requests in flight. */

@@ -34,7 +34,8 @@ struct load_result {
     long dropped;            /* no free connection at the arrival instant */
     double offered_rps;      /* arrivals / arrival span */
     double throughput_rps;   /* 200 answers / (first arrival .. last answer) */
-    double run_s;            /* arrival span from the very first window (for the overload prediction) */
+    double run_s;            /* arrival span from the very first window */
+    double from_s, to_s;     /* arrival times (from the run's start) the summary covers */
     int windows;             /* windows measured */
     int reported_from;       /* first window in the summary (the last two when stable, else 0) */
     int stable;              /* two consecutive windows agreed */

@@ -43,6 +43,11 @@ int load_opts_handle(int c, const char *arg, struct load_opts *o)
             return -1;
         o->cfg.seed = (uint64_t)v;
         return 1;
+    case 'Q':
+        if (args_int("--queue-bound", arg, 0, 1000000, &v) < 0)
+            return -1;
+        o->queue_bound = (int)v;
+        return 1;
     case 'C':
         if (args_int("--max-conns", arg, 1, 60000, &v) < 0)
             return -1;

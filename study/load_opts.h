@@ -13,6 +13,7 @@ struct load_opts {
     struct load_config cfg;
     const char *url, *image, *out;
     int csv;
+    int queue_bound;     /* the workers' --queue, for the predictions (0 = unbounded) */
 };
 
 /* getopt_long entries for the shared options (splice into each command's table) and their letters. */
@@ -21,8 +22,8 @@ struct load_opts {
     { "duration", required_argument, 0, 'd' }, { "max-windows", required_argument, 0, 'w' },        \
     { "seed", required_argument, 0, 's' }, { "timeout-ms", required_argument, 0, 't' },             \
     { "max-conns", required_argument, 0, 'C' }, { "csv", no_argument, 0, 'c' },                     \
-    { "out", required_argument, 0, 'o' }
-#define LOAD_OPTS_SHORT "u:i:d:w:s:t:C:co:"
+    { "out", required_argument, 0, 'o' }, { "queue-bound", required_argument, 0, 'Q' }
+#define LOAD_OPTS_SHORT "u:i:d:w:s:t:C:co:Q:"
 #define LOAD_OPTS_HELP                                                                              \
     "  --duration SEC     window length (default 5); windows repeat until two agree within 10%%\n"  \
     "  --max-windows K    at most K windows (default 4)\n"                                           \
@@ -30,6 +31,7 @@ struct load_opts {
     "  --timeout-ms MS    per request (default 30000)\n"                                            \
     "  --max-conns N      requests in flight at most (default 512; more arrivals count as dropped)\n" \
     "  --image FILE       picture to send (default $IMGREC_SHARED/eval/seed_test_images/test_224.jpg)\n" \
+    "  --queue-bound K    the workers queue at most K requests (their --queue): caps predicted waits\n" \
     "  --csv              CSV instead of a table; --out DIR also writes the study files there\n"
 
 void load_opts_defaults(struct load_opts *o);

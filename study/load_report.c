@@ -10,8 +10,15 @@
 const char *const load_report_cols[LOAD_REPORT_COLS] = {
     "workers", "factor", "interval_ms", "rho", "offered_rps", "sent", "ok", "http_errors", "failed", "dropped",
     "mean_ms", "p50_ms", "p90_ms", "p99_ms", "throughput_rps", "windows", "stable",
-    "pred_mean_ms", "pred_p99_ms", "pred_mgc_mean_ms",
+    "pred_mean_ms", "pred_p99_ms", "pred_throughput_rps", "pred_mgc_mean_ms",
 };
+
+int load_report_predict(enum q_model model, int workers, double interval_ms, const struct load_result *r,
+                        const struct service_time *s, struct q_prediction *out)
+{
+    struct q_run run = { r->from_s * 1000, r->to_s * 1000, s->queue_bound * s->mean_ms };
+    return q_predict(model, 1 / interval_ms, s->mean_ms, s->scv, workers, &run, out);
+}
 
 static void num(char *out, size_t cap, double v, int decimals)
 {
@@ -26,10 +33,8 @@ void load_report_row(struct table *t, int workers, double factor, double interva
 {
     char c[LOAD_REPORT_COLS][32];
     struct q_prediction split = { 0 }, shared = { 0 };
-    int have = s && q_predict(Q_RANDOM_SPLIT, 1 / interval_ms, s->mean_ms, s->scv, workers, r->run_s * 1000,
-                              &split) == 0 &&
-               q_predict(Q_SHARED_QUEUE, 1 / interval_ms, s->mean_ms, s->scv, workers, r->run_s * 1000,
-                         &shared) == 0;
+    int have = s && load_report_predict(Q_RANDOM_SPLIT, workers, interval_ms, r, s, &split) == 0 &&
+               load_report_predict(Q_SHARED_QUEUE, workers, interval_ms, r, s, &shared) == 0;
     snprintf(c[0], 32, "%d", workers);
     num(c[1], 32, factor, 3);
     num(c[2], 32, interval_ms, 2);
@@ -53,11 +58,11 @@ void load_report_row(struct table *t, int workers, double factor, double interva
     if (have) {
         num(c[17], 32, split.mean_ms, 1);
         num(c[18], 32, split.p99_ms, 1);
-        num(c[19], 32, shared.mean_ms, 1);
+        num(c[19], 32, split.throughput * 1000, 1);
+        num(c[20], 32, shared.mean_ms, 1);
     } else {
-        snprintf(c[17], 32, "-");
-        snprintf(c[18], 32, "-");
-        snprintf(c[19], 32, "-");
+        for (int i = 17; i < LOAD_REPORT_COLS; i++)
+            snprintf(c[i], 32, "-");
     }
     const char *row[LOAD_REPORT_COLS];
     for (int i = 0; i < LOAD_REPORT_COLS; i++)

@@ -17,10 +17,13 @@ CLIENT_IP=10.231.1.1 BALANCER_IP=10.231.1.2 BALANCER_BACK_IP=10.231.2.1 WORKER_I
 
 die() { echo "netns.sh: $*" >&2; exit 1; }
 
-# Token bucket on one interface: the burst must hold a whole GSO segment (64 KiB) or tbf drops it, and
-# the queue (latency) must hold a few of them so TCP is shaped rather than dropped.
+# Token bucket on one interface.  The bucket holds 1 ms of the rate (at least 4 KiB): a larger one would
+# let a whole small image through at line speed after an idle gap, so it would pay no link time at all.
+# tbf splits GSO super-packets larger than the bucket itself, so a small bucket drops nothing; the queue
+# (latency) holds enough for TCP to be shaped rather than dropped.
 shape() {
-    ip netns exec "$1" tc qdisc replace dev "$2" root tbf rate "$3"mbit burst 64kb latency 400ms
+    burst=$(( $3 * 125 > 4096 ? $3 * 125 : 4096 ))
+    ip netns exec "$1" tc qdisc replace dev "$2" root tbf rate "$3"mbit burst "$burst" latency 400ms
 }
 
 create() {

@@ -71,28 +71,44 @@ double q_mg1_decay(double lambda, double s, double scv)
     return (lo + hi) / 2;
 }
 
-double q_finite_run_wait(double lambda, double s, double scv, double run_ms)
+/* Wait of an arrival at time t after an empty start (see q_run_wait), before the cap. */
+static double wait_at(double drift, double var_rate, double t)
 {
-    double rho = lambda * s, var_rate = lambda * s * s * (1 + scv);
-    double drift = rho > 1 ? (rho - 1) * run_ms / 2 : 0;
-    return drift + 2.0 / 3 * sqrt(2 * var_rate * run_ms / M_PI);
+    return drift * t + sqrt(2 * var_rate * t / M_PI);
 }
 
-/* 99th percentile of the wait at the end of a finite run: the drift plus 2.576 standard deviations. */
-static double finite_run_wait_p99(double lambda, double s, double scv, double run_ms)
+double q_run_wait(double lambda, double s, double scv, const struct q_run *run)
 {
     double rho = lambda * s, var_rate = lambda * s * s * (1 + scv);
-    return (rho > 1 ? (rho - 1) * run_ms : 0) + 2.576 * sqrt(var_rate * run_ms);
+    double drift = rho > 1 ? rho - 1 : 0, cap = run->max_wait_ms > 0 ? run->max_wait_ms : INFINITY;
+    double a = run->from_ms, b = run->to_ms;
+    if (!(b > a))
+        return fmin(cap, wait_at(drift, var_rate, a));
+    /* Midpoint rule: the integrand is smooth except for one kink at the cap. */
+    const int steps = 2000;
+    double sum = 0, h = (b - a) / steps;
+    for (int i = 0; i < steps; i++)
+        sum += fmin(cap, wait_at(drift, var_rate, a + (i + 0.5) * h));
+    return sum / steps;
 }
 
-int q_predict(enum q_model model, double lambda, double s, double scv, int c, double run_ms,
+/* 99th percentile of the wait at the end of a run: drift plus 2.576 standard deviations, capped. */
+static double run_wait_p99(double lambda, double s, double scv, const struct q_run *run)
+{
+    double rho = lambda * s, var_rate = lambda * s * s * (1 + scv);
+    double w = (rho > 1 ? (rho - 1) * run->to_ms : 0) + 2.576 * sqrt(var_rate * run->to_ms);
+    return run->max_wait_ms > 0 ? fmin(w, run->max_wait_ms) : w;
+}
+
+int q_predict(enum q_model model, double lambda, double s, double scv, int c, const struct q_run *run,
               struct q_prediction *out)
 {
     memset(out, 0, sizeof *out);
-    if (lambda < 0 || s <= 0 || scv < 0 || c < 1 || run_ms < 0)
+    if (lambda < 0 || s <= 0 || scv < 0 || c < 1 || (run && (run->from_ms < 0 || run->to_ms < run->from_ms)))
         return -1;
     out->rho = lambda * s / c;
     out->stable = out->rho < 1;
+    out->throughput = out->stable || !run || run->max_wait_ms <= 0 ? lambda : c / s;
     double pw, theta, wait;
     if (model == Q_RANDOM_SPLIT) {
         wait = q_mg1_wait(lambda / c, s, scv);
@@ -104,10 +120,10 @@ int q_predict(enum q_model model, double lambda, double s, double scv, int c, do
         theta = out->stable && wait > 0 ? pw / wait : 0; /* exact for M/M/c */
     }
     double p99 = out->stable ? q_wait_quantile(pw, theta, 0.99) : INFINITY;
-    if (run_ms > 0) {
-        /* Both models see, per worker, work arriving at lambda/c: the finite-run bound is per worker. */
-        wait = fmin(wait, q_finite_run_wait(lambda / c, s, scv, run_ms));
-        p99 = fmin(p99, finite_run_wait_p99(lambda / c, s, scv, run_ms));
+    if (run) {
+        /* Both models see, per worker, work arriving at lambda/c: the run's bound is per worker. */
+        wait = fmin(wait, q_run_wait(lambda / c, s, scv, run));
+        p99 = fmin(p99, run_wait_p99(lambda / c, s, scv, run));
     }
     out->wait_ms = wait;
     out->mean_ms = wait + s;
@@ -119,7 +135,7 @@ int q_workers_needed(enum q_model model, double lambda, double s, double scv, do
 {
     for (int c = 1; c <= max_c; c++) {
         struct q_prediction p;
-        if (q_predict(model, lambda, s, scv, c, 0, &p) == 0 && p.stable && p.p99_ms <= p99_ms)
+        if (q_predict(model, lambda, s, scv, c, NULL, &p) == 0 && p.stable && p.p99_ms <= p99_ms)
             return c;
     }
     return -1;

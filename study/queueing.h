@@ -19,6 +19,7 @@ struct q_prediction {
     double wait_ms; /* mean time in queue */
     double mean_ms; /* mean response time = wait + S */
     double p99_ms;  /* 99th percentile of response time (tail approximation, see q_wait_quantile) */
+    double throughput; /* answers per ms: lambda, or c / S when overloaded with bounded queues */
 };
 
 /* Pollaczek-Khinchine mean wait of M/G/1: lambda E[S^2] / (2 (1 - rho)); INFINITY when rho >= 1. */
@@ -35,16 +36,24 @@ double q_wait_quantile(double pw, double theta, double q);
  * mean and scv (scv 0: deterministic, exp(theta S); scv 1: exponential, theta = mu - lambda).
  * Returns 0 when rho >= 1. */
 double q_mg1_decay(double lambda, double s, double scv);
-/* Mean wait over a run of run_ms that starts empty, when rho >= 1 or the steady state is out of reach:
- * the workload as a reflected Brownian motion with drift (rho - 1) and variance lambda E[S^2] per ms,
- * averaged over arrival times: (rho - 1)+ run / 2 + (2/3) sqrt(2 lambda E[S^2] run / pi). */
-double q_finite_run_wait(double lambda, double s, double scv, double run_ms);
+/* A measured run: it starts with empty queues, and its statistics cover the requests that arrived
+ * between from_ms and to_ms.  max_wait_ms > 0 when a full worker queue refuses arrivals (503): no
+ * admitted request then waits longer than about queue bound x S. */
+struct q_run {
+    double from_ms, to_ms;
+    double max_wait_ms;
+};
 
-/* Prediction for c workers at arrival rate lambda.  When the system is overloaded (rho >= 1) the
- * steady state does not exist; run_ms > 0 then gives the answer for a run of that length (a measured
- * run starts empty, so near rho = 1 it cannot reach the steady state either: the smaller of the two is
- * used).  run_ms = 0: steady state only (INFINITY when overloaded).  Returns 0 or -1 for bad arguments. */
-int q_predict(enum q_model model, double lambda, double s, double scv, int c, double run_ms,
+/* Mean wait, over arrivals in [from, to], of a queue fed lambda that starts empty: the workload as a
+ * reflected Brownian motion with drift (rho - 1)+ and variance lambda E[S^2] per ms, so an arrival at t
+ * waits about (rho - 1)+ t + sqrt(2 lambda E[S^2] t / pi), capped at max_wait_ms.  (Over [0, T] with no
+ * cap that averages to (rho - 1)+ T / 2 + (2/3) sqrt(2 lambda E[S^2] T / pi).) */
+double q_run_wait(double lambda, double s, double scv, const struct q_run *run);
+
+/* Prediction for c workers at arrival rate lambda.  run NULL: the steady state (INFINITY when
+ * overloaded).  With a run, the smaller of the steady state and the run's bound (a run that starts empty
+ * cannot reach a steady state near rho = 1, and has none beyond it).  Returns 0 or -1 for bad arguments. */
+int q_predict(enum q_model model, double lambda, double s, double scv, int c, const struct q_run *run,
               struct q_prediction *out);
 
 /* Smallest c in 1..max_c whose predicted p99 under the model is at most p99_ms; -1 if none. */

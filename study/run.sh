@@ -172,7 +172,7 @@ bp=$(free_port)
 start - "$bin/balancer" --port "$bp" $backends
 wait_healthy "$bp"
 # shellcheck disable=SC2086
-"$client" load-study --url "http://127.0.0.1:$bp" $load_args --csv --out "$out/load" \
+"$client" load-study --url "http://127.0.0.1:$bp" $load_args --queue-bound "$queue" --csv --out "$out/load" \
     --note "Each worker: $how (${share} CPU), one inference thread, OPENBLAS_NUM_THREADS=1, queue bound $queue (then 503); $(nproc) cores shared with the client and balancer." >/dev/null ||
     say "load-study reported errors (see above)"
 stop_all

@@ -79,7 +79,7 @@ START_TEST(md1_mean_wait_is_textbook)
     double mu = 0.1, lambda = 0.05, rho = lambda / mu;
     ck_assert_double_eq_tol(q_mg1_wait(lambda, 10, 0), rho / (2 * mu * (1 - rho)), 1e-12);
     struct q_prediction p;
-    ck_assert_int_eq(q_predict(Q_RANDOM_SPLIT, lambda, 10, 0, 1, 0, &p), 0);
+    ck_assert_int_eq(q_predict(Q_RANDOM_SPLIT, lambda, 10, 0, 1, NULL, &p), 0);
     ck_assert(p.stable);
     ck_assert_double_eq_tol(p.rho, 0.5, 1e-12);
     ck_assert_double_eq_tol(p.mean_ms, 15, 1e-12);
@@ -114,7 +114,7 @@ START_TEST(md1_tail_decay_solves_the_lundberg_equation)
     ck_assert(q_mg1_decay(lambda, s, 0.5) < theta);
     ck_assert_double_eq(q_mg1_decay(0.2, s, 0), 0);
     struct q_prediction p;
-    q_predict(Q_RANDOM_SPLIT, lambda, s, 0, 1, 0, &p);
+    q_predict(Q_RANDOM_SPLIT, lambda, s, 0, 1, NULL, &p);
     ck_assert_double_eq_tol(p.p99_ms, s + log(0.5 / 0.01) / theta, 1e-9);
 }
 END_TEST
@@ -122,13 +122,13 @@ END_TEST
 START_TEST(random_split_is_mg1_at_lambda_over_c)
 {
     struct q_prediction two, one;
-    ck_assert_int_eq(q_predict(Q_RANDOM_SPLIT, 0.1, 10, 0.2, 2, 0, &two), 0);
-    ck_assert_int_eq(q_predict(Q_RANDOM_SPLIT, 0.05, 10, 0.2, 1, 0, &one), 0);
+    ck_assert_int_eq(q_predict(Q_RANDOM_SPLIT, 0.1, 10, 0.2, 2, NULL, &two), 0);
+    ck_assert_int_eq(q_predict(Q_RANDOM_SPLIT, 0.05, 10, 0.2, 1, NULL, &one), 0);
     ck_assert_double_eq_tol(two.mean_ms, one.mean_ms, 1e-12);
     ck_assert_double_eq_tol(two.p99_ms, one.p99_ms, 1e-12);
     /* A shared queue (M/G/2) waits less than two random halves at the same load. */
     struct q_prediction shared;
-    ck_assert_int_eq(q_predict(Q_SHARED_QUEUE, 0.1, 10, 0.2, 2, 0, &shared), 0);
+    ck_assert_int_eq(q_predict(Q_SHARED_QUEUE, 0.1, 10, 0.2, 2, NULL, &shared), 0);
     ck_assert(shared.mean_ms < two.mean_ms);
 }
 END_TEST
@@ -138,23 +138,35 @@ START_TEST(overload_and_finite_runs)
     struct q_prediction p;
     /* rho = 2 for 1000 ms: the queue grows by 1 s of work per s, so the mean arrival waits 500 ms plus the
      * random part, (2/3) sqrt(2 lambda E[S^2] T / pi). */
-    double lambda = 0.2, s = 10, run = 1000;
-    double random_part = 2.0 / 3 * sqrt(2 * lambda * s * s * run / M_PI);
-    ck_assert_double_eq_tol(q_finite_run_wait(lambda, s, 0, run), 500 + random_part, 1e-9);
-    ck_assert_int_eq(q_predict(Q_RANDOM_SPLIT, lambda, s, 0, 1, run, &p), 0);
+    double lambda = 0.2, s = 10;
+    double random_part = 2.0 / 3 * sqrt(2 * lambda * s * s * 1000 / M_PI);
+    struct q_run run = { 0, 1000, 0 };
+    ck_assert_double_eq_tol(q_run_wait(lambda, s, 0, &run), 500 + random_part, 1e-3);
+    ck_assert_int_eq(q_predict(Q_RANDOM_SPLIT, lambda, s, 0, 1, &run, &p), 0);
     ck_assert(!p.stable);
-    ck_assert_double_eq_tol(p.mean_ms, 510 + random_part, 1e-9);
+    ck_assert_double_eq_tol(p.mean_ms, 510 + random_part, 1e-3);
     ck_assert(p.p99_ms > 990);
+    ck_assert_double_eq(p.throughput, lambda); /* unbounded queue: everything is answered, late */
+    /* A queue bound caps the wait; measured after the queue filled, every admitted request waits the cap,
+     * and the workers answer at their capacity c / S. */
+    struct q_run capped = { 500, 1000, 200 };
+    ck_assert_double_eq_tol(q_run_wait(lambda, s, 0, &capped), 200, 1e-9);
+    ck_assert_int_eq(q_predict(Q_RANDOM_SPLIT, lambda, s, 0, 1, &capped, &p), 0);
+    ck_assert_double_eq_tol(p.mean_ms, 210, 1e-9);
+    ck_assert_double_eq_tol(p.p99_ms, 210, 1e-9);
+    ck_assert_double_eq_tol(p.throughput, 0.1, 1e-12);
     /* At rho = 1 only the random part is left; a stable queue is capped by it on a short run. */
-    ck_assert_double_eq_tol(q_finite_run_wait(0.1, s, 0, run), 2.0 / 3 * sqrt(2 * 0.1 * s * s * run / M_PI), 1e-9);
-    ck_assert_int_eq(q_predict(Q_RANDOM_SPLIT, 0.099, s, 0, 1, run, &p), 0);
+    ck_assert_double_eq_tol(q_run_wait(0.1, s, 0, &run), 2.0 / 3 * sqrt(2 * 0.1 * s * s * 1000 / M_PI), 1e-3);
+    ck_assert_int_eq(q_predict(Q_RANDOM_SPLIT, 0.099, s, 0, 1, &run, &p), 0);
     ck_assert(p.stable);
-    ck_assert_double_eq_tol(p.wait_ms, q_finite_run_wait(0.099, s, 0, run), 1e-9);
-    /* No run length: the steady state, which does not exist. */
-    ck_assert_int_eq(q_predict(Q_RANDOM_SPLIT, lambda, s, 0, 1, 0, &p), 0);
+    ck_assert_double_eq_tol(p.wait_ms, q_run_wait(0.099, s, 0, &run), 1e-9);
+    /* No run: the steady state, which does not exist. */
+    ck_assert_int_eq(q_predict(Q_RANDOM_SPLIT, lambda, s, 0, 1, NULL, &p), 0);
     ck_assert(isinf(p.mean_ms));
-    ck_assert_int_eq(q_predict(Q_RANDOM_SPLIT, lambda, 0, 0, 1, 0, &p), -1);
-    ck_assert_int_eq(q_predict(Q_RANDOM_SPLIT, lambda, s, 0, 0, 0, &p), -1);
+    ck_assert_int_eq(q_predict(Q_RANDOM_SPLIT, lambda, 0, 0, 1, NULL, &p), -1);
+    ck_assert_int_eq(q_predict(Q_RANDOM_SPLIT, lambda, s, 0, 0, NULL, &p), -1);
+    struct q_run backwards = { 10, 5, 0 };
+    ck_assert_int_eq(q_predict(Q_RANDOM_SPLIT, lambda, s, 0, 1, &backwards, &p), -1);
 }
 END_TEST
 
@@ -164,9 +176,9 @@ START_TEST(workers_needed_is_the_smallest_that_meets_p99)
     int c = q_workers_needed(Q_RANDOM_SPLIT, lambda, s, 0, target, 64);
     ck_assert_int_ge(c, 3);
     struct q_prediction p;
-    q_predict(Q_RANDOM_SPLIT, lambda, s, 0, c, 0, &p);
+    q_predict(Q_RANDOM_SPLIT, lambda, s, 0, c, NULL, &p);
     ck_assert(p.stable && p.p99_ms <= target);
-    q_predict(Q_RANDOM_SPLIT, lambda, s, 0, c - 1, 0, &p);
+    q_predict(Q_RANDOM_SPLIT, lambda, s, 0, c - 1, NULL, &p);
     ck_assert(!p.stable || p.p99_ms > target);
     ck_assert_int_eq(q_workers_needed(Q_RANDOM_SPLIT, lambda, s, 0, 5, 64), -1); /* below S: never */
 }
