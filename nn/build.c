@@ -4,6 +4,7 @@
 
 #include "nn/dequant.h"
 #include "nn/flatbuf.h"
+#include "nn/gemm.h"
 #include "nn/nn.h"
 
 #include <math.h>
@@ -171,20 +172,25 @@ static int build_conv(struct builder *b, const struct tfl_op *op, struct nn_laye
     if (window_of(b, op, kh, kw, oc, &l->g) < 0)
         return -1;
     size_t k = (size_t)kh * kw * c;
-    float *ohwi = malloc(k * oc * sizeof *ohwi);
+    float *ohwi = malloc(2 * k * oc * sizeof *ohwi), *kn = ohwi + k * oc;
     if (!ohwi)
         return fail(b, "out of memory");
     char why[160];
     int rc = nn_dequantize(wt, ohwi, why, sizeof why);
-    float *w = rc == 0 ? take_weights(b, k * oc) : NULL;
-    if (w)
-        for (int o = 0; o < oc; o++)
-            for (size_t i = 0; i < k; i++)
-                w[i * oc + o] = ohwi[o * k + i];
+    for (int o = 0; rc == 0 && o < oc; o++)
+        for (size_t i = 0; i < k; i++)
+            kn[i * oc + o] = ohwi[o * k + i];
+    /* Packed panels for the AVX-512 kernel where the CPU has it, else the plain [K, OC] OpenBLAS reads. */
+    l->mat.packed = nn_gemm_available();
+    float *w = rc == 0 ? take_weights(b, l->mat.packed ? nn_gemm_packed_size((int)k, oc) : k * oc) : NULL;
+    if (w && l->mat.packed)
+        nn_gemm_pack(kn, (int)k, oc, w);
+    else if (w)
+        memcpy(w, kn, k * oc * sizeof *w);
     free(ohwi);
     if (rc < 0)
         return fail(b, "%s", why);
-    l->w = w;
+    l->w = l->mat.w = w;
     l->bias = bias_in(b, op->ninputs > 2 ? op->inputs[2] : -1, (size_t)oc);
     if (!l->w || !l->bias)
         return -1;
@@ -311,15 +317,19 @@ static int build_layer(struct builder *b, const struct tfl_op *op, struct nn_lay
     }
 }
 
-/* Room for every constant an operator reads (counted per use) plus a zero bias per output channel. */
+/* Room for every constant an operator reads (counted per use, with the padding of GEMM panels) plus a
+ * zero bias per output channel. */
 static size_t weights_needed(const struct tfl_model *t)
 {
     size_t n = 0;
     for (int i = 0; i < t->nops; i++) {
         const struct tfl_op *op = &t->ops[i];
         for (int j = 0; j < op->ninputs; j++)
-            if (op->inputs[j] >= 0 && t->tensors[op->inputs[j]].data)
-                n += nn_tensor_elements(&t->tensors[op->inputs[j]]);
+            if (op->inputs[j] >= 0 && t->tensors[op->inputs[j]].data) {
+                const struct tfl_tensor *c = &t->tensors[op->inputs[j]];
+                size_t rows = c->ndim > 0 ? (size_t)c->shape[0] : 1; /* shapes are checked >= 1 */
+                n += nn_tensor_elements(c) + (NN_GEMM_NR - 1) * (nn_tensor_elements(c) / rows);
+            }
         const struct tfl_tensor *y = &t->tensors[op->outputs[0]];
         n += op->noutputs > 0 && y->ndim > 0 ? (size_t)y->shape[y->ndim - 1] : 1;
     }

@@ -1,6 +1,8 @@
 /* conv: convolutions as GEMMs on NHWC activations (OpenBLAS sgemm), bias and activation fused after. */
 #include "nn/kernels.h"
 
+#include "nn/gemm.h"
+
 #include <cblas.h>
 #include <string.h>
 
@@ -18,11 +20,17 @@ void nn_bias_clamp(float *restrict rows, int p, int n, const float *restrict bia
 }
 
 /* in[P, C] · w[C, OC] → out[P, OC]: a 1x1 conv on NHWC data is exactly this GEMM, no copy needed. */
-void nn_conv1x1(const float *in, int pixels, int c, const float *w, const float *bias, int oc,
-                float lo, float hi, float *out)
+void nn_conv1x1(const float *in, int c, const struct nn_matrix *w, const float *bias, int oc, float lo, float hi,
+                float *out, int row0, int row1)
 {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, pixels, oc, c, 1.0f, in, c, w, oc, 0.0f, out, oc);
-    nn_bias_clamp(out, pixels, oc, bias, lo, hi);
+    if (w->packed) {
+        nn_gemm_rows(in, c, w->w, oc, bias, lo, hi, out, row0, row1);
+        return;
+    }
+    float *rows = out + (size_t)row0 * oc;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, row1 - row0, oc, c, 1.0f, in + (size_t)row0 * c, c,
+                w->w, oc, 0.0f, rows, oc);
+    nn_bias_clamp(rows, row1 - row0, oc, bias, lo, hi);
 }
 
 size_t nn_conv_im2col_scratch(const struct nn_window *g)
@@ -49,12 +57,10 @@ static void im2col(const float *restrict in, const struct nn_window *g, float *r
             }
 }
 
-void nn_conv_im2col(const float *in, const struct nn_window *g, const float *w, const float *bias,
+void nn_conv_im2col(const float *in, const struct nn_window *g, const struct nn_matrix *w, const float *bias,
                     float lo, float hi, float *scratch, float *out)
 {
     int pixels = g->oh * g->ow, k = g->kh * g->kw * g->c;
     im2col(in, g, scratch);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, pixels, g->oc, k, 1.0f, scratch, k, w, g->oc, 0.0f,
-                out, g->oc);
-    nn_bias_clamp(out, pixels, g->oc, bias, lo, hi);
+    nn_conv1x1(scratch, k, w, bias, g->oc, lo, hi, out, 0, pixels);
 }

@@ -1,34 +1,55 @@
 /* depthwise: per-channel 2-D convolution on NHWC data, bias and activation fused into the store.
- * Channels are the innermost loop, so each tap is a contiguous multiply-add GCC vectorizes. */
+ * Channels are innermost: each tap is a 16-wide multiply-add over a channel block, kept in a register
+ * across all taps; the kernel is compiled for AVX-512, AVX2 and baseline and picked at run time. */
 #include "nn/kernels.h"
+#include "nn/simd.h"
+
+static inline int max_int(int a, int b) { return a > b ? a : b; }
+static inline int min_int(int a, int b) { return a < b ? a : b; }
+
+/* One output pixel, all channels: taps [ky0,ky1) x [kx0,kx1) of the window starting at in (which may
+ * point outside the image; only in-range taps are read). */
+NN_INLINE void pixel(const float *in, int row_stride, const struct nn_window *g, int ky0, int ky1, int kx0,
+                         int kx1, const float *w, const float *bias, float lo, float hi, float *out)
+{
+    int c = g->c, ch = 0;
+    nn_v16 vlo = nn_splat16(lo), vhi = nn_splat16(hi);
+    for (; ch + 16 <= c; ch += 16) {
+        nn_v16 acc = nn_load16(bias + ch);
+        for (int ky = ky0; ky < ky1; ky++) {
+            const float *ip = in + (long)ky * g->dh * row_stride + ch;
+            const float *wp = w + (long)ky * g->kw * c + ch;
+            for (int kx = kx0; kx < kx1; kx++)
+                acc += nn_load16(ip + (long)kx * g->dw * c) * nn_load16(wp + (long)kx * c);
+        }
+        NN_STORE16(out + ch, NN_CLAMP16(acc, vlo, vhi));
+    }
+    for (; ch < c; ch++) { /* channels beyond the last full block */
+        float acc = bias[ch];
+        for (int ky = ky0; ky < ky1; ky++)
+            for (int kx = kx0; kx < kx1; kx++)
+                acc += in[(long)ky * g->dh * row_stride + (long)kx * g->dw * c + ch] * w[((long)ky * g->kw + kx) * c + ch];
+        out[ch] = acc < lo ? lo : acc > hi ? hi : acc;
+    }
+}
 
 /* out[OH,OW,C] = clamp(bias[C] + sum over taps in[iy,ix,C] * w[ky,kx,C]) */
-void nn_depthwise(const float *restrict in, const struct nn_window *g, const float *restrict w,
-                  const float *restrict bias, float lo, float hi, float *restrict out)
+NN_CLONES
+void nn_depthwise(const float *in, const struct nn_window *g, const float *w, const float *bias, float lo, float hi,
+                  float *out)
 {
-    int c = g->c;
-    for (int oy = 0; oy < g->oh; oy++)
+    int row_stride = g->w * g->c;
+    for (int oy = 0; oy < g->oh; oy++) {
+        int iy = oy * g->sh - g->pad_top;
+        /* taps ky with 0 <= iy + ky*dh < h */
+        int ky0 = iy < 0 ? (-iy + g->dh - 1) / g->dh : 0;
+        int ky1 = min_int(g->kh, g->h - iy <= 0 ? 0 : (g->h - iy + g->dh - 1) / g->dh);
         for (int ox = 0; ox < g->ow; ox++) {
-            float *restrict o = out + ((size_t)oy * g->ow + ox) * c;
-            for (int ch = 0; ch < c; ch++)
-                o[ch] = bias[ch];
-            for (int ky = 0; ky < g->kh; ky++) {
-                int iy = oy * g->sh - g->pad_top + ky * g->dh;
-                if (iy < 0 || iy >= g->h)
-                    continue;
-                for (int kx = 0; kx < g->kw; kx++) {
-                    int ix = ox * g->sw - g->pad_left + kx * g->dw;
-                    if (ix < 0 || ix >= g->w)
-                        continue;
-                    const float *restrict ip = in + ((size_t)iy * g->w + ix) * c;
-                    const float *restrict wp = w + ((size_t)ky * g->kw + kx) * c;
-                    for (int ch = 0; ch < c; ch++)
-                        o[ch] += ip[ch] * wp[ch];
-                }
-            }
-            for (int ch = 0; ch < c; ch++) {
-                float v = o[ch] < lo ? lo : o[ch];
-                o[ch] = v > hi ? hi : v;
-            }
+            int ix = ox * g->sw - g->pad_left;
+            int kx0 = ix < 0 ? (-ix + g->dw - 1) / g->dw : 0;
+            int kx1 = min_int(g->kw, g->w - ix <= 0 ? 0 : (g->w - ix + g->dw - 1) / g->dw);
+            pixel(in + (long)iy * row_stride + (long)ix * g->c, row_stride, g, max_int(ky0, 0), ky1, kx0, kx1, w,
+                  bias, lo, hi, out + ((long)oy * g->ow + ox) * g->c);
         }
+    }
 }

@@ -10,10 +10,10 @@ static void run_layer(const struct nn_layer *l)
     const struct nn_window *g = &l->g;
     switch (l->kind) {
     case NN_LAYER_CONV1X1:
-        nn_conv1x1(l->x, g->h * g->w, g->c, l->w, l->bias, g->oc, l->lo, l->hi, l->y);
+        nn_conv1x1(l->x, g->c, &l->mat, l->bias, g->oc, l->lo, l->hi, l->y, 0, g->h * g->w);
         break;
     case NN_LAYER_CONV:
-        nn_conv_im2col(l->x, g, l->w, l->bias, l->lo, l->hi, l->scratch, l->y);
+        nn_conv_im2col(l->x, g, &l->mat, l->bias, l->lo, l->hi, l->scratch, l->y);
         break;
     case NN_LAYER_DEPTHWISE:
         nn_depthwise(l->x, g, l->w, l->bias, l->lo, l->hi, l->y);

@@ -28,6 +28,7 @@ struct nn_layer {
     size_t n;                  /* elements of the output */
     int k;                     /* FC: inputs per output */
     const float *w, *bias;     /* laid out for the kernel, inside the model's weight block */
+    struct nn_matrix mat;      /* conv weights as a GEMM operand (w, packed or not) */
     float lo, hi;              /* fused activation clamp */
     float beta;                /* softmax */
     size_t scratch_floats;     /* arena scratch the layer needs while it runs */

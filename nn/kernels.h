@@ -16,13 +16,20 @@ struct nn_window {
     int pad_top, pad_left;
 };
 
-/* 1x1 convolution, stride 1: out[P,OC] = clamp(in[P,C] · w[C,OC] + bias[OC]), P = H*W pixels.
- * One sgemm straight on the activation buffer. */
-void nn_conv1x1(const float *in, int pixels, int c, const float *w, const float *bias, int oc,
-                float lo, float hi, float *out);
+/* Weights of a GEMM-shaped layer, [K, N]: packed for nn/gemm (AVX-512 CPUs) or plain row-major for
+ * OpenBLAS. */
+struct nn_matrix {
+    const float *w;
+    int packed;
+};
 
-/* Any other convolution: im2col into scratch[OH*OW, KH*KW*C] then one sgemm with w[KH*KW*C, OC]. */
-void nn_conv_im2col(const float *in, const struct nn_window *g, const float *w, const float *bias,
+/* 1x1 convolution, stride 1: out[P,OC] = clamp(in[P,C] · w[C,OC] + bias[OC]), P = H*W pixels.
+ * One GEMM straight on the activation buffer; rows [row0, row1) only, so threads can share a layer. */
+void nn_conv1x1(const float *in, int c, const struct nn_matrix *w, const float *bias, int oc, float lo, float hi,
+                float *out, int row0, int row1);
+
+/* Any other convolution: im2col into scratch[OH*OW, KH*KW*C] then one GEMM with w[KH*KW*C, OC]. */
+void nn_conv_im2col(const float *in, const struct nn_window *g, const struct nn_matrix *w, const float *bias,
                     float lo, float hi, float *scratch, float *out);
 size_t nn_conv_im2col_scratch(const struct nn_window *g);   /* floats of scratch needed */
 

@@ -1,0 +1,105 @@
+/* gemm: the AVX-512 GEMM with fused bias and clamp.  See gemm.h. */
+#include "nn/gemm.h"
+
+#include <string.h>
+
+size_t nn_gemm_packed_size(int k, int n)
+{
+    return (size_t)(n + NN_GEMM_NR - 1) / NN_GEMM_NR * NN_GEMM_NR * (size_t)k;
+}
+
+/* packed[p][kk][j] = w[kk][p*32 + j], zero beyond column N. */
+void nn_gemm_pack(const float *w, int k, int n, float *packed)
+{
+    int panels = (n + NN_GEMM_NR - 1) / NN_GEMM_NR;
+    for (int p = 0; p < panels; p++)
+        for (int kk = 0; kk < k; kk++) {
+            float *dst = packed + ((size_t)p * k + kk) * NN_GEMM_NR;
+            for (int j = 0; j < NN_GEMM_NR; j++) {
+                int col = p * NN_GEMM_NR + j;
+                dst[j] = col < n ? w[(size_t)kk * n + col] : 0.0f;
+            }
+        }
+}
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#define AVX512 __attribute__((target("avx512f,fma")))
+
+int nn_gemm_available(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") != 0;
+}
+
+/* One tile: R rows x 32 columns of C, accumulated over all K in 2R zmm registers (R is a constant at
+ * every call, so the row loops unroll and the accumulators stay in registers). */
+AVX512 static inline __attribute__((always_inline)) void tile(const int R, const float *a, int k, const float *bp,
+                                                               const float *bias, __m512 lo, __m512 hi, float *c,
+                                                               int n, __mmask16 m0, __mmask16 m1)
+{
+    __m512 acc0[NN_GEMM_MR], acc1[NN_GEMM_MR];
+    __m512 b0 = _mm512_maskz_loadu_ps(m0, bias), b1 = _mm512_maskz_loadu_ps(m1, bias + 16);
+#pragma GCC unroll 12
+    for (int r = 0; r < R; r++)
+        acc0[r] = b0, acc1[r] = b1;
+    for (int kk = 0; kk < k; kk++, bp += NN_GEMM_NR) {
+        __m512 w0 = _mm512_loadu_ps(bp), w1 = _mm512_loadu_ps(bp + 16);
+#pragma GCC unroll 12
+        for (int r = 0; r < R; r++) {
+            __m512 x = _mm512_set1_ps(a[(size_t)r * k + kk]);
+            acc0[r] = _mm512_fmadd_ps(x, w0, acc0[r]);
+            acc1[r] = _mm512_fmadd_ps(x, w1, acc1[r]);
+        }
+    }
+#pragma GCC unroll 12
+    for (int r = 0; r < R; r++) {
+        _mm512_mask_storeu_ps(c + (size_t)r * n, m0, _mm512_min_ps(_mm512_max_ps(acc0[r], lo), hi));
+        _mm512_mask_storeu_ps(c + (size_t)r * n + 16, m1, _mm512_min_ps(_mm512_max_ps(acc1[r], lo), hi));
+    }
+}
+
+static __mmask16 lanes(int count)
+{
+    return count >= 16 ? (__mmask16)0xffff : count <= 0 ? 0 : (__mmask16)((1u << count) - 1);
+}
+
+/* A row block of R rows against every panel: the block of A stays in L1 while B streams from L2. */
+AVX512 static void row_block(int R, const float *a, int k, const float *packed, int n, const float *bias,
+                             __m512 lo, __m512 hi, float *c)
+{
+    for (int col = 0; col < n; col += NN_GEMM_NR, packed += (size_t)k * NN_GEMM_NR) {
+        __mmask16 m0 = lanes(n - col), m1 = lanes(n - col - 16);
+        switch (R) {
+#define TILE(r) case r: tile(r, a, k, packed, bias + col, lo, hi, c + col, n, m0, m1); break;
+            TILE(1) TILE(2) TILE(3) TILE(4) TILE(5) TILE(6) TILE(7) TILE(8) TILE(9) TILE(10) TILE(11) TILE(12)
+#undef TILE
+        }
+    }
+}
+
+AVX512 void nn_gemm_rows(const float *a, int k, const float *packed, int n, const float *bias, float lo, float hi,
+                         float *c, int row0, int row1)
+{
+    __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
+    for (int r = row0; r < row1; r += NN_GEMM_MR) {
+        int R = row1 - r < NN_GEMM_MR ? row1 - r : NN_GEMM_MR;
+        row_block(R, a + (size_t)r * k, k, packed, n, bias, vlo, vhi, c + (size_t)r * n);
+    }
+}
+
+#else
+
+int nn_gemm_available(void)
+{
+    return 0;
+}
+
+void nn_gemm_rows(const float *a, int k, const float *packed, int n, const float *bias, float lo, float hi,
+                  float *c, int row0, int row1)
+{
+    (void)a, (void)k, (void)packed, (void)n, (void)bias, (void)lo, (void)hi, (void)c, (void)row0, (void)row1;
+}
+
+#endif

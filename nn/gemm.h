@@ -1,0 +1,27 @@
+/* gemm: C[M,N] = clamp(A[M,K] · B[K,N] + bias[N]) with an AVX-512 micro-kernel, B packed once at load.
+ *
+ * MobileNet's 1x1 convolutions are exactly this product on NHWC activations (A = pixels x channels).
+ * The kernel broadcasts A straight from the activation buffer (no copy), keeps a 12x32 tile of C in
+ * registers across all of K, and applies bias and the activation clamp as it stores the tile.
+ * It runs only where the CPU has AVX-512 (nn_gemm_available); elsewhere callers use OpenBLAS. */
+#ifndef NN_GEMM_H
+#define NN_GEMM_H
+
+#include <stddef.h>
+
+#define NN_GEMM_NR 32   /* columns per packed panel */
+#define NN_GEMM_MR 12   /* rows per register tile */
+
+/* 1 when this CPU runs the AVX-512 kernel, else 0. */
+int nn_gemm_available(void);
+
+/* Floats of the packed form of a K x N matrix: ceil(N/32) panels of K rows of 32 (zero padded). */
+size_t nn_gemm_packed_size(int k, int n);
+/* Packs w[K][N] (row-major) into packed. */
+void nn_gemm_pack(const float *w, int k, int n, float *packed);
+
+/* Rows [row0, row1) of C[M,N] = clamp(A[M,K] · B + bias), A and C row-major with leading dims K and N. */
+void nn_gemm_rows(const float *a, int k, const float *packed, int n, const float *bias, float lo, float hi,
+                  float *c, int row0, int row1);
+
+#endif

@@ -1,0 +1,51 @@
+/* simd: 16-float vectors (GCC vector extensions) and the target_clones attribute that compiles a kernel
+ * for AVX-512, AVX2+FMA and baseline x86-64, picked at load time by the CPU's features (safe on any x86-64).
+ * On other architectures the attribute is empty and the vectors lower to whatever the target has. */
+#ifndef NN_SIMD_H
+#define NN_SIMD_H
+
+#include <string.h>
+
+#if defined(__x86_64__) && !defined(NN_NO_CLONES)
+#define NN_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define NN_CLONES
+#endif
+
+/* The helpers below are always inlined into the cloned kernels, so the vectors never cross a call:
+ * GCC's note that passing them would change the ABI does not apply. */
+#pragma GCC diagnostic ignored "-Wpsabi"
+#define NN_INLINE static inline __attribute__((always_inline))
+
+typedef float nn_v16 __attribute__((vector_size(64)));
+typedef int nn_v16i __attribute__((vector_size(64)));
+
+/* Unaligned loads and stores (memcpy compiles to one vector move). */
+NN_INLINE nn_v16 nn_load16(const float *p)
+{
+    nn_v16 v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+#define NN_STORE16(p, v)                                                                             \
+    do {                                                                                             \
+        nn_v16 store_ = (v);                                                                         \
+        memcpy((p), &store_, sizeof store_);                                                         \
+    } while (0)
+
+NN_INLINE nn_v16 nn_splat16(float x)
+{
+    return (nn_v16){ x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x };
+}
+
+/* min(max(v, lo), hi) lane by lane (C has no vector ?:, so select through the comparison masks).
+ * Stores and this are macros, not functions: a 64-byte vector parameter draws an ABI note from GCC. */
+#define NN_CLAMP16(v, lo, hi)                                                                        \
+    ({                                                                                               \
+        nn_v16i below_ = (v) < (lo), above_ = (v) > (hi);                                            \
+        nn_v16i r_ = ((nn_v16i)(v) & ~below_) | ((nn_v16i)(lo) & below_);                           \
+        (nn_v16)((r_ & ~above_) | ((nn_v16i)(hi) & above_));                                         \
+    })
+
+#endif
