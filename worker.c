@@ -154,6 +154,20 @@ static void predict(struct worker *w, struct srv_conn *c, struct srv_request *r)
     iq_submit(w->queue, job);
 }
 
+/* {"status":"ok","worker":"host:port","in_queue":N}: the model is loaded (it is before we listen). */
+static void healthz(struct worker *w, struct srv_conn *c)
+{
+    struct buf *b = &w->json;
+    buf_clear(b);
+    int rc = buf_append_str(b, "{\"status\":\"ok\",\"worker\":");
+    rc |= buf_append_json_str(b, w->id, strlen(w->id));
+    rc |= buf_printf(b, ",\"in_queue\":%d}\n", iq_depth(w->queue));
+    if (rc != 0)
+        srv_respond_error(c, 500, "internal_error", "could not format the answer", NULL);
+    else
+        srv_respond(c, 200, "application/json", buf_ptr(b), buf_len(b), NULL);
+}
+
 static void handle(struct srv_conn *c, struct srv_request *r, void *data)
 {
     struct worker *w = data;
@@ -164,15 +178,10 @@ static void handle(struct srv_conn *c, struct srv_request *r, void *data)
         else
             srv_respond_error(c, 405, "method_not_allowed", "use POST", "Allow: POST\r\n");
     } else if (http_str_eq(path, "/healthz")) {
-        if (http_str_eq(method, "GET")) {
-            char body[256];
-            int n = snprintf(body, sizeof body, "{\"status\":\"ok\",\"worker\":\"%s\",\"in_queue\":%d}\n", w->id,
-                             iq_depth(w->queue));
-            srv_respond(c, 200, "application/json", body, n < (int)sizeof body ? (size_t)n : sizeof body - 1,
-                        NULL);
-        } else {
+        if (http_str_eq(method, "GET"))
+            healthz(w, c);
+        else
             srv_respond_error(c, 405, "method_not_allowed", "use GET", "Allow: GET\r\n");
-        }
     } else {
         srv_respond_error(c, 404, "not_found", "try POST /predict or GET /healthz", NULL);
     }

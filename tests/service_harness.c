@@ -108,7 +108,24 @@ void sh_stop_all(void)
         sh_stop(children[nchildren - 1]);
 }
 
-int sh_wait_healthy(int port, int timeout_ms)
+/* True (and the reason on stderr) when pid has exited; it is reaped and forgotten. */
+static int has_exited(pid_t pid)
+{
+    int status;
+    if (pid <= 0 || waitpid(pid, &status, WNOHANG) != pid)
+        return 0;
+    if (WIFEXITED(status))
+        fprintf(stderr, "process %d exited with status %d%s\n", (int)pid, WEXITSTATUS(status),
+                WEXITSTATUS(status) == 127 ? " (could not run the program)" : "");
+    else
+        fprintf(stderr, "process %d died of signal %d\n", (int)pid, WTERMSIG(status));
+    for (int i = 0; i < nchildren; i++)
+        if (children[i] == pid)
+            children[i] = children[--nchildren];
+    return 1;
+}
+
+int sh_wait_healthy(int port, pid_t pid, int timeout_ms)
 {
     static const char req[] = "GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
     for (long long deadline = now_ms() + timeout_ms; now_ms() < deadline;) {
@@ -119,6 +136,8 @@ int sh_wait_healthy(int port, int timeout_ms)
             if (ok)
                 return 0;
         }
+        if (has_exited(pid))
+            return -1;
         usleep(20 * 1000);
     }
     return -1;

@@ -23,8 +23,9 @@ int sh_stop(pid_t pid);
 /* Stops every child sh_spawn started and has not stopped yet. */
 void sh_stop_all(void);
 
-/* Polls GET /healthz on 127.0.0.1:port until it answers 200 or timeout_ms passes.  0 when healthy. */
-int sh_wait_healthy(int port, int timeout_ms);
+/* Polls GET /healthz on 127.0.0.1:port until it answers 200 (0), or timeout_ms passes or process pid
+ * (when > 0) exits (-1, with the reason on stderr). */
+int sh_wait_healthy(int port, pid_t pid, int timeout_ms);
 
 /* A parsed HTTP response; body is NUL-terminated (capacity one more than body_len). */
 struct sh_reply {
