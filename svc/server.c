@@ -28,6 +28,7 @@
 #define DRAIN_MS 1000
 #define ACCEPTS_PER_WAKE 64
 #define READS_PER_WAKE 16
+#define KEEP_IDLE_BUF (256u * 1024)         /* an idle connection keeps at most this much of a buffer */
 
 enum conn_state { CONN_READING, CONN_HANDLING, CONN_WRITING, CONN_DRAINING };
 
@@ -66,6 +67,16 @@ struct srv_conn {
 
 static void on_conn_event(struct loop *l, int fd, int mask, void *data);
 static void conn_process(struct srv_conn *c);
+
+/* Gives back the memory of a large, now empty buffer (after a big upload or file). */
+static void trim(struct buf *b)
+{
+    if (buf_len(b) == 0 && b->cap > KEEP_IDLE_BUF) {
+        size_t max = b->max;
+        buf_free(b);
+        buf_init(b, max);
+    }
+}
 
 static void conn_close(struct srv_conn *c)
 {
@@ -161,6 +172,7 @@ static void conn_answered(struct srv_conn *c, int status, size_t body_len)
         buf_clear(&c->in);
     else
         buf_consume(&c->in, c->head_len + c->raw_used);
+    trim(&c->in);
     c->head_done = false;
     c->request_valid = false;
     c->state = CONN_WRITING;
@@ -348,6 +360,7 @@ static int conn_flush(struct srv_conn *c)
             conn_arm(c, c->srv->cfg.timeout_ms); /* progress: the client is reading */
     }
     if (buf_len(&c->out) == 0 && c->state == CONN_WRITING) {
+        trim(&c->out);
         if (c->close_after) {
             if (c->peer_eof)
                 return -1;

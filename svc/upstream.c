@@ -21,6 +21,7 @@
 #define MAX_RESPONSE_HEAD (16u * 1024)
 #define MAX_RESPONSE_HEADERS 64
 #define READ_CHUNK (64u * 1024)
+#define KEEP_IDLE_BUF (256u * 1024) /* a pooled connection keeps at most this much of a buffer */
 #define MAX_REQUEST (MAX_RESPONSE_HEAD + (64u << 20)) /* the server side bounds bodies well below this */
 
 enum up_state { UP_CONNECTING, UP_SENDING, UP_RECEIVING, UP_IDLE };
@@ -112,12 +113,23 @@ static void fail_connect(struct up_conn *c, int err)
     finish_errorf(c, 502, "cannot connect to backend %s: %s", c->u->name, strerror(err));
 }
 
+/* Empties b, giving its memory back when it grew large (after a big upload). */
+static void reset(struct buf *b)
+{
+    size_t max = b->max;
+    if (b->cap > KEEP_IDLE_BUF) {
+        buf_free(b);
+        buf_init(b, max);
+    }
+    buf_clear(b);
+}
+
 static void release(struct up_conn *c)
 {
     struct upstream *u = c->u;
     loop_timer_stop(u->loop, &c->timer);
-    buf_clear(&c->req);
-    buf_clear(&c->resp);
+    reset(&c->req);
+    reset(&c->resp);
     if (u->nidle >= MAX_IDLE || up_watch(c, LOOP_READABLE) != 0) {
         conn_free(c);
         return;
