@@ -42,17 +42,22 @@ size_t nn_conv_im2col_scratch(const struct nn_window *g)
  * over the padding; column order (ky, kx, c) matches the OHWI weights laid out as [KH*KW*C, OC]. */
 static void im2col(const float *restrict in, const struct nn_window *g, float *restrict cols)
 {
-    size_t tap = (size_t)g->c * sizeof(float);
+    int c = g->c;
     for (int oy = 0; oy < g->oh; oy++)
         for (int ox = 0; ox < g->ow; ox++)
             for (int ky = 0; ky < g->kh; ky++) {
                 int iy = oy * g->sh - g->pad_top + ky * g->dh;
-                for (int kx = 0; kx < g->kw; kx++, cols += g->c) {
+                for (int kx = 0; kx < g->kw; kx++, cols += c) {
                     int ix = ox * g->sw - g->pad_left + kx * g->dw;
-                    if (iy < 0 || iy >= g->h || ix < 0 || ix >= g->w)
-                        memset(cols, 0, tap);
-                    else
-                        memcpy(cols, in + ((size_t)iy * g->w + ix) * g->c, tap);
+                    /* Plain loops: taps are a few floats (3 for RGB), too short for a memcpy call. */
+                    if (iy >= 0 && iy < g->h && ix >= 0 && ix < g->w) {
+                        const float *src = in + ((size_t)iy * g->w + ix) * c;
+                        for (int ch = 0; ch < c; ch++)
+                            cols[ch] = src[ch];
+                    } else {
+                        for (int ch = 0; ch < c; ch++)
+                            cols[ch] = 0.0f;
+                    }
                 }
             }
 }

@@ -1,5 +1,6 @@
 /* dense: the small whole-vector layers at the head of a classifier (fully connected, add, softmax). */
 #include "nn/kernels.h"
+#include "nn/simd.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -12,8 +13,9 @@ void nn_fully_connected(const float *in, int k, const float *w, const float *bia
     nn_bias_clamp(out, 1, n, bias, lo, hi);
 }
 
-/* out[N] = clamp(a[N] + b[N]) (out may be a or b) */
-void nn_add(const float *a, const float *b, size_t n, float lo, float hi, float *out)
+/* out[N] = clamp(a[N] + b[N]) (out is a separate arena tensor: the planner never aliases inputs and outputs) */
+NN_CLONES
+void nn_add(const float *restrict a, const float *restrict b, size_t n, float lo, float hi, float *restrict out)
 {
     for (size_t i = 0; i < n; i++) {
         float v = a[i] + b[i];

@@ -47,7 +47,7 @@ void nn_mean_hw(const float *in, int pixels, int c, float *out);
 void nn_fully_connected(const float *in, int k, const float *w, const float *bias, int n,
                         float lo, float hi, float *out);
 
-/* out[N] = clamp(a[N] + b[N]). */
+/* out[N] = clamp(a[N] + b[N]); out overlaps neither input. */
 void nn_add(const float *a, const float *b, size_t n, float lo, float hi, float *out);
 
 /* out[N] = softmax(beta * in[N]). */

@@ -1,7 +1,9 @@
 /* pool: average pooling and the spatial mean (global average pooling) on NHWC data. */
 #include "nn/kernels.h"
+#include "nn/simd.h"
 
 /* out[OH,OW,C] = clamp(mean of in over the window's taps that fall inside the input) */
+NN_CLONES
 void nn_avgpool(const float *restrict in, const struct nn_window *g, float lo, float hi, float *restrict out)
 {
     int c = g->c;
@@ -33,6 +35,7 @@ void nn_avgpool(const float *restrict in, const struct nn_window *g, float lo, f
 }
 
 /* out[C] = sum in[P, C] / P */
+NN_CLONES
 void nn_mean_hw(const float *restrict in, int pixels, int c, float *restrict out)
 {
     for (int ch = 0; ch < c; ch++)
