@@ -479,6 +479,33 @@ START_TEST(shrinking_every_width_to_224_is_safe)
 }
 END_TEST
 
+/* Shrinking a lot first averages blocks (cheap), then filters: on a smooth picture the result stays
+ * within a few levels of filtering the full picture directly. */
+START_TEST(large_shrink_matches_direct_filtering)
+{
+    enum { S = 1000 };
+    struct img big = {S, S, malloc(S * S * 3)}, out;
+    for (int y = 0; y < S; y++)
+        for (int x = 0; x < S; x++) {
+            unsigned char *p = big.rgb + ((size_t)y * S + x) * 3;
+            p[0] = (unsigned char)(x * 255 / (S - 1)), p[1] = (unsigned char)(y * 255 / (S - 1));
+            p[2] = (unsigned char)(128 + 100 * ((x / 50 + y / 50) % 2 ? 1 : -1) * ((x % 50) * (50 - x % 50)) / 625);
+        }
+    ck_assert_int_eq(img_resize(&big, 224, 224, &out), 0);
+    unsigned char *direct = malloc(224 * 224 * 3);
+    ck_assert_int_ne(stbir_resize(big.rgb, S, S, 0, direct, 224, 224, 0, STBIR_TYPE_UINT8, 3, STBIR_ALPHA_CHANNEL_NONE,
+                                  0, STBIR_EDGE_CLAMP, STBIR_EDGE_CLAMP, STBIR_FILTER_CATMULLROM,
+                                  STBIR_FILTER_CATMULLROM, STBIR_COLORSPACE_LINEAR, NULL), 0);
+    int worst = 0;
+    for (int i = 0; i < 224 * 224 * 3; i++)
+        worst = abs(out.rgb[i] - direct[i]) > worst ? abs(out.rgb[i] - direct[i]) : worst;
+    ck_assert_msg(worst <= 4, "differs by %d levels", worst);
+    free(direct);
+    img_free(&out);
+    img_free(&big);
+}
+END_TEST
+
 /* Same-size "resizing" is a copy; the filters agree (checked through stb_image_resize directly). */
 START_TEST(resize_to_same_size_is_identity)
 {
@@ -802,6 +829,7 @@ Suite *test_suite(void)
     tcase_add_test(geometry, resize_keeps_flat_colour_and_averages_when_shrinking);
     tcase_add_test(geometry, enlarging_is_bilinear);
     tcase_add_test(geometry, shrinking_every_width_to_224_is_safe);
+    tcase_add_test(geometry, large_shrink_matches_direct_filtering);
     tcase_add_test(geometry, resize_to_same_size_is_identity);
     tcase_add_test(geometry, resize_rect_reads_only_the_rectangle);
     tcase_add_test(geometry, tensor_is_pixel_over_127_5_minus_1);
