@@ -40,32 +40,33 @@ size_t nn_conv_im2col_scratch(const struct nn_window *g)
 
 /* scratch[OH*OW, KH*KW*C]: row p holds the receptive field of output pixel p, zeros where it hangs
  * over the padding; column order (ky, kx, c) matches the OHWI weights laid out as [KH*KW*C, OC]. */
-static void im2col(const float *restrict in, const struct nn_window *g, float *restrict cols)
+static void im2col(const float *restrict in, const struct nn_window *g, float *restrict cols, int p0, int p1)
 {
     int c = g->c;
-    for (int oy = 0; oy < g->oh; oy++)
-        for (int ox = 0; ox < g->ow; ox++)
-            for (int ky = 0; ky < g->kh; ky++) {
-                int iy = oy * g->sh - g->pad_top + ky * g->dh;
-                for (int kx = 0; kx < g->kw; kx++, cols += c) {
-                    int ix = ox * g->sw - g->pad_left + kx * g->dw;
-                    /* Plain loops: taps are a few floats (3 for RGB), too short for a memcpy call. */
-                    if (iy >= 0 && iy < g->h && ix >= 0 && ix < g->w) {
-                        const float *src = in + ((size_t)iy * g->w + ix) * c;
-                        for (int ch = 0; ch < c; ch++)
-                            cols[ch] = src[ch];
-                    } else {
-                        for (int ch = 0; ch < c; ch++)
-                            cols[ch] = 0.0f;
-                    }
+    for (int p = p0; p < p1; p++) {
+        int oy = p / g->ow, ox = p % g->ow;
+        for (int ky = 0; ky < g->kh; ky++) {
+            int iy = oy * g->sh - g->pad_top + ky * g->dh;
+            for (int kx = 0; kx < g->kw; kx++, cols += c) {
+                int ix = ox * g->sw - g->pad_left + kx * g->dw;
+                /* Plain loops: taps are a few floats (3 for RGB), too short for a memcpy call. */
+                if (iy >= 0 && iy < g->h && ix >= 0 && ix < g->w) {
+                    const float *src = in + ((size_t)iy * g->w + ix) * c;
+                    for (int ch = 0; ch < c; ch++)
+                        cols[ch] = src[ch];
+                } else {
+                    for (int ch = 0; ch < c; ch++)
+                        cols[ch] = 0.0f;
                 }
             }
+        }
+    }
 }
 
 void nn_conv_im2col(const float *in, const struct nn_window *g, const struct nn_matrix *w, const float *bias,
-                    float lo, float hi, float *scratch, float *out)
+                    float lo, float hi, float *scratch, float *out, int p0, int p1)
 {
-    int pixels = g->oh * g->ow, k = g->kh * g->kw * g->c;
-    im2col(in, g, scratch);
-    nn_conv1x1(scratch, k, w, bias, g->oc, lo, hi, out, 0, pixels);
+    int k = g->kh * g->kw * g->c;
+    im2col(in, g, scratch + (size_t)p0 * k, p0, p1);
+    nn_conv1x1(scratch, k, w, bias, g->oc, lo, hi, out, p0, p1);
 }

@@ -58,13 +58,13 @@ NN_INLINE void interior_3x3(const float *in, int row_stride, int c, int sw, int 
 /* out[OH,OW,C] = clamp(bias[C] + sum over taps in[iy,ix,C] * w[ky,kx,C]) */
 NN_CLONES
 void nn_depthwise(const float *in, const struct nn_window *g, const float *w, const float *bias, float lo, float hi,
-                  float *out)
+                  float *out, int oy0, int oy1)
 {
     int row_stride = g->w * g->c;
     /* Output columns [ox_lo, ox_hi) whose 3x3 window lies inside the image, for the fast path. */
     int fast = g->kh == 3 && g->kw == 3 && g->dh == 1 && g->dw == 1 && g->c % 16 == 0;
     int ox_lo = (g->pad_left + g->sw - 1) / g->sw, ox_hi = min_int(g->ow, (g->w - 3 + g->pad_left) / g->sw + 1);
-    for (int oy = 0; oy < g->oh; oy++) {
+    for (int oy = oy0; oy < oy1; oy++) {
         int iy = oy * g->sh - g->pad_top;
         /* taps ky with 0 <= iy + ky*dh < h */
         int ky0 = iy < 0 ? (-iy + g->dh - 1) / g->dh : 0;

@@ -1,23 +1,41 @@
 /* forward: runs the planned layers top to bottom, then picks the top k classes. */
+#include "nn/gemm.h"
 #include "nn/graph.h"
 #include "nn/nn.h"
+#include "nn/team.h"
 
 #include <string.h>
 #include <time.h>
 
-static void run_layer(const struct nn_layer *l)
+/* This thread's share of one layer: GEMM rows, depthwise output rows, elements; small layers go whole
+ * to part 0. */
+static void run_layer(const struct nn_layer *l, int part, int parts)
 {
     const struct nn_window *g = &l->g;
+    int b, e;
     switch (l->kind) {
     case NN_LAYER_CONV1X1:
-        nn_conv1x1(l->x, g->c, &l->mat, l->bias, g->oc, l->lo, l->hi, l->y, 0, g->h * g->w);
-        break;
+        nn_share(g->h * g->w, part, parts, NN_GEMM_MR, &b, &e);
+        nn_conv1x1(l->x, g->c, &l->mat, l->bias, g->oc, l->lo, l->hi, l->y, b, e);
+        return;
     case NN_LAYER_CONV:
-        nn_conv_im2col(l->x, g, &l->mat, l->bias, l->lo, l->hi, l->scratch, l->y);
-        break;
+        nn_share(g->oh * g->ow, part, parts, NN_GEMM_MR, &b, &e);
+        nn_conv_im2col(l->x, g, &l->mat, l->bias, l->lo, l->hi, l->scratch, l->y, b, e);
+        return;
     case NN_LAYER_DEPTHWISE:
-        nn_depthwise(l->x, g, l->w, l->bias, l->lo, l->hi, l->y);
+        nn_share(g->oh, part, parts, 1, &b, &e);
+        nn_depthwise(l->x, g, l->w, l->bias, l->lo, l->hi, l->y, b, e);
+        return;
+    case NN_LAYER_ADD:
+        nn_share((int)l->n, part, parts, 16, &b, &e);
+        nn_add(l->x + b, l->x2 + b, (size_t)(e - b), l->lo, l->hi, l->y + b);
+        return;
+    default:
         break;
+    }
+    if (part != 0)
+        return;
+    switch (l->kind) {
     case NN_LAYER_AVGPOOL:
         nn_avgpool(l->x, g, l->lo, l->hi, l->y);
         break;
@@ -27,15 +45,26 @@ static void run_layer(const struct nn_layer *l)
     case NN_LAYER_FC:
         nn_fully_connected(l->x, l->k, l->w, l->bias, (int)l->n, l->lo, l->hi, l->y);
         break;
-    case NN_LAYER_ADD:
-        nn_add(l->x, l->x2, l->n, l->lo, l->hi, l->y);
-        break;
     case NN_LAYER_SOFTMAX:
         nn_softmax(l->x, (int)l->n, l->beta, l->y);
         break;
     case NN_LAYER_COPY:
         memcpy(l->y, l->x, l->n * sizeof *l->y);
         break;
+    default:
+        break;
+    }
+}
+
+/* Every layer in order; with a team, each thread does its share and all meet before the next layer. */
+void nn_run_layers(void *arg, struct nn_team *team, int part)
+{
+    const struct nn_model *m = arg;
+    int parts = nn_team_size(team);
+    for (int i = 0; i < m->nlayers; i++) {
+        run_layer(&m->layers[i], part, parts);
+        if (team)
+            nn_team_barrier(team, part);
     }
 }
 
@@ -63,8 +92,10 @@ static void top_k(const struct nn_model *m, const float *probs, int k, struct nn
 int nn_forward(struct nn_model *m, int k, struct nn_result *out)
 {
     double t0 = now_ms();
-    for (int i = 0; i < m->nlayers; i++)
-        run_layer(&m->layers[i]);
+    if (m->team)
+        nn_team_run(m->team);
+    else
+        nn_run_layers(m, NULL, 0);
     memset(out, 0, sizeof *out);
     out->inference_ms = now_ms() - t0;
     k = k < 0 ? 0 : k > NN_TOPK_MAX ? NN_TOPK_MAX : k;

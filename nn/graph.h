@@ -53,12 +53,18 @@ struct nn_model {
     const char **labels;
     int nlabels;
     int threads;
+    struct nn_team *team;      /* worker threads when threads > 1, else NULL */
     double flops;              /* multiply-adds * 2 per forward pass */
 };
 
 /* Turns the parsed file into layers (shape checks, weight layout).  Fills m->layers, m->weights,
  * m->act_size, m->input/output.  Returns 0 or -1 with the reason in err. */
 int nn_build(const struct tfl_model *t, struct nn_model *m, char *err, size_t errlen);
+
+struct nn_team;
+/* The forward pass proper: every layer in order, this thread's share of each (part of the team's size;
+ * team NULL = all of it).  The shape of nn_team_work, arg being the model. */
+void nn_run_layers(void *model, struct nn_team *team, int part);
 
 /* Places activations in one arena and resolves every layer's pointers.  Returns 0 or -1. */
 int nn_plan_memory(struct nn_model *m, char *err, size_t errlen);

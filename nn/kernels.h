@@ -28,14 +28,16 @@ struct nn_matrix {
 void nn_conv1x1(const float *in, int c, const struct nn_matrix *w, const float *bias, int oc, float lo, float hi,
                 float *out, int row0, int row1);
 
-/* Any other convolution: im2col into scratch[OH*OW, KH*KW*C] then one GEMM with w[KH*KW*C, OC]. */
+/* Any other convolution: im2col into scratch[OH*OW, KH*KW*C] then one GEMM with w[KH*KW*C, OC].
+ * Output pixels [p0, p1) only. */
 void nn_conv_im2col(const float *in, const struct nn_window *g, const struct nn_matrix *w, const float *bias,
-                    float lo, float hi, float *scratch, float *out);
+                    float lo, float hi, float *scratch, float *out, int p0, int p1);
 size_t nn_conv_im2col_scratch(const struct nn_window *g);   /* floats of scratch needed */
 
-/* Depthwise convolution, multiplier 1: out[OH,OW,C] from in[H,W,C] and w[KH*KW, C]. */
+/* Depthwise convolution, multiplier 1: out[OH,OW,C] from in[H,W,C] and w[KH*KW, C]; output rows
+ * [oy0, oy1) only. */
 void nn_depthwise(const float *in, const struct nn_window *g, const float *w, const float *bias,
-                  float lo, float hi, float *out);
+                  float lo, float hi, float *out, int oy0, int oy1);
 
 /* Average pooling; the mean is over the taps inside the input (TF's rule for SAME padding). */
 void nn_avgpool(const float *in, const struct nn_window *g, float lo, float hi, float *out);

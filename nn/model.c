@@ -1,6 +1,7 @@
 /* model: loading a .tflite file into a runnable network, and the model's accessors. */
 #include "nn/graph.h"
 #include "nn/nn.h"
+#include "nn/team.h"
 #include "nn/tflite.h"
 
 #include <cblas.h>
@@ -100,6 +101,7 @@ void nn_free(struct nn_model *m)
 {
     if (!m)
         return;
+    nn_team_stop(m->team);
     free(m->layers);
     free(m->weights);
     free(m->arena);
@@ -110,10 +112,22 @@ void nn_free(struct nn_model *m)
     free(m);
 }
 
-void nn_set_threads(struct nn_model *m, int n)
+/* The layers are shared out among the model's own threads; OpenBLAS (the fallback GEMM) runs
+ * single-threaded inside each of them. */
+int nn_set_threads(struct nn_model *m, int n)
 {
-    m->threads = n < 1 ? 1 : n;
-    openblas_set_num_threads(m->threads);
+    n = n < 1 ? 1 : n > 64 ? 64 : n;
+    nn_team_stop(m->team);
+    m->team = NULL;
+    m->threads = 1;
+    openblas_set_num_threads(1);
+    if (n > 1) {
+        m->team = nn_team_start(n, nn_run_layers, m);
+        if (!m->team)
+            return -1;
+        m->threads = n;
+    }
+    return 0;
 }
 
 int nn_num_classes(const struct nn_model *m)

@@ -42,8 +42,10 @@ struct nn_model *nn_load(const char *path, char *err, size_t errlen);
 struct nn_model *nn_load_bytes(const void *bytes, size_t len, char *err, size_t errlen);
 void nn_free(struct nn_model *m);
 
-/* Threads a forward pass may use (OpenBLAS's count is process-wide: the last call wins).  n >= 1. */
-void nn_set_threads(struct nn_model *m, int n);
+/* Threads a forward pass uses (default 1): the model starts n - 1 threads of its own, which sleep between
+ * passes, and keeps OpenBLAS single-threaded (that setting is process-wide).  Returns 0, or -1 when the
+ * threads could not be started (the model then runs on the calling thread alone). */
+int nn_set_threads(struct nn_model *m, int n);
 /* Floating-point operations of one forward pass (2 per multiply-add), for GFLOP/s reports. */
 double nn_flops(const struct nn_model *m);
 
