@@ -41,7 +41,8 @@ static size_t list_dir(const char *dir, int want_dirs, struct entry *list, size_
             continue;
         char path[PATH_MAX];
         struct stat st;
-        if (snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= (int)sizeof path || stat(path, &st) != 0)
+        /* lstat: a symlink is never listed (it might point outside the folder; studies write plain files) */
+        if (snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= (int)sizeof path || lstat(path, &st) != 0)
             continue;
         if (want_dirs ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode))
             continue;

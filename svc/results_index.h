@@ -3,7 +3,8 @@
  * The results folder holds one sub-folder per study (results/<study>/{table.md,*.csv,plot.svg,...}).
  * The index lists them newest first:
  *   {"studies":[{"name":"latency","modified":1767225600,"files":["plot.svg","table.md"]},...]}
- * At most RESULTS_MAX_STUDIES studies and RESULTS_MAX_FILES files each; hidden entries are skipped.
+ * At most RESULTS_MAX_STUDIES studies and RESULTS_MAX_FILES files each; hidden entries and symlinks are
+ * skipped.
  * A missing folder is an empty list. */
 #ifndef SVC_RESULTS_INDEX_H
 #define SVC_RESULTS_INDEX_H

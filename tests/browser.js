@@ -1,6 +1,7 @@
 // Drives headless Chromium through the page the way a person would, and prints what the page shows.
 //   node browser.js URL IMAGE [SCREENSHOT.png]
-// 1. With JavaScript: choose IMAGE, click Classify, wait for the top-5 bars; print {answer, top5, meta}.
+// 1. With JavaScript: choose IMAGE, click Classify, wait for the top-5 bars and the study list;
+//    print {answer, top5, meta, studies}.
 // 2. Without JavaScript: the same plain HTML form posts to /submit; print the body the browser shows.
 // Exits non-zero (with the reason on stderr) if any step fails.
 'use strict';
@@ -49,8 +50,13 @@ async function withScript(page) {
     bar: li.querySelector('.bar').style.width,
   })));
   const meta = await page.textContent('#meta');
+  await page.waitForSelector('#study-list li');
+  const studies = await page.$$eval('#study-list li', (items) => items.map((li) => ({
+    text: li.querySelector('strong').textContent,
+    links: [...li.querySelectorAll('a')].map((a) => a.getAttribute('href')),
+  })));
   if (screenshot) await page.screenshot({ path: screenshot, fullPage: true });
-  return { answer, top5, meta };
+  return { answer, top5, meta, studies };
 }
 
 async function withoutScript(page) {

@@ -59,6 +59,9 @@ START_TEST(chromium_uploads_the_skier_and_reads_the_answer)
     ck_assert_msg(strstr(out, needle), "first bar is not %s: %s", want, out);
     ck_assert_msg(strstr(out, "answered by 127.0.0.1:"), "no worker shown: %s", out);
     ck_assert_msg(strstr(out, "round trip "), "no round-trip time shown: %s", out);
+    /* The study results section lists the fixture's study with links to its files. */
+    ck_assert_msg(strstr(out, "\"text\":\"demo: \",\"links\":[\"/results/demo/plot.svg\",\"/results/demo/table.md\"]"),
+                  "study list: %s", out);
     /* Without JavaScript: the plain form posts to /submit and the browser shows the JSON. */
     snprintf(needle, sizeof needle, "\\\"label\\\":\\\"%s\\\"", want);
     ck_assert_msg(strstr(out, needle), "no-script form answer lacks %s: %s", want, out);

@@ -143,6 +143,9 @@ START_TEST(results_index_lists_studies_newest_first)
     put("results/new/plot.svg", "x");
     put("results/new/a \"quoted\".csv", "x");
     put("results/stray.txt", "not a study");
+    char link[256];
+    snprintf(link, sizeof link, "%s/results/new/passwd", dir);
+    ck_assert_int_eq(symlink("/etc/passwd", link), 0); /* never listed */
     set_mtime("results/old", 1000000000);
     set_mtime("results/new", 1700000000);
     char path[256];
