@@ -41,6 +41,31 @@ static void composite_on_white(unsigned char *px, size_t npixels)
     }
 }
 
+/* Everything that can be refused without decoding a pixel, most specific reason first. */
+static int refuse_early(const void *bytes, size_t len, const struct img_probe *probe, char *err, size_t errlen)
+{
+    if (probe->format == IMG_FMT_UNSUPPORTED)
+        return fail(NN_ERR_NOT_IMAGE, err, errlen, "%s images are not supported", probe->name);
+    if (over_limit(probe->width, probe->height))
+        return fail(NN_ERR_TOO_LARGE, err, errlen, "%dx%d exceeds %ld Mpixel", probe->width, probe->height,
+                    IMG_MAX_PIXELS / 1000000);
+    if (!probe->supported)
+        return fail(NN_ERR_NOT_IMAGE, err, errlen, "this %s variant (lossless or arithmetic-coded) is not supported",
+                    probe->name);
+    int w, h, comp;
+    if (!stbi_info_from_memory(bytes, (int)len, &w, &h, &comp)) {
+        if (probe->format == IMG_FMT_UNKNOWN)
+            return fail(NN_ERR_NOT_IMAGE, err, errlen,
+                        "not an image (expected JPEG, PNG, GIF, BMP, PNM, TGA, PSD or PIC)");
+        return fail(NN_ERR_BAD_IMAGE, err, errlen, "corrupt or truncated %s header", probe->name);
+    }
+    if (over_limit(w, h))
+        return fail(NN_ERR_TOO_LARGE, err, errlen, "%dx%d exceeds %ld Mpixel", w, h, IMG_MAX_PIXELS / 1000000);
+    if (!probe->complete)
+        return fail(NN_ERR_BAD_IMAGE, err, errlen, "truncated %s (the file stops before its end marker)", probe->name);
+    return 0;
+}
+
 int img_decode(const void *bytes, size_t len, struct img *out, char *err, size_t errlen)
 {
     *out = (struct img){0};
@@ -48,33 +73,15 @@ int img_decode(const void *bytes, size_t len, struct img *out, char *err, size_t
         return fail(NN_ERR_NOT_IMAGE, err, errlen, "empty input");
     if (len > INT_MAX) /* stb_image takes an int length */
         return fail(NN_ERR_TOO_LARGE, err, errlen, "%zu bytes exceeds the %d byte limit", len, INT_MAX);
-
     struct img_probe probe;
     img_probe(bytes, len, &probe);
-    if (probe.format == IMG_FMT_UNSUPPORTED)
-        return fail(NN_ERR_NOT_IMAGE, err, errlen, "%s images are not supported", probe.name);
-    if (over_limit(probe.width, probe.height))
-        return fail(NN_ERR_TOO_LARGE, err, errlen, "%dx%d exceeds %ld Mpixel", probe.width, probe.height,
-                    IMG_MAX_PIXELS / 1000000);
-    if (!probe.supported)
-        return fail(NN_ERR_NOT_IMAGE, err, errlen, "this %s variant (lossless or arithmetic-coded) is not supported",
-                    probe.name);
-
-    int w, h, comp;
-    if (!stbi_info_from_memory(bytes, (int)len, &w, &h, &comp)) {
-        if (probe.format == IMG_FMT_UNKNOWN)
-            return fail(NN_ERR_NOT_IMAGE, err, errlen,
-                        "not an image (expected JPEG, PNG, GIF, BMP, PNM, TGA, PSD or PIC)");
-        return fail(NN_ERR_BAD_IMAGE, err, errlen, "corrupt or truncated %s header", probe.name);
-    }
-    if (over_limit(w, h))
-        return fail(NN_ERR_TOO_LARGE, err, errlen, "%dx%d exceeds %ld Mpixel", w, h, IMG_MAX_PIXELS / 1000000);
-    if (!probe.complete)
-        return fail(NN_ERR_BAD_IMAGE, err, errlen, "truncated %s (the file stops before its end marker)", probe.name);
+    int rc = refuse_early(bytes, len, &probe, err, errlen);
+    if (rc < 0)
+        return rc;
 
     /* JPEG has no alpha; everything else is asked for RGBA so transparency (including PNG tRNS keys and
      * GIF transparent indices, which the header does not announce) can be composited. */
-    int channels = probe.format == IMG_FMT_JPEG ? 3 : 4;
+    int channels = probe.format == IMG_FMT_JPEG ? 3 : 4, w, h, comp;
     unsigned char *px = stbi_load_from_memory(bytes, (int)len, &w, &h, &comp, channels);
     if (!px)
         return fail(NN_ERR_BAD_IMAGE, err, errlen, "corrupt %s data", probe.name);
