@@ -105,7 +105,7 @@ int cmd_load(int argc, char **argv)
                     st.mean_ms > 0 ? &st : NULL);
     rc = table_close(&t) < 0;
     if (r.ok == 0) {
-        fprintf(stderr, "client: no request succeeded\n");
+        fprintf(stderr, "client: no request succeeded (%s)\n", r.last_error[0] ? r.last_error : "none sent");
         rc = 1;
     }
     return rc;

@@ -44,6 +44,7 @@ struct run {
     double mean[LOAD_MAX_WINDOWS];
     long ok[LOAD_MAX_WINDOWS];
     int stable;
+    char last_error[64];
 };
 
 static int window_of(const struct run *r, uint64_t t_ns)
@@ -89,6 +90,10 @@ static void on_answer(const struct httpc_result *res, void *data)
     struct arrival *a = data;
     struct run *r = a->run;
     a->status = res->error ? -1 : res->status;
+    if (res->error)
+        snprintf(r->last_error, sizeof r->last_error, "%s", res->error);
+    else if (res->status != 200)
+        snprintf(r->last_error, sizeof r->last_error, "HTTP %d", res->status);
     a->rtt_ms = res->rtt_ms;
     a->done_ns = httpc_now_ns();
     r->outstanding[a->window]--;
@@ -150,6 +155,7 @@ static void summarize(struct run *r, struct load_result *out)
     out->windows = r->evaluated;
     out->stable = r->stable;
     out->reported_from = r->stable ? r->evaluated - 2 : 0;
+    memcpy(out->last_error, r->last_error, sizeof out->last_error);
     for (int w = 0; w < r->evaluated; w++)
         out->window_mean_ms[w] = r->mean[w];
     double *rtts = malloc((size_t)(r->n ? r->n : 1) * sizeof *rtts);

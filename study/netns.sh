@@ -8,7 +8,7 @@
 # (netem is not available here, so there is no added delay: only bandwidth is emulated.)
 # The namespaces are the only routing: the balancer terminates connections, so no forwarding is needed.
 #
-# usage: study/netns.sh create NAME RATE_MBIT   (root; NAME short, e.g. ir1234: it prefixes link names)
+# usage: study/netns.sh create NAME RATE_MBIT   (root; NAME at most 13 characters: it prefixes link names)
 #        study/netns.sh destroy NAME            (removes whatever of NAME exists; never fails)
 #        study/netns.sh selftest                (create, check TCP across both links and the shaping, destroy)
 set -eu
@@ -30,7 +30,7 @@ create() {
     name=$1 rate=$2
     [ "$(id -u)" = 0 ] || die "needs root"
     case $name in *[!a-z0-9]* | "" ) die "NAME must be short lowercase letters and digits" ;; esac
-    [ ${#name} -le 10 ] || die "NAME must be at most 10 characters (link names are limited to 15)"
+    [ ${#name} -le 13 ] || die "NAME must be at most 13 characters (link names, NAME plus two letters, are limited to 15)"
     case $rate in *[!0-9]* | "" ) die "RATE_MBIT must be a whole number" ;; esac
     for ns in c b w; do ip netns add "$name-$ns"; ip -n "$name-$ns" link set lo up; done
     ip link add "${name}cb" netns "$name-c" type veth peer name "${name}bc" netns "$name-b"

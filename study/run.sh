@@ -16,7 +16,7 @@ set -eu
 bin=$(cd "$1" && pwd) model=$2 shared=$3 out=$4 quick=${5:-}
 here=$(cd "$(dirname "$0")" && pwd)
 client=$bin/client
-tag=ir$$
+tag=i$$
 pids=""
 cgroups=""
 namespaces=""
