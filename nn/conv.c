@@ -33,6 +33,8 @@ void nn_conv1x1(const float *in, int c, const struct nn_matrix *w, const float *
     nn_bias_clamp(rows, row1 - row0, oc, bias, lo, hi);
 }
 
+#define IM2COL_CHUNK (4 * NN_GEMM_MR)   /* output pixels gathered per GEMM call */
+
 size_t nn_conv_im2col_scratch(const struct nn_window *g)
 {
     return (size_t)g->oh * g->ow * g->kh * g->kw * g->c;
@@ -42,22 +44,21 @@ size_t nn_conv_im2col_scratch(const struct nn_window *g)
  * over the padding; column order (ky, kx, c) matches the OHWI weights laid out as [KH*KW*C, OC]. */
 static void im2col(const float *restrict in, const struct nn_window *g, float *restrict cols, int p0, int p1)
 {
-    int c = g->c;
+    int c = g->c, span = g->kw * c; /* one kernel row of the receptive field */
     for (int p = p0; p < p1; p++) {
-        int oy = p / g->ow, ox = p % g->ow;
-        for (int ky = 0; ky < g->kh; ky++) {
+        int oy = p / g->ow, ox = p % g->ow, ix0 = ox * g->sw - g->pad_left;
+        for (int ky = 0; ky < g->kh; ky++, cols += span) {
             int iy = oy * g->sh - g->pad_top + ky * g->dh;
-            for (int kx = 0; kx < g->kw; kx++, cols += c) {
-                int ix = ox * g->sw - g->pad_left + kx * g->dw;
-                /* Plain loops: taps are a few floats (3 for RGB), too short for a memcpy call. */
-                if (iy >= 0 && iy < g->h && ix >= 0 && ix < g->w) {
-                    const float *src = in + ((size_t)iy * g->w + ix) * c;
-                    for (int ch = 0; ch < c; ch++)
-                        cols[ch] = src[ch];
-                } else {
-                    for (int ch = 0; ch < c; ch++)
-                        cols[ch] = 0.0f;
-                }
+            if (iy >= 0 && iy < g->h && ix0 >= 0 && ix0 + g->kw <= g->w && g->dw == 1) {
+                const float *src = in + ((long)iy * g->w + ix0) * c;
+                for (int i = 0; i < span; i++) /* the whole row is inside and contiguous */
+                    cols[i] = src[i];
+                continue;
+            }
+            for (int kx = 0; kx < g->kw; kx++) {
+                int ix = ix0 + kx * g->dw, inside = iy >= 0 && iy < g->h && ix >= 0 && ix < g->w;
+                for (int ch = 0; ch < c; ch++)
+                    cols[kx * c + ch] = inside ? in[((long)iy * g->w + ix) * c + ch] : 0.0f;
             }
         }
     }
@@ -67,6 +68,10 @@ void nn_conv_im2col(const float *in, const struct nn_window *g, const struct nn_
                     float lo, float hi, float *scratch, float *out, int p0, int p1)
 {
     int k = g->kh * g->kw * g->c;
-    im2col(in, g, scratch + (size_t)p0 * k, p0, p1);
-    nn_conv1x1(scratch, k, w, bias, g->oc, lo, hi, out, p0, p1);
+    /* A few tiles at a time, so the GEMM reads the gathered rows while they are still in L1. */
+    for (int p = p0; p < p1; p += IM2COL_CHUNK) {
+        int q = p + IM2COL_CHUNK < p1 ? p + IM2COL_CHUNK : p1;
+        im2col(in, g, scratch + (size_t)p * k, p, q);
+        nn_conv1x1(scratch, k, w, bias, g->oc, lo, hi, out, p, q);
+    }
 }
