@@ -53,9 +53,12 @@ static void assert_matches_engine(const char *json, const char *image_path)
     ck_assert_msg(sh_json_str(json, "label", label, sizeof label) == 0, "no label in %s", json);
     ck_assert_int_eq(sh_json_num(json, "class_index", &class_index), 0);
     ck_assert_int_eq(sh_json_num(json, "prob", &prob), 0);
-    ck_assert_str_eq(label, want.top[0].label);
-    ck_assert_int_eq((int)class_index, want.top[0].class_index);
-    ck_assert_msg(fabs(prob - want.top[0].prob) < 1e-4, "prob %f, engine %f", prob, (double)want.top[0].prob);
+    ck_assert_msg(strcmp(label, want.top[0].label) == 0, "%s: label %s, engine %s", image_path, label,
+                  want.top[0].label);
+    ck_assert_msg((int)class_index == want.top[0].class_index, "%s: class %d, engine %d", image_path,
+                  (int)class_index, want.top[0].class_index);
+    ck_assert_msg(fabs(prob - want.top[0].prob) < 1e-4, "%s: prob %f, engine %f", image_path, prob,
+                  (double)want.top[0].prob);
     ck_assert_ptr_nonnull(strstr(json, "\"top5\":["));
     ck_assert_ptr_nonnull(strstr(json, "\"timing_ms\":{"));
 }
