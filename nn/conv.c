@@ -6,13 +6,15 @@
 #include <cblas.h>
 #include <string.h>
 
-/* rows[P, N] = clamp(rows + bias[N]): runs right after the GEMM, while the rows are still in cache. */
-void nn_bias_clamp(float *restrict rows, int p, int n, const float *restrict bias, float lo, float hi)
+/* rows[P, N] = clamp(rows + bias[N] + res[P, N]): runs right after the GEMM, while the rows are in cache. */
+void nn_bias_clamp(float *restrict rows, int p, int n, const float *restrict bias, const float *restrict res,
+                   float lo, float hi)
 {
     for (int i = 0; i < p; i++) {
         float *restrict r = rows + (size_t)i * n;
+        const float *restrict add = res ? res + (size_t)i * n : NULL;
         for (int j = 0; j < n; j++) {
-            float v = r[j] + bias[j];
+            float v = r[j] + bias[j] + (add ? add[j] : 0.0f);
             v = v < lo ? lo : v;
             r[j] = v > hi ? hi : v;
         }
@@ -20,17 +22,17 @@ void nn_bias_clamp(float *restrict rows, int p, int n, const float *restrict bia
 }
 
 /* in[P, C] · w[C, OC] → out[P, OC]: a 1x1 conv on NHWC data is exactly this GEMM, no copy needed. */
-void nn_conv1x1(const float *in, int c, const struct nn_matrix *w, const float *bias, int oc, float lo, float hi,
-                float *out, int row0, int row1)
+void nn_conv1x1(const float *in, int c, const struct nn_matrix *w, const float *bias, const float *res, int oc,
+                float lo, float hi, float *out, int row0, int row1)
 {
     if (w->packed) {
-        nn_gemm_rows(in, c, w->w, oc, bias, lo, hi, out, row0, row1);
+        nn_gemm_rows(in, c, w->w, oc, bias, res, lo, hi, out, row0, row1);
         return;
     }
     float *rows = out + (size_t)row0 * oc;
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, row1 - row0, oc, c, 1.0f, in + (size_t)row0 * c, c,
                 w->w, oc, 0.0f, rows, oc);
-    nn_bias_clamp(rows, row1 - row0, oc, bias, lo, hi);
+    nn_bias_clamp(rows, row1 - row0, oc, bias, res ? res + (size_t)row0 * oc : NULL, lo, hi);
 }
 
 #define IM2COL_CHUNK (4 * NN_GEMM_MR)   /* output pixels gathered per GEMM call */
@@ -72,6 +74,6 @@ void nn_conv_im2col(const float *in, const struct nn_window *g, const struct nn_
     for (int p = p0; p < p1; p += IM2COL_CHUNK) {
         int q = p + IM2COL_CHUNK < p1 ? p + IM2COL_CHUNK : p1;
         im2col(in, g, scratch + (size_t)p * k, p, q);
-        nn_conv1x1(scratch, k, w, bias, g->oc, lo, hi, out, p, q);
+        nn_conv1x1(scratch, k, w, bias, NULL, g->oc, lo, hi, out, p, q);
     }
 }

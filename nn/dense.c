@@ -10,7 +10,7 @@ void nn_fully_connected(const float *in, int k, const float *w, const float *bia
                         float lo, float hi, float *out)
 {
     cblas_sgemv(CblasRowMajor, CblasNoTrans, n, k, 1.0f, w, k, in, 1, 0.0f, out, 1);
-    nn_bias_clamp(out, 1, n, bias, lo, hi);
+    nn_bias_clamp(out, 1, n, bias, NULL, lo, hi);
 }
 
 /* out[N] = clamp(a[N] + b[N]) (out is a separate arena tensor: the planner never aliases inputs and outputs) */

@@ -16,7 +16,7 @@ static void run_layer(const struct nn_layer *l, int part, int parts)
     switch (l->kind) {
     case NN_LAYER_CONV1X1:
         nn_share(g->h * g->w, part, parts, NN_GEMM_MR, &b, &e);
-        nn_conv1x1(l->x, g->c, &l->mat, l->bias, g->oc, l->lo, l->hi, l->y, b, e);
+        nn_conv1x1(l->x, g->c, &l->mat, l->bias, l->x2, g->oc, l->lo, l->hi, l->y, b, e);
         return;
     case NN_LAYER_CONV:
         nn_share(g->oh * g->ow, part, parts, NN_GEMM_MR, &b, &e);

@@ -36,8 +36,9 @@ int nn_gemm_available(void)
 /* One tile: R rows x 32 columns of C, accumulated over all K in 2R zmm registers (R is a constant at
  * every call, so the row loops unroll and the accumulators stay in registers). */
 AVX512 static inline __attribute__((always_inline)) void tile(const int R, const float *a, int k, const float *bp,
-                                                               const float *bias, __m512 lo, __m512 hi, float *c,
-                                                               int n, __mmask16 m0, __mmask16 m1)
+                                                               const float *bias, const float *res, __m512 lo,
+                                                               __m512 hi, float *c, int n, __mmask16 m0,
+                                                               __mmask16 m1)
 {
     __m512 acc0[NN_GEMM_MR], acc1[NN_GEMM_MR];
     __m512 b0 = _mm512_maskz_loadu_ps(m0, bias), b1 = _mm512_maskz_loadu_ps(m1, bias + 16);
@@ -51,6 +52,13 @@ AVX512 static inline __attribute__((always_inline)) void tile(const int R, const
             __m512 x = _mm512_set1_ps(a[(size_t)r * k + kk]);
             acc0[r] = _mm512_fmadd_ps(x, w0, acc0[r]);
             acc1[r] = _mm512_fmadd_ps(x, w1, acc1[r]);
+        }
+    }
+    if (res) {
+#pragma GCC unroll 12
+        for (int r = 0; r < R; r++) {
+            acc0[r] = _mm512_add_ps(acc0[r], _mm512_maskz_loadu_ps(m0, res + (size_t)r * n));
+            acc1[r] = _mm512_add_ps(acc1[r], _mm512_maskz_loadu_ps(m1, res + (size_t)r * n + 16));
         }
     }
 #pragma GCC unroll 12
@@ -67,25 +75,26 @@ static __mmask16 lanes(int count)
 
 /* A row block of R rows against every panel: the block of A stays in L1 while B streams from L2. */
 AVX512 static void row_block(int R, const float *a, int k, const float *packed, int n, const float *bias,
-                             __m512 lo, __m512 hi, float *c)
+                             const float *res, __m512 lo, __m512 hi, float *c)
 {
     for (int col = 0; col < n; col += NN_GEMM_NR, packed += (size_t)k * NN_GEMM_NR) {
         __mmask16 m0 = lanes(n - col), m1 = lanes(n - col - 16);
         switch (R) {
-#define TILE(r) case r: tile(r, a, k, packed, bias + col, lo, hi, c + col, n, m0, m1); break;
+#define TILE(r) case r: tile(r, a, k, packed, bias + col, res ? res + col : NULL, lo, hi, c + col, n, m0, m1); break;
             TILE(1) TILE(2) TILE(3) TILE(4) TILE(5) TILE(6) TILE(7) TILE(8) TILE(9) TILE(10) TILE(11) TILE(12)
 #undef TILE
         }
     }
 }
 
-AVX512 void nn_gemm_rows(const float *a, int k, const float *packed, int n, const float *bias, float lo, float hi,
-                         float *c, int row0, int row1)
+AVX512 void nn_gemm_rows(const float *a, int k, const float *packed, int n, const float *bias, const float *residual,
+                         float lo, float hi, float *c, int row0, int row1)
 {
     __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
     for (int r = row0; r < row1; r += NN_GEMM_MR) {
         int R = row1 - r < NN_GEMM_MR ? row1 - r : NN_GEMM_MR;
-        row_block(R, a + (size_t)r * k, k, packed, n, bias, vlo, vhi, c + (size_t)r * n);
+        row_block(R, a + (size_t)r * k, k, packed, n, bias, residual ? residual + (size_t)r * n : NULL, vlo, vhi,
+                  c + (size_t)r * n);
     }
 }
 
@@ -96,10 +105,11 @@ int nn_gemm_available(void)
     return 0;
 }
 
-void nn_gemm_rows(const float *a, int k, const float *packed, int n, const float *bias, float lo, float hi,
-                  float *c, int row0, int row1)
+void nn_gemm_rows(const float *a, int k, const float *packed, int n, const float *bias, const float *residual,
+                  float lo, float hi, float *c, int row0, int row1)
 {
-    (void)a, (void)k, (void)packed, (void)n, (void)bias, (void)lo, (void)hi, (void)c, (void)row0, (void)row1;
+    (void)a, (void)k, (void)packed, (void)n, (void)bias, (void)residual, (void)lo, (void)hi, (void)c, (void)row0,
+        (void)row1;
 }
 
 #endif

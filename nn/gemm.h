@@ -20,8 +20,9 @@ size_t nn_gemm_packed_size(int k, int n);
 /* Packs w[K][N] (row-major) into packed. */
 void nn_gemm_pack(const float *w, int k, int n, float *packed);
 
-/* Rows [row0, row1) of C[M,N] = clamp(A[M,K] · B + bias), A and C row-major with leading dims K and N. */
-void nn_gemm_rows(const float *a, int k, const float *packed, int n, const float *bias, float lo, float hi,
-                  float *c, int row0, int row1);
+/* Rows [row0, row1) of C[M,N] = clamp(A[M,K] · B + bias + R), A, C and the residual R row-major with
+ * leading dims K, N and N.  residual may be NULL (nothing added): it is how a residual ADD is fused. */
+void nn_gemm_rows(const float *a, int k, const float *packed, int n, const float *bias, const float *residual,
+                  float lo, float hi, float *c, int row0, int row1);
 
 #endif

@@ -23,7 +23,7 @@ enum nn_layer_kind {
 struct nn_layer {
     enum nn_layer_kind kind;
     int op;                    /* index of the TFLite operator it came from */
-    int in, in2, out;          /* tensor indices (in2 only for ADD; -1 otherwise) */
+    int in, in2, out;          /* tensor indices (in2: ADD's second input, or a conv's fused residual; else -1) */
     struct nn_window g;        /* window geometry (conv, depthwise, pooling) */
     size_t n;                  /* elements of the output */
     int k;                     /* FC: inputs per output */

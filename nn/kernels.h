@@ -23,10 +23,11 @@ struct nn_matrix {
     int packed;
 };
 
-/* 1x1 convolution, stride 1: out[P,OC] = clamp(in[P,C] · w[C,OC] + bias[OC]), P = H*W pixels.
- * One GEMM straight on the activation buffer; rows [row0, row1) only, so threads can share a layer. */
-void nn_conv1x1(const float *in, int c, const struct nn_matrix *w, const float *bias, int oc, float lo, float hi,
-                float *out, int row0, int row1);
+/* 1x1 convolution, stride 1: out[P,OC] = clamp(in[P,C] · w[C,OC] + bias[OC] + res[P,OC]), P = H*W
+ * pixels; res (a fused residual ADD) may be NULL.  One GEMM straight on the activation buffer; rows
+ * [row0, row1) only, so threads can share a layer. */
+void nn_conv1x1(const float *in, int c, const struct nn_matrix *w, const float *bias, const float *res, int oc,
+                float lo, float hi, float *out, int row0, int row1);
 
 /* Any other convolution: im2col into scratch[OH*OW, KH*KW*C] then one GEMM with w[KH*KW*C, OC].
  * Output pixels [p0, p1) only. */
@@ -55,7 +56,7 @@ void nn_add(const float *a, const float *b, size_t n, float lo, float hi, float 
 /* out[N] = softmax(beta * in[N]). */
 void nn_softmax(const float *in, int n, float beta, float *out);
 
-/* rows[P, N] = clamp(rows + bias[N]) in place: the epilogue of a GEMM. */
-void nn_bias_clamp(float *rows, int p, int n, const float *bias, float lo, float hi);
+/* rows[P, N] = clamp(rows + bias[N] + res[P, N]) in place (res may be NULL): the epilogue of a GEMM. */
+void nn_bias_clamp(float *rows, int p, int n, const float *bias, const float *res, float lo, float hi);
 
 #endif

@@ -203,7 +203,7 @@ START_TEST(gemm_matches_plain_loops)
 {
     static const int ms[] = { 1, 5, 12, 13, 30 }, ks[] = { 1, 3, 27, 40 }, ns[] = { 1, 16, 17, 33, 70 };
     uint32_t seed = 7;
-    float a[30 * 40], w[40 * 70], bias[70], got[30 * 70 + 1], packed[40 * 96];
+    float a[30 * 70], w[40 * 70], bias[70], got[30 * 70 + 1], packed[40 * 96];
     for (size_t i = 0; i < sizeof a / sizeof a[0]; i++)
         a[i] = rnd(&seed);
     for (size_t i = 0; i < sizeof w / sizeof w[0]; i++)
@@ -223,12 +223,13 @@ START_TEST(gemm_matches_plain_loops)
                     }
                     float lo = ni % 2 ? 0.0f : -INFINITY, hi = ni % 2 ? 0.5f : INFINITY;
                     got[m * n] = 12345.0f; /* sentinel: nothing written past C */
-                    nn_conv1x1(a, k, &mat, bias, n, lo, hi, got, 0, m);
+                    const float *res = ki % 2 ? a : NULL; /* a stands in for an [M, N] residual (it is big enough) */
+                    nn_conv1x1(a, k, &mat, bias, res, n, lo, hi, got, 0, m);
                     ck_assert_float_eq(got[m * n], 12345.0f);
                     double worst = 0; /* one assertion per shape: Check reports every assert it runs */
                     for (int r = 0; r < m; r++)
                         for (int j = 0; j < n; j++) {
-                            double v = bias[j];
+                            double v = bias[j] + (res ? res[r * n + j] : 0);
                             for (int kk = 0; kk < k; kk++)
                                 v += (double)a[r * k + kk] * w[kk * n + j];
                             worst = fmax(worst, fabs(got[r * n + j] - clampf(v, lo, hi)));
