@@ -190,11 +190,11 @@ static void respond_error_now(struct srv_conn *c, int status, const char *code, 
     if (n < 0)
         n = 0;
     body[n++] = '\n';
-    size_t mark = c->out.end;
+    size_t keep = buf_len(&c->out); /* a length: appending may compact the buffer */
     if (append_head(c, status, "application/json", (size_t)n, extra) != 0 ||
         buf_append(&c->out, body, (size_t)n) != 0) {
         c->close_after = true; /* not even an error fits: just close */
-        c->out.end = mark;
+        c->out.end = c->out.start + keep;
     }
     conn_answered(c, status, (size_t)n);
 }
@@ -207,9 +207,9 @@ void srv_respond_error(struct srv_conn *c, int status, const char *code, const c
 void srv_respond(struct srv_conn *c, int status, const char *content_type, const void *body, size_t len,
                  const char *extra)
 {
-    size_t mark = c->out.end;
+    size_t keep = buf_len(&c->out); /* a length: appending may compact the buffer */
     if (append_head(c, status, content_type, len, extra) != 0 || buf_append(&c->out, body, len) != 0) {
-        c->out.end = mark;
+        c->out.end = c->out.start + keep;
         respond_error_now(c, 500, "response_too_large", "the answer does not fit the output buffer", NULL);
         return;
     }
@@ -219,13 +219,13 @@ void srv_respond(struct srv_conn *c, int status, const char *content_type, const
 void srv_respond_relay(struct srv_conn *c, int status, const char *head, size_t head_len, const char *body,
                        size_t body_len)
 {
-    size_t mark = c->out.end;
+    size_t keep = buf_len(&c->out); /* a length: appending may compact the buffer */
     int ok = buf_append(&c->out, head, head_len) == 0 &&
              buf_printf(&c->out, "Content-Length: %zu\r\nConnection: %s\r\n\r\n", body_len,
                         c->close_after ? "close" : "keep-alive") == 0 &&
              buf_append(&c->out, body, body_len) == 0;
     if (!ok) {
-        c->out.end = mark;
+        c->out.end = c->out.start + keep;
         respond_error_now(c, 502, "bad_gateway", "the backend's answer does not fit the output buffer", NULL);
         return;
     }

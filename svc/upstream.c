@@ -182,6 +182,13 @@ static void lost(struct up_conn *c, const char *what)
 
 static void complete(struct up_conn *c)
 {
+    /* Re-parse: reads since the head was parsed may have moved the buffer; the views must be fresh. */
+    size_t head_len = c->res.head_len;
+    if (http_parse_response(buf_ptr(&c->resp), head_len, false, MAX_RESPONSE_HEAD, &c->res, c->headers,
+                            MAX_RESPONSE_HEADERS) != (int)head_len) {
+        finish_error(c, 502, "the backend's answer changed while it was read");
+        return;
+    }
     size_t total = c->res.head_len + c->body_used;
     bool reusable = c->res.keep_alive && c->state == UP_RECEIVING && buf_len(&c->resp) == total;
     struct upstream_reply r = {
