@@ -345,6 +345,75 @@ START_TEST(balancer_recovers_when_a_worker_comes_back)
 }
 END_TEST
 
+/* A backend played by a child process: it answers one request with a chunked body of 3 x 40000 bytes,
+ * written in pieces with pauses between them.  Returns its port. */
+static int fake_chunked_backend(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET };
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t alen = sizeof a;
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    ck_assert_int_eq(listen(fd, 4), 0);
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        alarm(10); /* never outlives the test */
+        int c = accept(fd, NULL, NULL);
+        char req[4096];
+        size_t got = 0;
+        while (got < sizeof req - 1 && !memmem(req, got, "\r\n\r\n", 4)) {
+            ssize_t n = read(c, req + got, sizeof req - 1 - got);
+            if (n <= 0)
+                _exit(1);
+            got += (size_t)n;
+        }
+        static char chunk[40000];
+        memset(chunk, 'x', sizeof chunk);
+        const char *head = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n";
+        if (write(c, head, strlen(head)) < 0)
+            _exit(1);
+        for (int i = 0; i < 3; i++) {
+            usleep(50 * 1000);
+            char size[16];
+            int n = snprintf(size, sizeof size, "%zx\r\n", sizeof chunk);
+            if (write(c, size, (size_t)n) < 0 || write(c, chunk, sizeof chunk) < 0 || write(c, "\r\n", 2) < 0)
+                _exit(1);
+        }
+        if (write(c, "0\r\n\r\n", 5) < 0)
+            _exit(1);
+        usleep(200 * 1000);
+        _exit(0);
+    }
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+START_TEST(chunked_backend_answer_is_relayed_whole)
+{
+    char backend[32];
+    snprintf(backend, sizeof backend, "127.0.0.1:%d", fake_chunked_backend());
+    const char *backends[] = { backend };
+    int port = service_extra_balancer(&svc, backends, 1, NULL);
+    ck_assert_int_gt(port, 0);
+    static const char req[] = "POST /predict HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n";
+    struct sh_reply r;
+    ck_assert_int_eq(sh_exchange(port, req, sizeof req - 1, &r, 10000), 0);
+    ck_assert_int_eq(r.status, 200);
+    char length[32], type[64];
+    ck_assert_int_eq(sh_header(&r, "Content-Length", length, sizeof length), 0);
+    ck_assert_str_eq(length, "120000");
+    ck_assert_int_eq(sh_header(&r, "Content-Type", type, sizeof type), 0);
+    ck_assert_str_eq(type, "text/plain");
+    ck_assert_int_eq(sh_header(&r, "Transfer-Encoding", type, sizeof type), -1);
+    ck_assert_uint_eq(r.body_len, 120000);
+    for (size_t i = 0; i < r.body_len; i++)
+        ck_assert_int_eq(r.body[i], 'x');
+    sh_reply_free(&r);
+}
+END_TEST
+
 START_TEST(help_and_bad_options)
 {
     const char *progs[] = { "worker", "balancer" };
@@ -378,6 +447,7 @@ Suite *test_suite(void)
     tcase_add_test(tc, too_slow_request_gets_408_and_idle_connection_closes);
     tcase_add_test(tc, expect_100_continue_gets_the_interim_answer_first);
     tcase_add_test(tc, balancer_recovers_when_a_worker_comes_back);
+    tcase_add_test(tc, chunked_backend_answer_is_relayed_whole);
     tcase_add_test(tc, help_and_bad_options);
     suite_add_tcase(s, tc);
     return s;
