@@ -174,9 +174,9 @@ START_TEST(backend_down_gives_502_json)
 }
 END_TEST
 
-START_TEST(silent_backend_gives_504_json)
+/* A socket listening on a free port of 127.0.0.1; the port goes to *port. */
+static int listen_loopback(int *port)
 {
-    /* A socket that listens but never answers: connects succeed, answers never come. */
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = { .sin_family = AF_INET };
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -184,8 +184,17 @@ START_TEST(silent_backend_gives_504_json)
     ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
     ck_assert_int_eq(listen(fd, 16), 0);
     ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+START_TEST(silent_backend_gives_504_json)
+{
+    /* A socket that listens but never answers: connects succeed, answers never come. */
+    int silent_port;
+    int fd = listen_loopback(&silent_port);
     char silent[32];
-    snprintf(silent, sizeof silent, "127.0.0.1:%d", ntohs(a.sin_port));
+    snprintf(silent, sizeof silent, "127.0.0.1:%d", silent_port);
     const char *backends[] = { silent };
     const char *extra[] = { "--backend-timeout", "400", NULL };
     int port = service_extra_balancer(&svc, backends, 1, extra);
@@ -349,13 +358,8 @@ END_TEST
  * written in pieces with pauses between them.  Returns its port. */
 static int fake_chunked_backend(void)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET };
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t alen = sizeof a;
-    ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    ck_assert_int_eq(listen(fd, 4), 0);
-    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
+    int port;
+    int fd = listen_loopback(&port);
     pid_t pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
@@ -387,7 +391,7 @@ static int fake_chunked_backend(void)
         _exit(0);
     }
     close(fd);
-    return ntohs(a.sin_port);
+    return port;
 }
 
 START_TEST(chunked_backend_answer_is_relayed_whole)
