@@ -252,6 +252,36 @@ START_TEST(gif_decodes_with_transparency_on_white)
 }
 END_TEST
 
+/* A progressive JPEG made by hand: one 8x8 grey block, a unit quantisation table, and a single DC scan
+ * (SOF2 frame) coding DC = 128, i.e. every pixel 128/8 + 128 = 144.  One Huffman code, "0", stands for
+ * "8 magnitude bits follow"; those are 10000000, then 1-bits pad the byte. */
+START_TEST(progressive_jpeg_decodes)
+{
+    struct bytes b = {0};
+    const unsigned char head[] = {0xFF, 0xD8, 0xFF, 0xDB, 0, 67, 0x00};
+    put(&b, head, sizeof head);
+    for (int i = 0; i < 64; i++)
+        put_byte(&b, 1);
+    const unsigned char rest[] = {
+        0xFF, 0xC2, 0, 11, 8, 0, 8, 0, 8, 1, 1, 0x11, 0,             /* SOF2: 8x8, one component */
+        0xFF, 0xC4, 0, 20, 0x00, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, /* DC table: "0" → 8 */
+        0xFF, 0xDA, 0, 8, 1, 1, 0x00, 0, 0, 0,                        /* SOS: DC only, first pass */
+        0x40, 0x7F, 0xFF, 0xD9};
+    put(&b, rest, sizeof rest);
+    struct img got;
+    ck_assert_int_eq(decode(&b, &got), 0);
+    ck_assert_int_eq(got.w, 8);
+    ck_assert_int_eq(got.h, 8);
+    unsigned char grey[8 * 8 * 3];
+    memset(grey, 144, sizeof grey);
+    ck_assert_mem_eq(got.rgb, grey, sizeof grey);
+    img_free(&got);
+    b.len -= 2; /* without its EOI it is refused like any truncated JPEG */
+    ck_assert_int_eq(decode(&b, &got), NN_ERR_BAD_IMAGE);
+    free(b.p);
+}
+END_TEST
+
 START_TEST(pnm_decodes)
 {
     struct bytes b = {0};
@@ -820,6 +850,7 @@ Suite *test_suite(void)
     tcase_add_test(formats, grayscale_becomes_equal_channels);
     tcase_add_test(formats, alpha_is_composited_on_white);
     tcase_add_test(formats, gif_decodes_with_transparency_on_white);
+    tcase_add_test(formats, progressive_jpeg_decodes);
     tcase_add_test(formats, pnm_decodes);
     suite_add_tcase(s, formats);
 
