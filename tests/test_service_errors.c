@@ -207,6 +207,46 @@ START_TEST(silent_backend_gives_504_json)
 }
 END_TEST
 
+/* A backend that never answers holds only the requests sent to it: the balancer keeps serving the rest. */
+START_TEST(silent_backend_does_not_stall_the_balancer)
+{
+    int silent_port;
+    int fd = listen_loopback(&silent_port);
+    char good[32], silent[32];
+    snprintf(good, sizeof good, "127.0.0.1:%d", svc.worker_port[0]);
+    snprintf(silent, sizeof silent, "127.0.0.1:%d", silent_port);
+    const char *backends[] = { good, silent };
+    const char *extra[] = { "--backend-timeout", "2500", NULL };
+    int port = service_extra_balancer(&svc, backends, 2, extra);
+    ck_assert_int_gt(port, 0);
+    static const char spread[] = "POST /predict HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n";
+    static const char first[] = "POST /predict?backends=1 HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n";
+    enum { N = 12 };
+    struct sh_conn *c = malloc((N + 1) * sizeof *c);
+    for (int i = 0; i < N; i++) { /* about half of these wait on the silent backend */
+        ck_assert_int_eq(sh_connect(&c[i], port), 0);
+        ck_assert_int_eq(sh_send(&c[i], spread, sizeof spread - 1, 2000), 0);
+    }
+    long long start = now_ms();
+    struct sh_reply r;
+    ck_assert_int_eq(sh_connect(&c[N], port), 0);
+    ck_assert_int_eq(sh_send(&c[N], first, sizeof first - 1, 2000), 0);
+    ck_assert_int_eq(sh_read_reply(&c[N], &r, 5000), 0);
+    ck_assert_int_eq(r.status, 400); /* the worker's answer to an empty body */
+    ck_assert_msg(now_ms() - start < 1500, "the good backend's answer took %lld ms", now_ms() - start);
+    sh_reply_free(&r);
+    for (int i = 0; i < N; i++) {
+        ck_assert_int_eq(sh_read_reply(&c[i], &r, 10000), 0);
+        ck_assert_msg(r.status == 400 || r.status == 504, "status %d", r.status);
+        sh_reply_free(&r);
+    }
+    for (int i = 0; i <= N; i++)
+        sh_close(&c[i]);
+    free(c);
+    close(fd);
+}
+END_TEST
+
 START_TEST(full_queue_answers_503_with_retry_after)
 {
     const char *extra[] = { "--queue", "0", NULL };
@@ -446,6 +486,7 @@ Suite *test_suite(void)
     tcase_add_test(tc, malformed_http_gets_400_and_close);
     tcase_add_test(tc, backend_down_gives_502_json);
     tcase_add_test(tc, silent_backend_gives_504_json);
+    tcase_add_test(tc, silent_backend_does_not_stall_the_balancer);
     tcase_add_test(tc, full_queue_answers_503_with_retry_after);
     tcase_add_test(tc, slow_client_does_not_stall_others);
     tcase_add_test(tc, too_slow_request_gets_408_and_idle_connection_closes);
