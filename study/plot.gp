@@ -34,9 +34,11 @@ if (strlen(rtts) > 0) {
     set xlabel "image side (pixels)"
     set ylabel "RTT (ms)"
     set logscale y 10
-    cmd = "plot for [f in rtts] f using 'size':'mean_ms' with linespoints lw 2 \
-               title 'mean, '.system('basename '.f.' .csv'), \
-           for [f in rtts] f using 'size':'p99_ms' with points pt 6 title 'p99, '.system('basename '.f.' .csv')"
+    name(i) = system('basename '.word(rtts, i).' .csv')
+    cmd = "plot for [i=1:words(rtts)] word(rtts, i) using 'size':'mean_ms' with linespoints lw 2 lc i \
+               title 'mean, '.name(i), \
+           for [i=1:words(rtts)] word(rtts, i) using 'size':'p99_ms' with points pt 6 ps 1.5 lc i \
+               title 'p99, '.name(i)"
     out = dir.'/rtt/rtt'
     eval render
     unset logscale y
