@@ -7,13 +7,13 @@
 
 int url_parse(const char *s, const char *default_path, struct url *out, char *err, size_t errlen)
 {
-    static const char scheme[] = "http://";
     memset(out, 0, sizeof *out);
-    if (strncmp(s, scheme, sizeof scheme - 1) != 0) {
+    const char *auth = strstr(s, "://");
+    if (!auth || auth - s != 4 || strncmp(s, "http", 4) != 0) {
         snprintf(err, errlen, "url %s: only http:// is supported", s);
         return -1;
     }
-    const char *auth = s + sizeof scheme - 1;
+    auth += 3;
     const char *slash = auth + strcspn(auth, "/?#");
     if (strchr(s, '#')) {
         snprintf(err, errlen, "url %s: fragments are not supported", s);
