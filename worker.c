@@ -14,6 +14,7 @@
 #include "net/loop.h"
 #include "net/multipart.h"
 #include "nn/nn.h"
+#include "svc/answer_html.h"
 #include "svc/cli.h"
 #include "svc/infer_queue.h"
 #include "svc/server.h"
@@ -87,22 +88,39 @@ static int format_answer(struct worker *w, const struct infer_job *job)
     return rc;
 }
 
+/* The inference thread is done with job: answer its request.  The job goes back to the pool before the
+ * answer is sent, since sending may start the connection's next (pipelined) request at once. */
 static void on_classified(struct infer_job *job, void *data)
 {
     struct worker *w = data;
     struct srv_conn *c = job->owner;
+    struct srv_request *r = srv_conn_request(c);
+    int status = 200;
+    const char *code = NULL, *type = "application/json";
+    char err[sizeof job->err];
+    snprintf(err, sizeof err, "%s", job->err);
     if (job->rc != 0) {
-        const char *code;
-        int status = nn_error_status(job->rc, &code);
-        srv_respond_error(c, status, code, job->err[0] ? job->err : NULL, NULL);
-    } else if (job->result.k < 1 || format_answer(w, job) != 0) {
-        srv_respond_error(c, 500, "internal_error", "could not format the answer", NULL);
+        status = nn_error_status(job->rc, &code);
     } else {
-        struct srv_request *r = srv_conn_request(c);
-        snprintf(r->note, sizeof r->note, "%s %.1fms", job->result.top[0].label, job->result.inference_ms);
-        srv_respond(c, 200, "application/json", buf_ptr(&w->json), buf_len(&w->json), NULL);
+        /* A browser that posted the plain form (no JavaScript) gets a page; everyone else JSON. */
+        bool html = answer_wants_html(http_find_header(r->headers, r->http.num_headers, "Accept"));
+        int rc = job->result.k < 1 ? -1
+                 : html            ? answer_html(&w->json, &job->result, w->id, job->total_ms)
+                                   : format_answer(w, job);
+        if (rc != 0) {
+            status = 500;
+            code = "internal_error";
+            snprintf(err, sizeof err, "could not format the answer");
+        } else {
+            type = html ? "text/html; charset=utf-8" : type;
+            snprintf(r->note, sizeof r->note, "%s %.1fms", job->result.top[0].label, job->result.inference_ms);
+        }
     }
     iq_release(w->queue, job);
+    if (code)
+        srv_respond_error(c, status, code, err[0] ? err : NULL, NULL);
+    else
+        srv_respond(c, 200, type, buf_ptr(&w->json), buf_len(&w->json), NULL);
 }
 
 /* Finds the image in the request: the multipart field "image", or the whole body.  0, or answers. */

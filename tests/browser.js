@@ -2,7 +2,8 @@
 //   node browser.js URL IMAGE [SCREENSHOT.png]
 // 1. With JavaScript: choose IMAGE, click Classify, wait for the top-5 bars and the study list;
 //    print {answer, top5, meta, studies}.
-// 2. Without JavaScript: the same plain HTML form posts to /submit; print the body the browser shows.
+// 2. Without JavaScript: the same plain HTML form posts to /submit; the worker answers the browser with
+//    an HTML page; print {url, answer, bars, meta} read off it.
 // Exits non-zero (with the reason on stderr) if any step fails.
 'use strict';
 
@@ -63,7 +64,11 @@ async function withoutScript(page) {
   await page.goto(url);
   await page.setInputFiles('#image', image);
   await Promise.all([page.waitForNavigation(), page.click('#submit')]);
-  return { url: page.url(), body: await page.textContent('body') };
+  const answer = await page.textContent('#answer');
+  const bars = await page.$$eval('#top5 li', (items) => items.length);
+  const meta = await page.textContent('#meta');
+  if (screenshot) await page.screenshot({ path: screenshot.replace(/\.png$/, '-plain.png'), fullPage: true });
+  return { url: page.url(), answer, bars, meta };
 }
 
 (async () => {

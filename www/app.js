@@ -1,5 +1,6 @@
 // The page's behaviour: preview, drag-and-drop, submit with fetch, draw the top-5, list study results.
-// Without JavaScript the form still posts to /submit and the browser shows the JSON reply.
+// Without JavaScript the form still posts to /submit and the worker answers with an HTML result page
+// (it sees the browser's Accept: text/html); fetch asks for JSON.
 'use strict';
 
 const $ = (id) => document.getElementById(id);
