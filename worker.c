@@ -33,6 +33,7 @@ static void usage(FILE *to)
             "usage: " PROG " --port P --model FILE [options]\n"
             "Serves MobileNetV2 classifications over HTTP/1.1.\n"
             "  POST /predict   image as multipart field 'image' or as the raw body -> JSON top-5\n"
+            "                  (an HTML page instead when Accept prefers text/html: a browser form)\n"
             "  GET  /healthz   200 when the model is loaded\n"
             "options:\n"
             "  --port P          TCP port to listen on (0 = any free port)\n"
