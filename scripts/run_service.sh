@@ -1,5 +1,6 @@
 #!/bin/sh
-# make run: two workers on PORT+1 and PORT+2, the balancer on PORT serving the page; Ctrl-C stops them all.
+# make run: two workers on 127.0.0.1 ports PORT+1 and PORT+2, the balancer on PORT (all interfaces) serving
+# the page; Ctrl-C stops them all.
 # usage: run_service.sh BIN_DIR MODEL PORT WWW_DIR SHARED_DIR
 set -u
 bin=$1 model=$2 port=$3 www=$4 shared=$5
@@ -28,7 +29,7 @@ wait_healthy() {
 
 backends=""
 for p in $((port + 1)) $((port + 2)); do
-    "$bin/worker" --port "$p" --model "$model" &
+    "$bin/worker" --host 127.0.0.1 --port "$p" --model "$model" &
     pid=$!
     pids="$pids $pid"
     wait_healthy "$p" "$pid" || { echo "worker on port $p did not start" >&2; exit 1; }
