@@ -1,5 +1,8 @@
 /* nn_classify_image: the image path in front of the network.  The centre square is resized straight
- * from the decoded picture (no crop copy) and preprocessed straight into the model's input buffer. */
+ * from the decoded picture (no crop copy) and preprocessed straight into the model's input buffer.
+ * An EXIF turn is applied to the 224x224 result rather than to the photo: turning commutes with a
+ * square crop and a square resize, and turning a 12-Mpixel photo costs ~150 ms (mostly page faults
+ * on the new buffer) where 224x224 costs nothing. */
 #include "nn/image.h"
 #include "nn/nn.h"
 
@@ -18,14 +21,18 @@ int nn_classify_image(struct nn_model *m, const void *bytes, size_t len, int k, 
 {
     double t0 = now_ms();
     struct img pic, input;
-    int rc = img_decode(bytes, len, &pic, err, errlen);
+    int orientation;
+    int rc = img_decode_stored(bytes, len, &pic, &orientation, err, errlen);
     if (rc < 0)
         return rc;
     int x0, y0, side;
-    img_center_square(pic.w, pic.h, &x0, &y0, &side);
+    img_center_square_oriented(pic.w, pic.h, orientation, &x0, &y0, &side);
     rc = img_resize_rect(&pic, x0, y0, side, side, NN_INPUT_SIZE, NN_INPUT_SIZE, &input);
     img_free(&pic);
+    if (rc == 0)
+        rc = img_apply_orientation(&input, orientation);
     if (rc < 0) {
+        img_free(&input);
         snprintf(err, errlen, "out of memory resizing the image");
         return rc;
     }

@@ -66,9 +66,10 @@ static int refuse_early(const void *bytes, size_t len, const struct img_probe *p
     return 0;
 }
 
-int img_decode(const void *bytes, size_t len, struct img *out, char *err, size_t errlen)
+int img_decode_stored(const void *bytes, size_t len, struct img *out, int *orientation, char *err, size_t errlen)
 {
     *out = (struct img){0};
+    *orientation = 1;
     if (!bytes || len == 0)
         return fail(NN_ERR_NOT_IMAGE, err, errlen, "empty input");
     if (len > INT_MAX) /* stb_image takes an int length */
@@ -96,11 +97,19 @@ int img_decode(const void *bytes, size_t len, struct img *out, char *err, size_t
             px = smaller;
     }
     *out = (struct img){.w = w, .h = h, .rgb = px};
-    if (img_apply_orientation(out, probe.orientation) < 0) {
-        img_free(out);
-        return fail(NN_ERR_NOMEM, err, errlen, "out of memory orienting a %dx%d image", w, h);
-    }
+    *orientation = probe.orientation;
     return 0;
+}
+
+int img_decode(const void *bytes, size_t len, struct img *out, char *err, size_t errlen)
+{
+    int orientation;
+    int rc = img_decode_stored(bytes, len, out, &orientation, err, errlen);
+    if (rc == 0 && img_apply_orientation(out, orientation) < 0) {
+        rc = fail(NN_ERR_NOMEM, err, errlen, "out of memory orienting a %dx%d image", out->w, out->h);
+        img_free(out);
+    }
+    return rc;
 }
 
 void img_free(struct img *im)

@@ -14,6 +14,9 @@ struct img {
 
 /* Decodes any format stb_image reads; grayscale/alpha become RGB; EXIF orientation is applied to JPEGs. */
 int img_decode(const void *bytes, size_t len, struct img *out, char *err, size_t errlen);
+/* img_decode without the EXIF turn: the picture as stored, and the orientation (1..8) still to apply.
+ * A caller that shrinks the picture can turn the small result instead, far cheaper for big photos. */
+int img_decode_stored(const void *bytes, size_t len, struct img *out, int *orientation, char *err, size_t errlen);
 /* The largest centred square of in. */
 int img_crop_center(const struct img *in, struct img *out);
 int img_resize(const struct img *in, int w, int h, struct img *out);
@@ -26,8 +29,14 @@ void img_free(struct img *im);
 
 /* --- pieces of the pipeline above, exposed so they can be tested and reused on their own --- */
 
+/* img_decode without the EXIF turn: the picture as stored, and the orientation (1..8) still to apply.
+ * A caller that shrinks the picture can turn the small result instead, far cheaper for big photos. */
+int img_decode_stored(const void *bytes, size_t len, struct img *out, int *orientation, char *err, size_t errlen);
 /* The largest centred square of a w x h picture: its side and top-left corner (odd margins round down). */
 void img_center_square(int w, int h, int *x0, int *y0, int *side);
+/* The same square chosen in the upright picture (EXIF orientation 1..8), given in the coordinates of the
+ * picture as stored: crop and shrink the stored picture there, then turn the result. */
+void img_center_square_oriented(int w, int h, int orientation, int *x0, int *y0, int *side);
 /* Resizes the cw x ch rectangle of in at (x0, y0) to w x h (no intermediate crop copy). */
 int img_resize_rect(const struct img *in, int x0, int y0, int cw, int ch, int w, int h, struct img *out);
 /* Turns a picture stored with EXIF orientation 1..8 upright, in place (5..8 swap w and h). 1 or an

@@ -56,6 +56,15 @@ static void assert_same_pixels(const struct img *a, const struct img *b)
     ck_assert_mem_eq(a->rgb, b->rgb, (size_t)a->w * a->h * 3);
 }
 
+static int max_difference(const struct img *a, const struct img *b)
+{
+    ck_assert(a->w == b->w && a->h == b->h);
+    int worst = 0;
+    for (size_t i = 0; i < (size_t)a->w * a->h * 3; i++)
+        worst = abs(a->rgb[i] - b->rgb[i]) > worst ? abs(a->rgb[i] - b->rgb[i]) : worst;
+    return worst;
+}
+
 static int decode(const struct bytes *b, struct img *out)
 {
     char err[128] = "";
@@ -527,11 +536,9 @@ START_TEST(large_shrink_matches_direct_filtering)
     ck_assert_int_ne(stbir_resize(big.rgb, S, S, 0, direct, 224, 224, 0, STBIR_TYPE_UINT8, 3, STBIR_ALPHA_CHANNEL_NONE,
                                   0, STBIR_EDGE_CLAMP, STBIR_EDGE_CLAMP, STBIR_FILTER_CATMULLROM,
                                   STBIR_FILTER_CATMULLROM, STBIR_COLORSPACE_LINEAR, NULL), 0);
-    int worst = 0;
-    for (int i = 0; i < 224 * 224 * 3; i++)
-        worst = abs(out.rgb[i] - direct[i]) > worst ? abs(out.rgb[i] - direct[i]) : worst;
-    ck_assert_msg(worst <= 4, "differs by %d levels", worst);
-    free(direct);
+    struct img filtered = {224, 224, direct};
+    ck_assert_int_le(max_difference(&out, &filtered), 4);
+    img_free(&filtered);
     img_free(&out);
     img_free(&big);
 }
@@ -734,6 +741,31 @@ START_TEST(real_photo_with_orientation_6_is_turned)
 }
 END_TEST
 
+/* Turning the 224x224 result (what nn_classify_image does) instead of the whole photo gives the same
+ * input, including when the crop margin is odd (500 - 313 = 187 here) and a mirror moves it. */
+START_TEST(turning_after_shrinking_matches_turning_first)
+{
+    struct bytes plain = read_shared("eval/sample_dev/images/n01491361_tiger_shark.JPEG");
+    for (unsigned o = 1; o <= 8; o++) {
+        struct bytes b = with_exif(&plain, 0, o);
+        struct img upright, stored, a, c;
+        int orientation, x0, y0, side;
+        ck_assert_int_eq(decode(&b, &upright), 0);
+        img_center_square(upright.w, upright.h, &x0, &y0, &side);
+        ck_assert_int_eq(img_resize_rect(&upright, x0, y0, side, side, 224, 224, &a), 0);
+        ck_assert_int_eq(img_decode_stored(b.p, b.len, &stored, &orientation, NULL, 0), 0);
+        ck_assert_int_eq(orientation, (int)o);
+        img_center_square_oriented(stored.w, stored.h, orientation, &x0, &y0, &side);
+        ck_assert_int_eq(img_resize_rect(&stored, x0, y0, side, side, 224, 224, &c), 0);
+        ck_assert_int_eq(img_apply_orientation(&c, orientation), 0);
+        ck_assert_int_le(max_difference(&a, &c), 1); /* float rounding in the filter, mirrored */
+        img_free(&upright), img_free(&stored), img_free(&a), img_free(&c);
+        free(b.p);
+    }
+    free(plain.p);
+}
+END_TEST
+
 /* ---- nn_classify_image (through the real engine and model) ----------------------------------------- */
 
 static struct nn_model *load_model(void)
@@ -824,6 +856,30 @@ START_TEST(classify_seed_jpegs_agree_with_golden)
 }
 END_TEST
 
+/* A turned photo is classified as its upright picture (nn_classify_image turns after shrinking). */
+START_TEST(classify_turned_photo_as_upright)
+{
+    struct bytes plain = read_shared("eval/sample_dev/images/n01491361_tiger_shark.JPEG");
+    struct bytes b = with_exif(&plain, 1, 8);
+    struct img upright, input;
+    int x0, y0, side;
+    ck_assert_int_eq(decode(&b, &upright), 0);
+    img_center_square(upright.w, upright.h, &x0, &y0, &side);
+    ck_assert_int_eq(img_resize_rect(&upright, x0, y0, side, side, NN_INPUT_SIZE, NN_INPUT_SIZE, &input), 0);
+    static float tensor[NN_INPUT_SIZE * NN_INPUT_SIZE * 3];
+    img_to_tensor(&input, tensor);
+    struct nn_model *m = load_model();
+    struct nn_result want, got;
+    ck_assert_int_eq(nn_classify_tensor(m, tensor, 5, &want), 0);
+    char err[128] = "";
+    ck_assert_int_eq(nn_classify_image(m, b.p, b.len, 5, &got, err, sizeof err), 0);
+    ck_assert_int_eq(got.top[0].class_index, want.top[0].class_index);
+    ck_assert_float_eq_tol(got.top[0].prob, want.top[0].prob, 1e-3);
+    nn_free(m);
+    img_free(&upright), img_free(&input), free(b.p), free(plain.p);
+}
+END_TEST
+
 START_TEST(classify_passes_image_errors_through)
 {
     struct nn_model *m = load_model();
@@ -878,11 +934,13 @@ Suite *test_suite(void)
     tcase_add_test(exif, exif_orientations_are_applied);
     tcase_add_test(exif, malformed_exif_means_upright);
     tcase_add_test(exif, real_photo_with_orientation_6_is_turned);
+    tcase_add_test(exif, turning_after_shrinking_matches_turning_first);
     suite_add_tcase(s, exif);
 
     TCase *classify = tcase_create("classify");
     tcase_add_test(classify, classify_png_of_golden_input_matches_golden_softmax);
     tcase_add_test(classify, classify_seed_jpegs_agree_with_golden);
+    tcase_add_test(classify, classify_turned_photo_as_upright);
     tcase_add_test(classify, classify_passes_image_errors_through);
     tcase_set_timeout(classify, 20); /* model loads, and ASan builds run the network far slower */
     suite_add_tcase(s, classify);
