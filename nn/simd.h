@@ -1,12 +1,12 @@
 /* simd: 16-float vectors (GCC vector extensions) and the target_clones attribute that compiles a kernel
  * for AVX-512, AVX2+FMA and baseline x86-64, picked at load time by the CPU's features (safe on any x86-64).
- * On other architectures the attribute is empty and the vectors lower to whatever the target has. */
+ * Elsewhere (other architectures, clang) the attribute is empty and the vectors lower to what the target has. */
 #ifndef NN_SIMD_H
 #define NN_SIMD_H
 
 #include <string.h>
 
-#if defined(__x86_64__) && !defined(NN_NO_CLONES)
+#if defined(__x86_64__) && !defined(__clang__) /* clang 14 emits no resolver for these (fuzz builds) */
 #define NN_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define NN_CLONES
