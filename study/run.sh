@@ -25,6 +25,7 @@ share=${STUDY_CPU_SHARE:-0.25}
 # under overload as in the original, shallow enough that an overloaded cell drains in a few seconds.
 queue=${STUDY_QUEUE:-64}
 rates=${STUDY_RATES:-100 10}
+photo=$shared/eval/seed_test_images/test_2000.jpg
 export OPENBLAS_NUM_THREADS=1
 
 say() { echo "study: $*" >&2; }
@@ -133,6 +134,11 @@ wait_healthy "$bp"
 # shellcheck disable=SC2086
 "$client" rtt --url "http://127.0.0.1:$bp" $rtt_args --csv --out "$out/rtt" --name loopback >/dev/null ||
     say "rtt reported errors (see above)"
+# The original's files are all about 21 KB up to 224 px (heavy JPEG headers); the same sizes re-encoded
+# from its 2000 px photo show what the pixels alone cost.
+# shellcheck disable=SC2086
+"$client" rtt --url "http://127.0.0.1:$bp" --photo "$photo" $rtt_args --csv --out "$out/rtt" \
+    --name loopback-photo >/dev/null || say "rtt reported errors (see above)"
 stop_all
 
 if [ "$(id -u)" = 0 ] && ip netns list >/dev/null 2>&1; then
@@ -150,6 +156,9 @@ if [ "$(id -u)" = 0 ] && ip netns list >/dev/null 2>&1; then
         # shellcheck disable=SC2086
         ip netns exec "$ns-c" "$client" rtt --url http://10.231.1.2:5000 $ns_args --csv --out "$out/rtt" \
             --name "netns-${rate}mbit" >/dev/null || say "rtt reported errors (see above)"
+        # shellcheck disable=SC2086
+        ip netns exec "$ns-c" "$client" rtt --url http://10.231.1.2:5000 --photo "$photo" $ns_args --csv \
+            --out "$out/rtt" --name "netns-${rate}mbit-photo" >/dev/null || say "rtt reported errors (see above)"
         stop_all
         "$here/netns.sh" destroy "$ns"
     done
