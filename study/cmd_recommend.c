@@ -1,6 +1,7 @@
 /* client recommend: answers from the studies' results.
  *   --budget-ms B --bandwidth-mbps X: the most accurate resolution whose predicted RTT fits B, where
- *     predicted RTT = loopback mean RTT at that size (study 2) + request bytes at X Mbit/s;
+ *     predicted RTT = loopback mean RTT at that size (study 2) + hops x request bytes at X Mbit/s
+ *     (the balancer stores and forwards, so each shaped hop costs the whole transfer);
  *   --rate R --p99-ms T: the fewest workers whose predicted p99 meets T (service time from study 3,
  *     random-split M/G/1 model), and with --check URL a load run at R on ?backends=c to verify it. */
 #include <math.h>
@@ -20,16 +21,18 @@ struct rec {
     struct load_opts o; /* for --check */
     const char *results, *rtt_name;
     double budget_ms, mbps, rate, p99_ms, s_ms, scv;
-    long max_workers;
+    long max_workers, hops;
 };
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: client recommend --budget-ms B --bandwidth-mbps X [--results DIR] [--rtt-name NAME]\n"
+    fprintf(f, "usage: client recommend --budget-ms B --bandwidth-mbps X [--hops N] [--results DIR] [--rtt-name NAME]\n"
                "       client recommend --rate R --p99-ms T [--results DIR | --service-ms S [--service-scv V]]\n"
                "                        [--max-workers N] [--check URL [--duration SEC]]\n"
                "  First form: the resolution with the best top-1 whose RTT fits the budget on a link of X\n"
-               "  Mbit/s, from DIR/accuracy/accuracy.csv and DIR/rtt/NAME.csv (default results, loopback).\n"
+               "  Mbit/s, from DIR/accuracy/accuracy.csv and DIR/rtt/NAME.csv (default results, loopback;\n"
+               "  loopback-photo has the photo re-encoded per size).  --hops N: links of that speed the\n"
+               "  picture crosses one after the other (default 1; study 2's namespaces have 2).\n"
                "  Second form: workers needed for R requests/s with p99 <= T ms, from DIR/load/service.csv\n"
                "  and the random-split M/G/1 model; --check URL (a balancer with enough backends) runs the\n"
                "  open-loop load at R through ?backends=c and reports whether the p99 target is met.\n");
@@ -78,7 +81,7 @@ static int best_resolution(const struct rec *q)
         if (r < 0 || isnan(top1))
             continue;
         double bytes = csv_num(rtt, r, r_bytes), base = csv_num(rtt, r, r_mean);
-        double ms = base + bytes * 8 / (q->mbps * 1e3); /* bytes at X Mbit/s, in ms */
+        double ms = base + (double)q->hops * bytes * 8 / (q->mbps * 1e3); /* bytes at X Mbit/s, in ms */
         int fits = ms <= q->budget_ms;
         printf("| %.0f | %.1f | %.1f | %.0f | %.1f | %.1f | %s |\n", size, top1, csv_num(acc, a, a_top5), bytes,
                base, ms, fits ? "yes" : "no");
@@ -172,14 +175,15 @@ int cmd_recommend(int argc, char **argv)
         { "results", required_argument, 0, 'D' },   { "rtt-name", required_argument, 0, 'n' },
         { "service-ms", required_argument, 0, 'S' }, { "service-scv", required_argument, 0, 'V' },
         { "max-workers", required_argument, 0, 'M' }, { "check", required_argument, 0, 'K' },
-        { "duration", required_argument, 0, 'd' }, { "help", no_argument, 0, 'h' },
+        { "duration", required_argument, 0, 'd' }, { "hops", required_argument, 0, 'H' },
+        { "help", no_argument, 0, 'h' },
         { 0, 0, 0, 0 },
     };
-    struct rec q = { .results = "results", .rtt_name = "loopback", .max_workers = MAX_WORKERS };
+    struct rec q = { .results = "results", .rtt_name = "loopback", .max_workers = MAX_WORKERS, .hops = 1 };
     load_opts_defaults(&q.o);
     int c, bad = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "B:X:R:P:D:n:S:V:M:K:d:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "B:X:R:P:D:n:S:V:M:K:d:H:h", opts, NULL)) != -1) {
         switch (c) {
         case 'B': bad |= args_positive("--budget-ms", optarg, &q.budget_ms); break;
         case 'X': bad |= args_positive("--bandwidth-mbps", optarg, &q.mbps); break;
@@ -192,6 +196,7 @@ int cmd_recommend(int argc, char **argv)
         case 'M': bad |= args_int("--max-workers", optarg, 1, MAX_WORKERS, &q.max_workers); break;
         case 'K': q.o.url = optarg; break;
         case 'd': bad |= load_opts_handle('d', optarg, &q.o) < 0; break;
+        case 'H': bad |= args_int("--hops", optarg, 1, 16, &q.hops); break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }

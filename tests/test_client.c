@@ -327,6 +327,10 @@ START_TEST(recommend_picks_the_best_resolution_within_the_budget)
     ck_assert_int_eq(client("recommend", "--budget-ms", "2000", "--bandwidth-mbps", "0.8", "--results", results,
                             NULL), 0);
     ck_assert_ptr_nonnull(strstr(out, "recommend: 224 px"));
+    /* Two shaped hops in a row pay the transfer twice: 50 + 2 x 1000 ms no longer fits 2 s. */
+    ck_assert_int_eq(client("recommend", "--budget-ms", "2000", "--bandwidth-mbps", "0.8", "--hops", "2",
+                            "--results", results, NULL), 0);
+    ck_assert_ptr_nonnull(strstr(out, "recommend: 64 px"));
     ck_assert_int_eq(client("recommend", "--budget-ms", "10", "--bandwidth-mbps", "0.8", "--results", results,
                             NULL), 1);
 }
