@@ -73,11 +73,13 @@ static __mmask16 lanes(int count)
     return count >= 16 ? (__mmask16)0xffff : count <= 0 ? 0 : (__mmask16)((1u << count) - 1);
 }
 
-/* A row block of R rows against every panel: the block of A stays in L1 while B streams from L2. */
-AVX512 static void row_block(int R, const float *a, int k, const float *packed, int n, const float *bias,
-                             const float *res, __m512 lo, __m512 hi, float *c)
+/* A row block of R rows against the panels of columns [col0, col1): the block of A stays in L1 while
+ * the panels stream from L2. */
+AVX512 static void row_block(int R, const float *a, int k, const float *packed, int n, int col0, int col1,
+                             const float *bias, const float *res, __m512 lo, __m512 hi, float *c)
 {
-    for (int col = 0; col < n; col += NN_GEMM_NR, packed += (size_t)k * NN_GEMM_NR) {
+    packed += (size_t)col0 * k;
+    for (int col = col0; col < col1; col += NN_GEMM_NR, packed += (size_t)k * NN_GEMM_NR) {
         __mmask16 m0 = lanes(n - col), m1 = lanes(n - col - 16);
         switch (R) {
 #define TILE(r) case r: tile(r, a, k, packed, bias + col, res ? res + col : NULL, lo, hi, c + col, n, m0, m1); break;
@@ -87,14 +89,24 @@ AVX512 static void row_block(int R, const float *a, int k, const float *packed, 
     }
 }
 
+/* Column strips of B sized to stay in L2 while every row block passes over them: the whole of B for the
+ * early layers (many rows, small B), a few panels for the late ones (few rows, B over a megabyte). */
+#define STRIP_BYTES (256 * 1024)
+
 AVX512 void nn_gemm_rows(const float *a, int k, const float *packed, int n, const float *bias, const float *residual,
                          float lo, float hi, float *c, int row0, int row1)
 {
     __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
-    for (int r = row0; r < row1; r += NN_GEMM_MR) {
-        int R = row1 - r < NN_GEMM_MR ? row1 - r : NN_GEMM_MR;
-        row_block(R, a + (size_t)r * k, k, packed, n, bias, residual ? residual + (size_t)r * n : NULL, vlo, vhi,
-                  c + (size_t)r * n);
+    size_t panel_bytes = (size_t)k * NN_GEMM_NR * sizeof(float);
+    int strip = (int)(STRIP_BYTES / panel_bytes) * NN_GEMM_NR;
+    strip = strip < NN_GEMM_NR ? NN_GEMM_NR : strip;
+    for (int col0 = 0; col0 < n; col0 += strip) {
+        int col1 = n - col0 < strip ? n : col0 + strip;
+        for (int r = row0; r < row1; r += NN_GEMM_MR) {
+            int R = row1 - r < NN_GEMM_MR ? row1 - r : NN_GEMM_MR;
+            row_block(R, a + (size_t)r * k, k, packed, n, col0, col1, bias,
+                      residual ? residual + (size_t)r * n : NULL, vlo, vhi, c + (size_t)r * n);
+        }
     }
 }
 
