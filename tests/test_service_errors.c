@@ -153,6 +153,27 @@ START_TEST(malformed_http_gets_400_and_close)
 }
 END_TEST
 
+/* Limits from the parser reach the client as statuses: a long target → 414, a huge head → 431. */
+START_TEST(oversized_target_and_head_get_414_and_431)
+{
+    size_t cap = 40 * 1024;
+    char *req = malloc(cap);
+    int ports[] = { svc.balancer_port, svc.worker_port[0] };
+    for (int p = 0; p < 2; p++) {
+        int n = snprintf(req, cap, "GET /%0*d HTTP/1.1\r\nHost: t\r\n\r\n", 5000, 7);
+        ck_assert_int_lt(n, (int)cap);
+        expect_error(ports[p], req, NULL, 0, 414, "uri_too_long");
+        n = snprintf(req, cap, "GET / HTTP/1.1\r\nHost: t\r\n");
+        for (int i = 0; i < 400; i++)
+            n += snprintf(req + n, cap - (size_t)n, "X-Filler-%03d: %060d\r\n", i, i);
+        n += snprintf(req + n, cap - (size_t)n, "\r\n");
+        ck_assert_int_lt(n, (int)cap);
+        expect_error(ports[p], req, NULL, 0, 431, "headers_too_large");
+    }
+    free(req);
+}
+END_TEST
+
 static long long now_ms(void)
 {
     struct timespec ts;
@@ -484,6 +505,7 @@ Suite *test_suite(void)
     tcase_add_test(tc, body_over_the_limit_is_413_before_it_is_sent);
     tcase_add_test(tc, body_over_the_limit_sent_by_curl_gets_413);
     tcase_add_test(tc, malformed_http_gets_400_and_close);
+    tcase_add_test(tc, oversized_target_and_head_get_414_and_431);
     tcase_add_test(tc, backend_down_gives_502_json);
     tcase_add_test(tc, silent_backend_gives_504_json);
     tcase_add_test(tc, silent_backend_does_not_stall_the_balancer);
