@@ -198,7 +198,7 @@ static int build_conv(struct builder *b, const struct tfl_op *op, struct nn_laye
     int pointwise = kh == 1 && kw == 1 && g->sh == 1 && g->sw == 1;
     l->kind = pointwise ? NN_LAYER_CONV1X1 : NN_LAYER_CONV;
     l->scratch_floats = pointwise ? 0 : nn_conv_im2col_scratch(g);
-    b->m->flops += 2.0 * g->oh * g->ow * (double)k * oc;
+    l->flops = 2.0 * g->oh * g->ow * (double)k * oc;
     return clamp_of(b, op->activation, l);
 }
 
@@ -220,7 +220,7 @@ static int build_depthwise(struct builder *b, const struct tfl_op *op, struct nn
     l->bias = l->w ? bias_in(b, op->ninputs > 2 ? op->inputs[2] : -1, (size_t)c) : NULL;
     if (!l->w || !l->bias)
         return -1;
-    b->m->flops += 2.0 * l->g.oh * l->g.ow * (double)c * l->g.kh * l->g.kw;
+    l->flops = 2.0 * l->g.oh * l->g.ow * (double)c * l->g.kh * l->g.kw;
     return clamp_of(b, op->activation, l);
 }
 
@@ -274,7 +274,7 @@ static int build_fc(struct builder *b, const struct tfl_op *op, struct nn_layer 
     l->bias = l->w ? bias_in(b, op->ninputs > 2 ? op->inputs[2] : -1, l->n) : NULL;
     if (!l->w || !l->bias)
         return -1;
-    b->m->flops += 2.0 * (double)l->n * l->k;
+    l->flops = 2.0 * (double)l->n * l->k;
     return clamp_of(b, op->activation, l);
 }
 
@@ -300,6 +300,22 @@ static int build_elementwise(struct builder *b, const struct tfl_op *op, struct 
     if (l->kind == NN_LAYER_SOFTMAX && !(isfinite(op->beta) && op->beta > 0))
         return fail(b, "softmax beta %g", (double)op->beta);
     return 0;
+}
+
+/* Layers worth splitting among threads: a barrier costs microseconds, so only the big ones (depthwise
+ * work counts 8x: it runs at an eighth of the GEMM's rate). */
+#define SHARE_MIN_FLOPS 4e6
+
+static void mark_shared(struct nn_model *m)
+{
+    m->flops = 0;
+    for (int i = 0; i < m->nlayers; i++) {
+        struct nn_layer *l = &m->layers[i];
+        double work = l->kind == NN_LAYER_DEPTHWISE ? 8 * l->flops : l->flops;
+        l->shared = (l->kind == NN_LAYER_CONV1X1 || l->kind == NN_LAYER_CONV || l->kind == NN_LAYER_DEPTHWISE ||
+                     l->kind == NN_LAYER_ADD) && work >= SHARE_MIN_FLOPS;
+        m->flops += l->flops;
+    }
 }
 
 static int build_layer(struct builder *b, const struct tfl_op *op, struct nn_layer *l)
@@ -419,6 +435,7 @@ int nn_build(const struct tfl_model *t, struct nn_model *m, char *err, size_t er
     }
     m->nclasses = (int)m->act_size[m->output];
     fuse_residual_adds(m);
+    mark_shared(m);
     rc = 0;
 out:
     free(b.writer);

@@ -56,14 +56,19 @@ static void run_layer(const struct nn_layer *l, int part, int parts)
     }
 }
 
-/* Every layer in order; with a team, each thread does its share and all meet before the next layer. */
+/* Every layer in order.  With a team, each thread does its share of a shared layer while thread 0 alone
+ * runs the small ones; they meet at a barrier wherever a shared layer begins or ends. */
 void nn_run_layers(void *arg, struct nn_team *team, int part)
 {
     const struct nn_model *m = arg;
     int parts = nn_team_size(team);
     for (int i = 0; i < m->nlayers; i++) {
-        run_layer(&m->layers[i], part, parts);
-        if (team)
+        const struct nn_layer *l = &m->layers[i];
+        if (l->shared)
+            run_layer(l, part, parts);
+        else if (part == 0)
+            run_layer(l, 0, 1);
+        if (team && (l->shared || (i + 1 < m->nlayers && m->layers[i + 1].shared)))
             nn_team_barrier(team, part);
     }
 }

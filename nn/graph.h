@@ -32,6 +32,8 @@ struct nn_layer {
     float lo, hi;              /* fused activation clamp */
     float beta;                /* softmax */
     size_t scratch_floats;     /* arena scratch the layer needs while it runs */
+    double flops;              /* 2 per multiply-add */
+    int shared;                /* split among a team's threads (worth a barrier); else thread 0 runs it */
     /* Resolved at load: */
     const float *x, *x2;
     float *y, *scratch;
