@@ -33,7 +33,7 @@ struct balancer {
     bool has_results;
     uint64_t rng;                 /* xorshift64* state */
     struct buf scratch;           /* file contents, forwarded heads (loop thread only) */
-    struct buf scratch2;          /* de-chunked bodies */
+    struct buf dechunked;         /* a chunked backend answer, decoded */
 };
 
 static void usage(FILE *to)
@@ -82,7 +82,7 @@ static void on_backend_reply(void *data, const struct upstream_reply *reply)
     const char *body;
     size_t body_len;
     if (forward_response_head(reply->res, reply->raw, &B.scratch) != 0 ||
-        forward_response_body(reply->res, reply->raw, reply->raw_len, &B.scratch2, &body, &body_len) != 0) {
+        forward_response_body(reply->res, reply->raw, reply->raw_len, &B.dechunked, &body, &body_len) != 0) {
         srv_respond_error(c, 502, "bad_gateway", "the backend's answer could not be relayed", NULL);
         return;
     }
@@ -243,7 +243,7 @@ int main(int argc, char **argv)
     B.results_dir = o.results;
     B.rng = (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ULL ^ (uint64_t)getpid() << 32 ^ 1;
     buf_init(&B.scratch, MAX_STATIC_FILE + 4096);
-    buf_init(&B.scratch2, UPSTREAM_MAX_RESPONSE);
+    buf_init(&B.dechunked, UPSTREAM_MAX_RESPONSE);
     struct loop *l = loop_create(8192);
     if (!l) {
         fprintf(stderr, PROG ": cannot create the event loop\n");
@@ -279,6 +279,6 @@ out:
         upstream_free(B.backends[i]);
     loop_destroy(l);
     buf_free(&B.scratch);
-    buf_free(&B.scratch2);
+    buf_free(&B.dechunked);
     return status;
 }
