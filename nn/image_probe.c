@@ -178,6 +178,46 @@ static void probe_pnm(const unsigned char *p, size_t len, struct img_probe *out)
     out->complete = need <= len - i - 1;
 }
 
+/* TGA: an 18-byte header (id length, colour-map type, image type, colour-map spec, origin, size, depth),
+ * the id, the colour map, then pixels: raw, or run-length packets (a count byte, then one pixel
+ * repeated or count literal pixels).  The header is judged with the rules of stb_image's TGA test,
+ * zero-padded as stb_image reads past the end of a short file. */
+enum { TGA_HEADER = 18 };
+
+static int tga_plausible(const unsigned char h[TGA_HEADER])
+{
+    unsigned type = h[2], bpp = h[16], map_bits = h[7];
+    if (h[1] > 1)
+        return 0;
+    if (h[1] == 1 && ((type != 1 && type != 9) || (map_bits != 8 && map_bits != 15 && map_bits != 16 &&
+                                                   map_bits != 24 && map_bits != 32) || (bpp != 8 && bpp != 16)))
+        return 0;
+    if (h[1] == 0 && type != 2 && type != 3 && type != 10 && type != 11)
+        return 0;
+    return le16(h + 12) >= 1 && le16(h + 14) >= 1 &&
+           (bpp == 8 || bpp == 15 || bpp == 16 || bpp == 24 || bpp == 32);
+}
+
+static void probe_tga(const unsigned char h[TGA_HEADER], const unsigned char *p, size_t len, struct img_probe *out)
+{
+    out->width = (int)le16(h + 12);
+    out->height = (int)le16(h + 14);
+    size_t pixel_bytes = (h[16] + 7u) / 8, pixels = (size_t)out->width * out->height;
+    size_t i = TGA_HEADER + h[0] + (h[1] ? (size_t)le16(h + 5) * ((h[7] + 7u) / 8) : 0);
+    if (h[2] < 8) { /* raw */
+        out->complete = i <= len && pixels <= (len - i) / pixel_bytes;
+        return;
+    }
+    for (size_t done = 0; done < pixels;) {
+        if (i >= len)
+            return;
+        unsigned packet = p[i++], n = (packet & 0x7F) + 1u;
+        i += packet & 0x80 ? pixel_bytes : n * pixel_bytes;
+        done += n;
+    }
+    out->complete = i <= len;
+}
+
 static void probe_jpeg(const unsigned char *p, size_t len, struct img_probe *out)
 {
     struct jpeg_layout layout;
@@ -213,8 +253,14 @@ void img_probe(const unsigned char *p, size_t len, struct img_probe *out)
         out->format = IMG_FMT_UNKNOWN;
         out->name = "data";
     }
+    unsigned char tga_header[TGA_HEADER] = {0};
+    memcpy(tga_header, p, len < TGA_HEADER ? len : TGA_HEADER);
+    if (out->format == IMG_FMT_UNKNOWN && tga_plausible(tga_header)) {
+        out->format = IMG_FMT_TGA;
+        out->name = "TGA";
+    }
     if (out->format == IMG_FMT_JPEG || out->format == IMG_FMT_PNG || out->format == IMG_FMT_BMP ||
-        out->format == IMG_FMT_GIF || out->format == IMG_FMT_PNM)
+        out->format == IMG_FMT_GIF || out->format == IMG_FMT_PNM || out->format == IMG_FMT_TGA)
         out->complete = 0; /* proven complete by the walkers below */
     switch (out->format) {
     case IMG_FMT_JPEG: probe_jpeg(p, len, out); break;
@@ -223,6 +269,7 @@ void img_probe(const unsigned char *p, size_t len, struct img_probe *out)
     case IMG_FMT_GIF: probe_gif(p, len, out); break;
     case IMG_FMT_PSD: probe_psd(p, len, out); break;
     case IMG_FMT_PNM: probe_pnm(p, len, out); break;
+    case IMG_FMT_TGA: probe_tga(tga_header, p, len, out); break;
     default: break;
     }
 }

@@ -7,8 +7,9 @@
 #include <stddef.h>
 
 enum img_format {
-    IMG_FMT_UNKNOWN = 0, /* no magic we know; stb_image may still take it as TGA (which has none) */
+    IMG_FMT_UNKNOWN = 0, /* no magic we know */
     IMG_FMT_JPEG, IMG_FMT_PNG, IMG_FMT_GIF, IMG_FMT_BMP, IMG_FMT_PSD, IMG_FMT_PNM, IMG_FMT_PIC,
+    IMG_FMT_TGA,         /* no magic at all: a header that passes stb_image's own TGA test */
     IMG_FMT_UNSUPPORTED, /* a picture format we recognise but do not decode (HDR, WebP, TIFF, HEIF ...) */
 };
 
@@ -17,7 +18,8 @@ struct img_probe {
     const char *name;    /* "JPEG", "PNG", ..., "WebP" for an unsupported one, "data" when unknown */
     int width, height;   /* from the header when it could be read without stb, else 0 */
     int complete;        /* 0 when the container visibly stops early (JPEG without EOI, PNG without
-                            IEND, BMP or PNM shorter than its pixels, GIF cut inside its first frame) */
+                            IEND, BMP, PNM or TGA shorter than its pixels, GIF cut inside its first
+                            frame) */
     int supported;       /* 0 for a variant stb_image cannot decode (lossless/arithmetic JPEG) */
     int orientation;     /* EXIF orientation 1..8 (JPEG), else 1 */
 };

@@ -367,8 +367,8 @@ START_TEST(lossless_jpeg_is_unsupported)
 END_TEST
 
 /* Every prefix of a valid file is refused (or, where the format allows, decoded) and never read past:
- * run under build/asan to make "never read past" a checked claim.  JPEG, PNG and BMP prefixes must
- * all be refused: their end marker or pixel-array length is checked. */
+ * run under build/asan to make "never read past" a checked claim.  JPEG, PNG, BMP and TGA prefixes
+ * must all be refused: their end marker or pixel-array length is checked. */
 static void check_every_prefix(const struct bytes *whole, int prefixes_must_fail)
 {
     for (size_t n = 0; n < whole->len; n++) {
@@ -400,6 +400,14 @@ START_TEST(every_truncation_is_refused_or_decoded)
     check_every_prefix(&png, 1);
     check_every_prefix(&bmp, 1);
     check_every_prefix(&gif, 0);
+    for (int rle = 0; rle < 2; rle++) { /* TGA has no end marker, but its pixel count bounds its length */
+        struct bytes tga = {0};
+        stbi_write_tga_with_rle = rle;
+        ck_assert_int_ne(stbi_write_tga_to_func(write_to_bytes, &tga, 24, 16, 3, src.rgb), 0);
+        check_every_prefix(&tga, 1);
+        free(tga.p);
+    }
+    stbi_write_tga_with_rle = 1;
     /* The GIF is refused until its first frame's data is whole (only the trailer byte may go). */
     struct img got;
     gif.len -= 2;
