@@ -4,6 +4,7 @@
  * Prints, for the model in $IMGREC_MODEL: RSS after load, the check against one golden case, the
  * single-thread median and its GFLOP/s, the ratio to ONNX Runtime's median (when given), the 2-thread
  * speedup for one image, and images/s of two single-threaded engines (uint8 and int8 models) side by side. */
+#include "nn/gemm.h"
 #include "nn/nn.h"
 
 #include <math.h>
@@ -36,6 +37,18 @@ static long rss_kb(void)
     if (f)
         fclose(f);
     return kb;
+}
+
+/* The machine is shared: the load says how much the numbers below can be trusted. */
+static const char *loadavg(void)
+{
+    static char line[128];
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (!f || !fgets(line, sizeof line, f))
+        snprintf(line, sizeof line, "unknown\n");
+    if (f)
+        fclose(f);
+    return line;
 }
 
 static const char *env_or_die(const char *name)
@@ -139,6 +152,8 @@ int main(int argc, char **argv)
     }
     const char *coretype = getenv("OPENBLAS_CORETYPE");
     printf("== nn bench [%s] OPENBLAS_CORETYPE=%s\n", label, coretype ? coretype : "(unset)");
+    printf("GEMM path: %s; load average when starting: %s", nn_gemm_available() ?
+           "nn's own AVX-512 kernel (OpenBLAS not on the hot path)" : "OpenBLAS sgemm", loadavg());
 
     struct nn_model *m = load_or_die("IMGREC_MODEL");
     nn_set_threads(m, 1);
