@@ -198,7 +198,7 @@ END_TEST
 /* A socket listening on a free port of 127.0.0.1; the port goes to *port. */
 static int listen_loopback(int *port)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_in a = { .sin_family = AF_INET };
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     socklen_t alen = sizeof a;
