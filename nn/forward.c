@@ -7,8 +7,8 @@
 #include <string.h>
 #include <time.h>
 
-/* This thread's share of one layer: GEMM rows, depthwise output rows, elements; small layers go whole
- * to part 0. */
+/* This thread's share of one layer (part of parts): GEMM rows, depthwise output rows or elements.  The
+ * small layers are never shared, so they run whole. */
 static void run_layer(const struct nn_layer *l, int part, int parts)
 {
     const struct nn_window *g = &l->g;
@@ -17,25 +17,19 @@ static void run_layer(const struct nn_layer *l, int part, int parts)
     case NN_LAYER_CONV1X1:
         nn_share(g->h * g->w, part, parts, NN_GEMM_MR, &b, &e);
         nn_conv1x1(l->x, g->c, &l->mat, l->bias, l->x2, g->oc, l->lo, l->hi, l->y, b, e);
-        return;
+        break;
     case NN_LAYER_CONV:
         nn_share(g->oh * g->ow, part, parts, NN_GEMM_MR, &b, &e);
         nn_conv_im2col(l->x, g, &l->mat, l->bias, l->lo, l->hi, l->scratch, l->y, b, e);
-        return;
+        break;
     case NN_LAYER_DEPTHWISE:
         nn_share(g->oh, part, parts, 1, &b, &e);
         nn_depthwise(l->x, g, l->w, l->bias, l->lo, l->hi, l->y, b, e);
-        return;
+        break;
     case NN_LAYER_ADD:
         nn_share((int)l->n, part, parts, 16, &b, &e);
         nn_add(l->x + b, l->x2 + b, (size_t)(e - b), l->lo, l->hi, l->y + b);
-        return;
-    default:
         break;
-    }
-    if (part != 0)
-        return;
-    switch (l->kind) {
     case NN_LAYER_AVGPOOL:
         nn_avgpool(l->x, g, l->lo, l->hi, l->y);
         break;
@@ -50,8 +44,6 @@ static void run_layer(const struct nn_layer *l, int part, int parts)
         break;
     case NN_LAYER_COPY:
         memcpy(l->y, l->x, l->n * sizeof *l->y);
-        break;
-    default:
         break;
     }
 }
