@@ -279,11 +279,13 @@ START_TEST(full_queue_answers_503_with_retry_after)
     int head_len = snprintf(head, sizeof head, "POST /predict HTTP/1.1\r\nHost: t\r\nContent-Length: %zu\r\n\r\n", len);
     enum { N = 4 };
     struct sh_conn *c = malloc(N * sizeof *c);
-    for (int i = 0; i < N; i++) { /* all sent before any answer is read */
+    for (int i = 0; i < N; i++) { /* all but the last byte, so that all complete at the same moment */
         ck_assert_int_eq(sh_connect(&c[i], port), 0);
         ck_assert_int_eq(sh_send(&c[i], head, (size_t)head_len, 2000), 0);
-        ck_assert_int_eq(sh_send(&c[i], jpg, len, 5000), 0);
+        ck_assert_int_eq(sh_send(&c[i], jpg, len - 1, 5000), 0);
     }
+    for (int i = 0; i < N; i++)
+        ck_assert_int_eq(sh_send(&c[i], jpg + len - 1, 1, 2000), 0);
     int ok = 0, busy = 0;
     for (int i = 0; i < N; i++) {
         struct sh_reply r;
