@@ -53,8 +53,11 @@ static void im2col(const float *restrict in, const struct nn_window *g, float *r
             int iy = oy * g->sh - g->pad_top + ky * g->dh;
             if (iy >= 0 && iy < g->h && ix0 >= 0 && ix0 + g->kw <= g->w && g->dw == 1) {
                 const float *src = in + ((long)iy * g->w + ix0) * c;
-                for (int i = 0; i < span; i++) /* the whole row is inside and contiguous */
-                    cols[i] = src[i];
+                if (span == 9) /* 3x3 over RGB, the first layer: a fixed-size copy the compiler unrolls */
+                    memcpy(cols, src, 9 * sizeof *cols);
+                else
+                    for (int i = 0; i < span; i++) /* the whole row is inside and contiguous */
+                        cols[i] = src[i];
                 continue;
             }
             for (int kx = 0; kx < g->kw; kx++) {
