@@ -33,9 +33,11 @@ int nn_gemm_available(void)
     return __builtin_cpu_supports("avx512f") != 0;
 }
 
-/* One tile: R rows x 32 columns of C, accumulated over all K in 2R zmm registers (R is a constant at
- * every call, so the row loops unroll and the accumulators stay in registers). */
-AVX512 static inline __attribute__((always_inline)) void tile(const int R, const float *a, int k, const float *bp,
+/* One tile: R rows x 16*V columns of C (V = 1 or 2 vectors), accumulated over all K in V*R zmm registers.
+ * R and V are constants at every call, so the loops unroll and the accumulators stay in registers; V = 1
+ * serves the last panel when at most 16 of its columns are real (N = 16, or 1001 = 31*32 + 9). */
+AVX512 static inline __attribute__((always_inline)) void tile(const int R, const int V, const float *a, int k,
+                                                               const float *bp,
                                                                const float *bias, const float *res, __m512 lo,
                                                                __m512 hi, float *c, int n, __mmask16 m0,
                                                                __mmask16 m1)
@@ -46,25 +48,28 @@ AVX512 static inline __attribute__((always_inline)) void tile(const int R, const
     for (int r = 0; r < R; r++)
         acc0[r] = b0, acc1[r] = b1;
     for (int kk = 0; kk < k; kk++, bp += NN_GEMM_NR) {
-        __m512 w0 = _mm512_loadu_ps(bp), w1 = _mm512_loadu_ps(bp + 16);
+        __m512 w0 = _mm512_loadu_ps(bp), w1 = V == 2 ? _mm512_loadu_ps(bp + 16) : w0;
 #pragma GCC unroll 12
         for (int r = 0; r < R; r++) {
             __m512 x = _mm512_set1_ps(a[(size_t)r * k + kk]);
             acc0[r] = _mm512_fmadd_ps(x, w0, acc0[r]);
-            acc1[r] = _mm512_fmadd_ps(x, w1, acc1[r]);
+            if (V == 2)
+                acc1[r] = _mm512_fmadd_ps(x, w1, acc1[r]);
         }
     }
     if (res) {
 #pragma GCC unroll 12
         for (int r = 0; r < R; r++) {
             acc0[r] = _mm512_add_ps(acc0[r], _mm512_maskz_loadu_ps(m0, res + (size_t)r * n));
-            acc1[r] = _mm512_add_ps(acc1[r], _mm512_maskz_loadu_ps(m1, res + (size_t)r * n + 16));
+            if (V == 2)
+                acc1[r] = _mm512_add_ps(acc1[r], _mm512_maskz_loadu_ps(m1, res + (size_t)r * n + 16));
         }
     }
 #pragma GCC unroll 12
     for (int r = 0; r < R; r++) {
         _mm512_mask_storeu_ps(c + (size_t)r * n, m0, _mm512_min_ps(_mm512_max_ps(acc0[r], lo), hi));
-        _mm512_mask_storeu_ps(c + (size_t)r * n + 16, m1, _mm512_min_ps(_mm512_max_ps(acc1[r], lo), hi));
+        if (V == 2)
+            _mm512_mask_storeu_ps(c + (size_t)r * n + 16, m1, _mm512_min_ps(_mm512_max_ps(acc1[r], lo), hi));
     }
 }
 
@@ -81,10 +86,19 @@ AVX512 static void row_block(int R, const float *a, int k, const float *packed, 
     packed += (size_t)col0 * k;
     for (int col = col0; col < col1; col += NN_GEMM_NR, packed += (size_t)k * NN_GEMM_NR) {
         __mmask16 m0 = lanes(n - col), m1 = lanes(n - col - 16);
-        switch (R) {
-#define TILE(r) case r: tile(r, a, k, packed, bias + col, res ? res + col : NULL, lo, hi, c + col, n, m0, m1); break;
-            TILE(1) TILE(2) TILE(3) TILE(4) TILE(5) TILE(6) TILE(7) TILE(8) TILE(9) TILE(10) TILE(11) TILE(12)
+        const float *rc = res ? res + col : NULL;
+        if (m1) {
+            switch (R) {
+#define TILE(r) case r: tile(r, 2, a, k, packed, bias + col, rc, lo, hi, c + col, n, m0, m1); break;
+                TILE(1) TILE(2) TILE(3) TILE(4) TILE(5) TILE(6) TILE(7) TILE(8) TILE(9) TILE(10) TILE(11) TILE(12)
 #undef TILE
+            }
+        } else {
+            switch (R) {
+#define TILE(r) case r: tile(r, 1, a, k, packed, bias + col, rc, lo, hi, c + col, n, m0, m1); break;
+                TILE(1) TILE(2) TILE(3) TILE(4) TILE(5) TILE(6) TILE(7) TILE(8) TILE(9) TILE(10) TILE(11) TILE(12)
+#undef TILE
+            }
         }
     }
 }
