@@ -149,8 +149,9 @@ bench: $(B)/tests/bench_nn $(ORT_PKG) model
 	@ort=$$(ORT_MODULE=$(abspath $(ORT_DIR))/node_modules/onnxruntime-node \
 	  node $(SHARED)/peers/bench_ort.js $(SHARED)/peers/mobilenet_v2_1001_f32.onnx 1) || exit 1; echo "$$ort"; \
 	ms=$$(echo "$$ort" | sed -n 's/.*median_ms=\([0-9.]*\).*/\1/p'); \
-	env $(TEST_ENV) $(B)/tests/bench_nn --ort-ms $$ms --label "OpenBLAS as pinned by the environment" && \
-	env -u OPENBLAS_L2_SIZE $(TEST_ENV) OPENBLAS_CORETYPE=SkylakeX $(B)/tests/bench_nn --ort-ms $$ms \
+	min=$$(echo "$$ort" | sed -n 's/.*min_ms=\([0-9.]*\).*/\1/p'); \
+	env $(TEST_ENV) $(B)/tests/bench_nn --ort-ms $$ms --ort-min-ms $$min --label "OpenBLAS as pinned by the environment" && \
+	env -u OPENBLAS_L2_SIZE $(TEST_ENV) OPENBLAS_CORETYPE=SkylakeX $(B)/tests/bench_nn --ort-ms $$ms --ort-min-ms $$min \
 	  --label "OpenBLAS SkylakeX kernels (unpinned; results checked against golden)"
 
 # ---- bench-net: a JPEG via worker alone vs via the balancer; balancer vs nginx `random;` under wrk ----------
