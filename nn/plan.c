@@ -6,6 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+/* A classifier of this family needs about 6 M floats; a file asking for far more is refused rather than
+ * allowed to exhaust memory. */
+#define ARENA_MAX_FLOATS ((size_t)64 << 20)
+
 /* Steps: 0 = the caller fills the input; layer i runs at step i + 1; the output is read after the end. */
 int nn_plan_memory(struct nn_model *m, char *err, size_t errlen)
 {
@@ -34,6 +38,12 @@ int nn_plan_memory(struct nn_model *m, char *err, size_t errlen)
         if (items[i].last < items[i].first)
             items[i].last = items[i].first;
     int rc = arena_plan(items, n, &m->arena_floats);
+    if (rc == 0 && m->arena_floats > ARENA_MAX_FLOATS) {
+        free(items);
+        snprintf(err, errlen, "activations need %zu MB, over the %d MB limit", m->arena_floats / (1 << 18),
+                 (int)(ARENA_MAX_FLOATS / (1 << 18)));
+        return -1;
+    }
     if (rc == 0)
         rc = posix_memalign((void **)&m->arena, 64, (m->arena_floats ? m->arena_floats : 1) * sizeof(float)) ? -1 : 0;
     if (rc < 0) {
