@@ -57,7 +57,9 @@ static int refuse_early(const void *bytes, size_t len, const struct img_probe *p
         if (probe->format == IMG_FMT_UNKNOWN)
             return fail(NN_ERR_NOT_IMAGE, err, errlen,
                         "not an image (expected JPEG, PNG, GIF, BMP, PNM, TGA, PSD or PIC)");
-        return fail(NN_ERR_BAD_IMAGE, err, errlen, "corrupt or truncated %s header", probe->name);
+        if (!probe->complete)
+            return fail(NN_ERR_BAD_IMAGE, err, errlen, "truncated %s (cut inside its header)", probe->name);
+        return fail(NN_ERR_BAD_IMAGE, err, errlen, "corrupt %s header", probe->name);
     }
     if (over_limit(w, h))
         return fail(NN_ERR_TOO_LARGE, err, errlen, "%dx%d exceeds %ld Mpixel", w, h, IMG_MAX_PIXELS / 1000000);
