@@ -527,6 +527,25 @@ START_TEST(shrinking_every_width_to_224_is_safe)
 }
 END_TEST
 
+/* Degenerate shapes still give a 224x224 input: a single pixel, and a 3000x2 strip (its 2x2 centre). */
+START_TEST(tiny_and_extreme_shapes_reach_224)
+{
+    const int sizes[][2] = {{1, 1}, {3000, 2}, {2, 3000}};
+    for (int i = 0; i < 3; i++) {
+        int w = sizes[i][0], h = sizes[i][1], x0, y0, side;
+        struct img pic = {w, h, malloc((size_t)w * h * 3)}, out;
+        memset(pic.rgb, 200, (size_t)w * h * 3);
+        img_center_square(w, h, &x0, &y0, &side);
+        ck_assert_int_eq(img_resize_rect(&pic, x0, y0, side, side, 224, 224, &out), 0);
+        unsigned char flat[224 * 224 * 3];
+        memset(flat, 200, sizeof flat);
+        ck_assert_mem_eq(out.rgb, flat, sizeof flat);
+        img_free(&out);
+        img_free(&pic);
+    }
+}
+END_TEST
+
 /* Shrinking a lot first averages blocks (cheap), then filters: on a smooth picture the result stays
  * within a few levels of filtering the full picture directly. */
 START_TEST(large_shrink_matches_direct_filtering)
@@ -932,6 +951,7 @@ Suite *test_suite(void)
     tcase_add_test(geometry, resize_keeps_flat_colour_and_averages_when_shrinking);
     tcase_add_test(geometry, enlarging_is_bilinear);
     tcase_add_test(geometry, shrinking_every_width_to_224_is_safe);
+    tcase_add_test(geometry, tiny_and_extreme_shapes_reach_224);
     tcase_add_test(geometry, large_shrink_matches_direct_filtering);
     tcase_add_test(geometry, resize_to_same_size_is_identity);
     tcase_add_test(geometry, resize_rect_reads_only_the_rectangle);
