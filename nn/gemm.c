@@ -116,10 +116,14 @@ AVX512 void nn_gemm_rows(const float *a, int k, const float *packed, int n, cons
     strip = strip < NN_GEMM_NR ? NN_GEMM_NR : strip;
     for (int col0 = 0; col0 < n; col0 += strip) {
         int col1 = n - col0 < strip ? n : col0 + strip;
-        for (int r = row0; r < row1; r += NN_GEMM_MR) {
-            int R = row1 - r < NN_GEMM_MR ? row1 - r : NN_GEMM_MR;
+        /* Row blocks of equal height (49 rows: 10+10+10+10+9, not 12+12+12+12+1, whose 1-row tile would
+         * wait on FMA latency). */
+        int rows = row1 - row0, blocks = (rows + NN_GEMM_MR - 1) / NN_GEMM_MR;
+        for (int i = 0, r = row0; i < blocks; i++) {
+            int R = (rows * (i + 1)) / blocks - (rows * i) / blocks;
             row_block(R, a + (size_t)r * k, k, packed, n, col0, col1, bias,
                       residual ? residual + (size_t)r * n : NULL, vlo, vhi, c + (size_t)r * n);
+            r += R;
         }
     }
 }
