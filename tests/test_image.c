@@ -350,6 +350,28 @@ START_TEST(known_but_unsupported_formats_name_themselves)
 }
 END_TEST
 
+/* The end-of-image check walks segments: an EOI inside an APP segment (an EXIF thumbnail has one) does
+ * not make a cut file look whole, and bytes after the real EOI (some cameras pad) are harmless. */
+START_TEST(jpeg_end_marker_is_found_by_walking_segments)
+{
+    struct img src = pattern(16, 16), got;
+    struct bytes jpg = jpeg_of(&src), b = {0};
+    const unsigned char app2[] = {0xFF, 0xE2, 0, 8, 0xFF, 0xD9, 0xFF, 0xD9}; /* "thumbnail" ending in EOI */
+    put(&b, jpg.p, 2);
+    put(&b, app2, sizeof app2);
+    put(&b, jpg.p + 2, jpg.len - 2);
+    ck_assert_int_eq(decode(&b, &got), 0);
+    img_free(&got);
+    put(&b, "\0\0padding", 9);
+    ck_assert_int_eq(decode(&b, &got), 0);
+    img_free(&got);
+    b.len = 2 + sizeof app2 + (jpg.len - 2) / 2; /* cut in the middle of the scan */
+    ck_assert_int_eq(decode(&b, &got), NN_ERR_BAD_IMAGE);
+    free(b.p), free(jpg.p);
+    img_free(&src);
+}
+END_TEST
+
 /* Lossless JPEG (SOF3) is a JPEG stb_image cannot decode: refused as unsupported, not as corrupt. */
 START_TEST(lossless_jpeg_is_unsupported)
 {
@@ -940,6 +962,7 @@ Suite *test_suite(void)
     TCase *refusals = tcase_create("refusals");
     tcase_add_test(refusals, not_an_image_is_not_image);
     tcase_add_test(refusals, known_but_unsupported_formats_name_themselves);
+    tcase_add_test(refusals, jpeg_end_marker_is_found_by_walking_segments);
     tcase_add_test(refusals, lossless_jpeg_is_unsupported);
     tcase_add_test(refusals, every_truncation_is_refused_or_decoded);
     tcase_add_test(refusals, too_large_refused_from_header);
