@@ -1,4 +1,5 @@
-/* conv: convolutions as GEMMs on NHWC activations (OpenBLAS sgemm), bias and activation fused after. */
+/* conv: convolutions as GEMMs on NHWC activations: nn/gemm (AVX-512) or OpenBLAS sgemm, with bias, a fused
+ * residual and the activation clamp applied to each row block right after its product. */
 #include "nn/kernels.h"
 
 #include "nn/gemm.h"

@@ -9,8 +9,8 @@
 #include <stddef.h>
 
 enum nn_layer_kind {
-    NN_LAYER_CONV1X1,     /* 1x1 stride-1 conv: one sgemm on the activations */
-    NN_LAYER_CONV,        /* any other conv: im2col + sgemm */
+    NN_LAYER_CONV1X1,     /* 1x1 stride-1 conv: one GEMM on the activations (may carry a fused ADD) */
+    NN_LAYER_CONV,        /* any other conv: im2col + GEMM */
     NN_LAYER_DEPTHWISE,
     NN_LAYER_AVGPOOL,
     NN_LAYER_MEAN,        /* mean over H and W */

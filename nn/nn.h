@@ -1,4 +1,4 @@
-/* nn: MobileNetV2-family inference on OpenBLAS, read straight from a TFLite model file.
+/* nn: MobileNetV2-family inference (own AVX-512 GEMM, OpenBLAS elsewhere), read straight from a TFLite file.
  *
  * A model is loaded once (weights dequantized to float32 and laid out for the kernels, one activation
  * arena allocated) and then classifies images or tensors with no allocation per call. No global state:
