@@ -1,6 +1,7 @@
 /* gemm: the AVX-512 GEMM with fused bias and clamp.  See gemm.h. */
 #include "nn/gemm.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 size_t nn_gemm_packed_size(int k, int n)
@@ -22,6 +23,14 @@ void nn_gemm_pack(const float *w, int k, int n, float *packed)
         }
 }
 
+/* IMGREC_NN_GEMM=openblas makes models loaded afterwards use OpenBLAS even on AVX-512 CPUs, so tests and
+ * the benchmark can check and time the fallback path. */
+static int forced_openblas(void)
+{
+    const char *v = getenv("IMGREC_NN_GEMM");
+    return v && strcmp(v, "openblas") == 0;
+}
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 
@@ -29,6 +38,8 @@ void nn_gemm_pack(const float *w, int k, int n, float *packed)
 
 int nn_gemm_available(void)
 {
+    if (forced_openblas())
+        return 0;
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f") != 0;
 }
@@ -132,6 +143,7 @@ AVX512 void nn_gemm_rows(const float *a, int k, const float *packed, int n, cons
 
 int nn_gemm_available(void)
 {
+    (void)forced_openblas;
     return 0;
 }
 

@@ -12,7 +12,7 @@
 #define NN_GEMM_NR 32   /* columns per packed panel */
 #define NN_GEMM_MR 12   /* rows per register tile */
 
-/* 1 when this CPU runs the AVX-512 kernel, else 0. */
+/* 1 when this CPU runs the AVX-512 kernel, else 0 (also 0 when IMGREC_NN_GEMM=openblas is set). */
 int nn_gemm_available(void);
 
 /* Floats of the packed form of a K x N matrix: ceil(N/32) panels of K rows of 32 (zero padded). */

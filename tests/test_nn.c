@@ -169,6 +169,26 @@ START_TEST(ptq_model_beside_uint8_model)
 }
 END_TEST
 
+/* The OpenBLAS fallback (what CPUs without AVX-512 run) also matches golden, on every case. */
+START_TEST(openblas_path_matches_golden)
+{
+    ck_assert_int_eq(setenv("IMGREC_NN_GEMM", "openblas", 1), 0);
+    struct nn_model *m = load("IMGREC_MODEL");
+    ck_assert_int_eq(unsetenv("IMGREC_NN_GEMM"), 0);
+    double worst = 0;
+    for (int c = 0; c < NCASES; c++) {
+        read_floats(golden_cases[c], ".input.f32", input, INPUT_FLOATS);
+        read_floats(golden_cases[c], ".prob1001.f32", want, CLASSES);
+        struct nn_result r;
+        ck_assert_int_eq(nn_classify_tensor(m, input, 1, &r), 0);
+        for (int i = 0; i < CLASSES; i++)
+            worst = fmax(worst, fabs(nn_probs(m)[i] - want[i]));
+    }
+    ck_assert_msg(worst <= 1e-4, "OpenBLAS path off by %g", worst);
+    nn_free(m);
+}
+END_TEST
+
 /* Two threads give the same probabilities as one (within float reassociation). */
 START_TEST(two_threads_match_one)
 {
@@ -316,6 +336,7 @@ Suite *test_suite(void)
     tcase_add_test(tc, input_buffer_and_repeat_are_consistent);
     tcase_add_test(tc, ptq_model_beside_uint8_model);
     tcase_add_test(tc, two_threads_match_one);
+    tcase_add_test(tc, openblas_path_matches_golden);
     suite_add_tcase(s, tc);
     TCase *kernels = tcase_create("kernels");
     tcase_add_test(kernels, gemm_matches_plain_loops);
