@@ -144,15 +144,18 @@ $(ORT_PKG):
 	cd $(ORT_DIR) && npm init -y >/dev/null && npm install --ignore-scripts --no-audit --no-fund onnxruntime-node@1.30.0
 $(B)/tests/bench_nn: $(B)/tests/bench_nn.o $(B)/libnn.a
 	$(CC) $(SAN) -o $@ $^ $(PKG_LIBS)
-# ONNX Runtime first, then the engine with the workplace's pinned OpenBLAS kernels, then with SkylakeX ones.
+# ONNX Runtime first, then the engine: its own AVX-512 GEMM (the default where the CPU has it), then the
+# OpenBLAS path with the workplace's pinned kernels and with SkylakeX ones (each run checks golden).
+BENCH_NN = $(B)/tests/bench_nn --ort-ms $$ms --ort-min-ms $$min
 bench: $(B)/tests/bench_nn $(ORT_PKG) model
 	@ort=$$(ORT_MODULE=$(abspath $(ORT_DIR))/node_modules/onnxruntime-node \
 	  node $(SHARED)/peers/bench_ort.js $(SHARED)/peers/mobilenet_v2_1001_f32.onnx 1) || exit 1; echo "$$ort"; \
 	ms=$$(echo "$$ort" | sed -n 's/.*median_ms=\([0-9.]*\).*/\1/p'); \
 	min=$$(echo "$$ort" | sed -n 's/.*min_ms=\([0-9.]*\).*/\1/p'); \
-	env $(TEST_ENV) $(B)/tests/bench_nn --ort-ms $$ms --ort-min-ms $$min --label "OpenBLAS as pinned by the environment" && \
-	env -u OPENBLAS_L2_SIZE $(TEST_ENV) OPENBLAS_CORETYPE=SkylakeX $(B)/tests/bench_nn --ort-ms $$ms --ort-min-ms $$min \
-	  --label "OpenBLAS SkylakeX kernels (unpinned; results checked against golden)"
+	env $(TEST_ENV) $(BENCH_NN) --label "default" && \
+	env $(TEST_ENV) IMGREC_NN_GEMM=openblas $(BENCH_NN) --label "OpenBLAS path, kernels pinned by the environment" && \
+	env -u OPENBLAS_L2_SIZE $(TEST_ENV) IMGREC_NN_GEMM=openblas OPENBLAS_CORETYPE=SkylakeX $(BENCH_NN) \
+	  --label "OpenBLAS path, SkylakeX kernels (unpinned)"
 
 # ---- bench-net: a JPEG via worker alone vs via the balancer; balancer vs nginx `random;` under wrk ----------
 BENCH_IMAGE ?= $(SHARED)/eval/seed_test_images/test_224.jpg
