@@ -89,13 +89,13 @@ cpu_limit() {
         cg=/sys/fs/cgroup/cpu/$2
         mkdir -p "$cg" && cgroups="$cgroups $cg"
         echo $period >"$cg/cpu.cfs_period_us" && echo "$quota" >"$cg/cpu.cfs_quota_us" &&
-            echo "$1" >"$cg/cgroup.procs" && how="cgroup v1 cpu.cfs_quota_us=$quota cpu.cfs_period_us=$period" && return 0
+            echo "$1" >"$cg/cgroup.procs" && how="$share CPU by cgroup v1 cpu.cfs_quota_us=$quota cpu.cfs_period_us=$period" && return 0
     elif [ -e /sys/fs/cgroup/cgroup.controllers ] && grep -qw cpu /sys/fs/cgroup/cgroup.controllers 2>/dev/null; then
         cg=/sys/fs/cgroup/$2
         echo +cpu >/sys/fs/cgroup/cgroup.subtree_control 2>/dev/null || true
         mkdir -p "$cg" && cgroups="$cgroups $cg"
         echo "$quota $period" >"$cg/cpu.max" && echo "$1" >"$cg/cgroup.procs" &&
-            how="cgroup v2 cpu.max=\"$quota $period\"" && return 0
+            how="$share CPU by cgroup v2 cpu.max=\"$quota $period\"" && return 0
     fi
     return 1
 }
@@ -182,7 +182,7 @@ start - "$bin/balancer" --port "$bp" $backends
 wait_healthy "$bp"
 # shellcheck disable=SC2086
 "$client" load-study --url "http://127.0.0.1:$bp" $load_args --queue-bound "$queue" --csv --out "$out/load" \
-    --note "Each worker: $how (${share} CPU), one inference thread, OPENBLAS_NUM_THREADS=1, queue bound $queue (then 503); $(nproc) cores shared with the client and balancer." >/dev/null ||
+    --note "Each worker: $how, one inference thread, OPENBLAS_NUM_THREADS=1, queue bound $queue (then 503); $(nproc) cores shared with the client and balancer." >/dev/null ||
     say "load-study reported errors (see above)"
 stop_all
 
