@@ -225,6 +225,8 @@ static void on_timeout(struct loop *l, void *data)
     finish(data, "timeout");
 }
 
+static void do_receive(struct conn *k);
+
 static void do_send(struct conn *k)
 {
     while (k->req_off < k->req_len) {
@@ -233,6 +235,12 @@ static void do_send(struct conn *k)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             return;
+        if (n < 0 && (errno == EPIPE || errno == ECONNRESET)) {
+            /* The server may have answered early (413) and closed: read what it said, if anything. */
+            k->state = CONN_RECEIVING;
+            do_receive(k);
+            return;
+        }
         if (n < 0) {
             fail_or_retry(k, strerror(errno));
             return;

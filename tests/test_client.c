@@ -153,6 +153,23 @@ START_TEST(classify_through_the_service_adds_rtt_and_worker)
     ck_assert_int_eq(sh_json_num(out, "rtt_ms", &rtt), 0);
     ck_assert(rtt > 0 && rtt < RUN_MS);
     ck_assert(p.total_ms > 0 && p.total_ms <= rtt);
+
+    /* An upload over the service's body limit (16 MiB) is refused early: the client reports the 413 the
+     * balancer sent rather than the broken pipe of its unfinished send. */
+    char big[600];
+    snprintf(big, sizeof big, "%s/big.jpg", scratch);
+    FILE *f = fopen(big, "w");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(ftruncate(fileno(f), 17 << 20), 0);
+    fclose(f);
+    ck_assert_int_eq(client("classify", "--url", u, big, good, NULL), 1);
+    ck_assert_msg(prediction_from_json(out, strcspn(out, "\n"), &p, err, sizeof err) == 0, "%s", err);
+    char bin[512];
+    fx_bin("client", bin, sizeof bin);
+    char cmd[1400];
+    snprintf(cmd, sizeof cmd, "'%s' classify --url '%s' '%s' 2>&1 >/dev/null | grep -q 'HTTP 413'", bin, u, big);
+    ck_assert_msg(system(cmd) == 0, "no 413 reported for %s", big);
+    unlink(big);
 }
 END_TEST
 
