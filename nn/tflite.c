@@ -24,6 +24,8 @@ enum { OPT_CONV = 1, OPT_DEPTHWISE = 2, OPT_POOL = 5, OPT_FC = 8, OPT_SOFTMAX = 
        OPT_RESHAPE = 17, OPT_REDUCER = 27 };
 
 #define MAX_ELEMENTS (1L << 28)   /* no tensor of an image classifier comes near this */
+#define MAX_TENSORS 16384         /* MobileNetV2 has 174 tensors and 66 operators; later stages (memory */
+#define MAX_OPS 4096              /* planning) are quadratic or worse in these counts */
 
 /* Parsing state: the buffer plus where to write the reason for a refusal. */
 struct reader {
@@ -351,8 +353,9 @@ static int read_graph(struct reader *r, const struct fb_table *root, struct tfl_
         check(r, fb_vector(&g, GRAPH_TENSORS, 4, &tensors), "tensors") < 0 ||
         check(r, fb_vector(&g, GRAPH_OPERATORS, 4, &ops), "operators") < 0)
         return -1;
-    if (tensors.len == 0 || ops.len == 0)
-        return fail(r, "subgraph 0 has %u tensors and %u operators", tensors.len, ops.len);
+    if (tensors.len == 0 || ops.len == 0 || tensors.len > MAX_TENSORS || ops.len > MAX_OPS)
+        return fail(r, "subgraph 0 has %u tensors and %u operators (1..%d and 1..%d supported)", tensors.len, ops.len,
+                    MAX_TENSORS, MAX_OPS);
     m->tensors = calloc(tensors.len, sizeof *m->tensors);
     m->ops = calloc(ops.len, sizeof *m->ops);
     if (!m->tensors || !m->ops)
