@@ -12,11 +12,13 @@ struct img {
     unsigned char *rgb; /* w*h*3 bytes, row-major, RGB */
 };
 
-/* Decodes any format stb_image reads; grayscale/alpha become RGB; EXIF orientation is applied to JPEGs. */
+/* Decodes JPEG (baseline, progressive), PNG, GIF (first frame), BMP, PNM (P5/P6), TGA, PSD and PIC.
+ * Grey becomes RGB; transparent pixels are composited over white; a JPEG's EXIF orientation is applied.
+ * Errors (with a one-line reason in err): NN_ERR_NOT_IMAGE for bytes in no format we decode (HDR, WebP,
+ * TIFF, HEIF, lossless JPEG included), NN_ERR_TOO_LARGE when the header claims over IMG_MAX_PIXELS
+ * (checked before any pixel is decoded), NN_ERR_BAD_IMAGE for a known format that is corrupt or cut
+ * short (a JPEG without its end marker, a PNG without IEND, ...). */
 int img_decode(const void *bytes, size_t len, struct img *out, char *err, size_t errlen);
-/* img_decode without the EXIF turn: the picture as stored, and the orientation (1..8) still to apply.
- * A caller that shrinks the picture can turn the small result instead, far cheaper for big photos. */
-int img_decode_stored(const void *bytes, size_t len, struct img *out, int *orientation, char *err, size_t errlen);
 /* The largest centred square of in. */
 int img_crop_center(const struct img *in, struct img *out);
 int img_resize(const struct img *in, int w, int h, struct img *out);
