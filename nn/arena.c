@@ -3,6 +3,10 @@
 
 #include <stdlib.h>
 
+struct span {
+    size_t start, end;   /* floats [start, end) taken by a tensor alive at the same time */
+};
+
 static size_t round_up(size_t n)
 {
     return (n + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN;
@@ -13,12 +17,13 @@ static int lifetimes_overlap(const struct arena_item *a, const struct arena_item
     return a->first <= b->last && b->first <= a->last;
 }
 
-static int bytes_overlap(size_t off, size_t size, const struct arena_item *b)
+static int by_start(const void *x, const void *y)
 {
-    return off < b->offset + round_up(b->size) && b->offset < off + size;
+    const struct span *a = x, *b = y;
+    return a->start < b->start ? -1 : a->start > b->start;
 }
 
-/* Insertion sort, largest first (a graph has a few hundred tensors; qsort would need global context). */
+/* Insertion sort, largest first: stable, and the order of equal sizes follows the graph. */
 static void sort_by_size_desc(const struct arena_item *items, int *order, int n)
 {
     for (int i = 1; i < n; i++) {
@@ -29,28 +34,33 @@ static void sort_by_size_desc(const struct arena_item *items, int *order, int n)
     }
 }
 
-/* The lowest offset where item fits beside the already placed items it lives alongside. */
-static size_t first_fit(const struct arena_item *items, const int *placed, int nplaced, const struct arena_item *it)
+/* The lowest offset where `it` fits between the already placed items that live alongside it: collect
+ * their spans, sort them by offset, and take the first gap big enough.  O(k log k) for k placed items. */
+static size_t first_fit(const struct arena_item *items, const int *placed, int nplaced, const struct arena_item *it,
+                        struct span *spans)
 {
-    size_t size = round_up(it->size), best = (size_t)-1;
-    for (int c = -1; c < nplaced; c++) {
-        size_t cand = c < 0 ? 0 : items[placed[c]].offset + round_up(items[placed[c]].size);
-        if (c >= 0 && !lifetimes_overlap(&items[placed[c]], it))
-            continue;
-        int ok = 1;
-        for (int j = 0; j < nplaced && ok; j++)
-            ok = !lifetimes_overlap(&items[placed[j]], it) || !bytes_overlap(cand, size, &items[placed[j]]);
-        if (ok && cand < best)
-            best = cand;
+    int m = 0;
+    for (int j = 0; j < nplaced; j++) {
+        const struct arena_item *p = &items[placed[j]];
+        if (lifetimes_overlap(p, it))
+            spans[m++] = (struct span){ p->offset, p->offset + round_up(p->size) };
     }
-    return best;
+    qsort(spans, (size_t)m, sizeof *spans, by_start);
+    size_t at = 0, size = round_up(it->size);
+    for (int j = 0; j < m && spans[j].start < at + size; j++)
+        at = spans[j].end > at ? spans[j].end : at;
+    return at;
 }
 
 int arena_plan(struct arena_item *items, int n, size_t *total)
 {
     int *order = malloc((size_t)(n > 0 ? n : 1) * sizeof *order);
-    if (!order)
+    struct span *spans = malloc((size_t)(n > 0 ? n : 1) * sizeof *spans);
+    if (!order || !spans) {
+        free(order);
+        free(spans);
         return -1;
+    }
     int count = 0;
     for (int i = 0; i < n; i++)
         if (items[i].size > 0)
@@ -59,10 +69,11 @@ int arena_plan(struct arena_item *items, int n, size_t *total)
     *total = 0;
     for (int k = 0; k < count; k++) {
         struct arena_item *it = &items[order[k]];
-        it->offset = first_fit(items, order, k, it);
+        it->offset = first_fit(items, order, k, it, spans);
         if (it->offset + round_up(it->size) > *total)
             *total = it->offset + round_up(it->size);
     }
     free(order);
+    free(spans);
     return 0;
 }

@@ -1,5 +1,6 @@
 /* nn: the engine against ../shared/golden (uint8 model, every case, all 1001 probabilities within 1e-4),
  * the int8 per-channel model's answers, two models in one process, and the thread setting. */
+#include "nn/arena.h"
 #include "nn/gemm.h"
 #include "nn/kernels.h"
 #include "nn/nn.h"
@@ -286,6 +287,38 @@ START_TEST(gemm_in_column_strips_matches)
 }
 END_TEST
 
+/* Tensors alive at the same step never share memory, and the arena is no bigger than all of them. */
+START_TEST(arena_keeps_live_tensors_apart)
+{
+    enum { N = 300 };
+    static struct arena_item items[N];
+    uint32_t seed = 5;
+    size_t sum = 0;
+    for (int i = 0; i < N; i++) {
+        int first = (int)((rnd(&seed) + 1) * 50), len = (int)((rnd(&seed) + 1) * 5);
+        items[i] = (struct arena_item){ .size = i % 7 ? (size_t)((rnd(&seed) + 1) * 1000) : 0, .first = first,
+                                        .last = first + len };
+        sum += (items[i].size + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN;
+    }
+    size_t total;
+    ck_assert_int_eq(arena_plan(items, N, &total), 0);
+    ck_assert_uint_le(total, sum);
+    int clashes = 0, misaligned = 0;
+    for (int i = 0; i < N; i++) {
+        misaligned += items[i].size && items[i].offset % ARENA_ALIGN != 0;
+        for (int j = i + 1; j < N; j++) {
+            const struct arena_item *a = &items[i], *b = &items[j];
+            int live_together = a->first <= b->last && b->first <= a->last;
+            int share_bytes = a->offset < b->offset + b->size && b->offset < a->offset + a->size;
+            clashes += a->size && b->size && live_together && share_bytes;
+        }
+    }
+    ck_assert_int_eq(clashes, 0);
+    ck_assert_int_eq(misaligned, 0);
+    ck_assert_uint_lt(total, sum); /* short lifetimes: reuse must happen */
+}
+END_TEST
+
 enum { DW_H = 9, DW_W = 8, DW_CMAX = 35 };
 
 /* Runs nn_depthwise (3x3, TF SAME padding, ReLU6) in two row shares, as two threads would, and returns the
@@ -354,6 +387,7 @@ Suite *test_suite(void)
     if (nn_gemm_available()) /* the AVX-512 kernel alone has strips; OpenBLAS is covered above */
         tcase_add_test(kernels, gemm_in_column_strips_matches);
     tcase_add_test(kernels, depthwise_matches_plain_loops);
+    tcase_add_test(kernels, arena_keeps_live_tensors_apart);
     suite_add_tcase(s, kernels);
     return s;
 }
