@@ -17,9 +17,11 @@ static void usage(FILE *f)
                "  dropped,mean_ms,p50_ms,p90_ms,p99_ms,throughput_rps,windows,stable and the predictions.\n"
                "  --count N          one window of exactly N arrivals instead of timed windows\n"
                "  --workers C        workers behind the URL (for the prediction; default 1)\n"
-               "  --service-ms S     mean service time: enables pred_* columns (M/G/1 per worker,\n"
-               "                     random split) and sets factor = interval / S\n"
-               "  --service-scv V    its squared coefficient of variation (default 0: M/D/1)\n"
+               "  pred_* columns: M/G/1 per worker (random split) with the service time the workers\n"
+               "  report in their answers (decode + inference), for a run starting empty.\n"
+               "  --service-ms S     a lone request's RTT: sets factor = interval / S, and is the service\n"
+               "                     time predicted with when the workers report none\n"
+               "  --service-scv V    its squared coefficient of variation then (default 0: M/D/1)\n"
                LOAD_OPTS_HELP);
 }
 
@@ -34,7 +36,7 @@ int cmd_load(int argc, char **argv)
     };
     struct load_opts o;
     load_opts_defaults(&o);
-    struct service_time st = { 0, 0, 0 };
+    struct service_time st = { .mean_ms = 0 };
     double v;
     long workers = 1;
     int c, rc;
@@ -102,7 +104,7 @@ int cmd_load(int argc, char **argv)
     table_header(&t, load_report_cols);
     st.queue_bound = o.queue_bound;
     load_report_row(&t, (int)workers, st.mean_ms > 0 ? o.cfg.interval_ms / st.mean_ms : 0, o.cfg.interval_ms, &r,
-                    st.mean_ms > 0 ? &st : NULL);
+                    &st);
     rc = table_close(&t) < 0;
     if (r.ok == 0) {
         fprintf(stderr, "client: no request succeeded (%s)\n", r.last_error[0] ? r.last_error : "none sent");

@@ -12,6 +12,7 @@
 
 #include "net/loop.h"
 #include "study/httpc.h"
+#include "study/prediction.h"
 #include "study/rng.h"
 
 #define MIN_OK_PER_WINDOW 10
@@ -24,6 +25,7 @@ struct arrival {
     uint64_t sched_ns;
     uint64_t done_ns;
     double rtt_ms;
+    double service_ms; /* what the worker reports it spent (decode + inference), -1 if unknown */
 };
 
 struct run {
@@ -90,6 +92,7 @@ static void on_answer(const struct httpc_result *res, void *data)
     struct arrival *a = data;
     struct run *r = a->run;
     a->status = res->error ? -1 : res->status;
+    a->service_ms = a->status == 200 ? prediction_service_ms(res->body, res->body_len) : -1;
     if (res->error)
         snprintf(r->last_error, sizeof r->last_error, "%s", res->error);
     else if (res->status != 200)
@@ -159,7 +162,8 @@ static void summarize(struct run *r, struct load_result *out)
     for (int w = 0; w < r->evaluated; w++)
         out->window_mean_ms[w] = r->mean[w];
     double *rtts = malloc((size_t)(r->n ? r->n : 1) * sizeof *rtts);
-    size_t nr = 0;
+    double *service = malloc((size_t)(r->n ? r->n : 1) * sizeof *service);
+    size_t nr = 0, ns = 0;
     uint64_t first = UINT64_MAX, last_arrival = 0, last_done = 0;
     for (long i = 0; i < r->n; i++) {
         struct arrival *a = &r->arr[i];
@@ -173,6 +177,8 @@ static void summarize(struct run *r, struct load_result *out)
             out->ok++;
             if (rtts)
                 rtts[nr++] = a->rtt_ms;
+            if (service && a->service_ms >= 0)
+                service[ns++] = a->service_ms;
         } else if (a->status > 0) {
             out->http_errors++;
         } else if (a->status == -1) {
@@ -182,7 +188,10 @@ static void summarize(struct run *r, struct load_result *out)
         }
     }
     stats_summarize(rtts, nr, &out->rtt);
+    out->service_ms = stats_mean(service, ns);
+    out->service_scv = stats_scv(service, ns);
     free(rtts);
+    free(service);
     if (out->sent > 1 && last_arrival > first)
         out->offered_rps = (double)(out->sent - 1) / ((double)(last_arrival - first) / 1e9);
     if (out->ok > 0 && last_done > first)

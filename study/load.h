@@ -40,6 +40,7 @@ struct load_result {
     int reported_from;       /* first window in the summary (the last two when stable, else 0) */
     int stable;              /* two consecutive windows agreed */
     double window_mean_ms[LOAD_MAX_WINDOWS];
+    double service_ms, service_scv; /* the workers' own decode + inference for those answers (0: unknown) */
     char last_error[64];     /* the last transport error or non-200 status, "" if none */
 };
 

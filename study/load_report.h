@@ -8,21 +8,23 @@
 
 #include "study/queueing.h"
 
-#define LOAD_REPORT_COLS 21
+#define LOAD_REPORT_COLS 22
 extern const char *const load_report_cols[LOAD_REPORT_COLS];
 
-/* What the predictions need about the workers: service time mean and squared coefficient of variation
- * (ms), and how many requests a worker queues before refusing more (0 = unbounded). */
+/* What the predictions need besides the run itself (all in ms). */
 struct service_time {
-    double mean_ms, scv;
-    int queue_bound;
+    double mean_ms;     /* S: a lone request's RTT (the intervals are multiples of it) */
+    double scv;         /* squared coefficient of variation of the worker's service time */
+    double overhead_ms; /* the part of S spent outside the worker (network, HTTP, balancer) */
+    int queue_bound;    /* requests a worker queues before refusing more (0 = unbounded) */
 };
 
 /* The model's prediction for a measured run r (its span, the workers' queue bound).  Returns 0 or -1. */
 int load_report_predict(enum q_model model, int workers, double interval_ms, const struct load_result *r,
                         const struct service_time *s, struct q_prediction *out);
 
-/* Writes one row.  s may be NULL (prediction columns then read "-"). */
+/* Writes one row.  s may be NULL: the prediction then rests on the workers' reports alone (no overhead);
+ * its columns read "-" when there is nothing to rest on. */
 void load_report_row(struct table *t, int workers, double factor, double interval_ms, const struct load_result *r,
                      const struct service_time *s);
 

@@ -7,6 +7,7 @@
 
 #include "net/loop.h"
 #include "study/httpc.h"
+#include "study/prediction.h"
 
 int measure_sequential(const struct url *u, const char *req, size_t len, int n, uint64_t timeout_ms,
                        struct sequential *out, char *err, size_t errlen)
@@ -14,10 +15,11 @@ int measure_sequential(const struct url *u, const char *req, size_t len, int n, 
     memset(out, 0, sizeof *out);
     out->n = n;
     out->rtt_ms = calloc((size_t)(n > 0 ? n : 1), sizeof *out->rtt_ms);
+    out->service_ms = calloc((size_t)(n > 0 ? n : 1), sizeof *out->service_ms);
     struct loop *l = loop_create(256);
     struct httpc *h = l ? httpc_create(l, u->host, u->port, 1, err, errlen) : NULL;
-    if (!out->rtt_ms || !h) {
-        if (!l || !out->rtt_ms)
+    if (!out->rtt_ms || !out->service_ms || !h) {
+        if (!l || !out->rtt_ms || !out->service_ms)
             snprintf(err, errlen, "out of memory");
         if (l)
             loop_destroy(l);
@@ -28,8 +30,10 @@ int measure_sequential(const struct url *u, const char *req, size_t len, int n, 
         struct httpc_reply r;
         int rc = httpc_roundtrip(h, req, len, timeout_ms, &r);
         if (rc == 0 && r.status == 200) {
-            if (i > 0)
+            if (i > 0) {
+                out->service_ms[out->ok] = prediction_service_ms(r.body, r.body_len);
                 out->rtt_ms[out->ok++] = r.rtt_ms;
+            }
         } else {
             if (rc == 0)
                 snprintf(out->last_error, sizeof out->last_error, "HTTP %d", r.status);
@@ -48,5 +52,6 @@ int measure_sequential(const struct url *u, const char *req, size_t len, int n, 
 void sequential_free(struct sequential *s)
 {
     free(s->rtt_ms);
-    s->rtt_ms = NULL;
+    free(s->service_ms);
+    s->rtt_ms = s->service_ms = NULL;
 }

@@ -13,6 +13,7 @@ struct sequential {
     int ok;       /* 200 answers: their RTTs are rtt_ms[0..ok) */
     int errors;   /* other statuses and transport errors */
     double *rtt_ms;
+    double *service_ms;  /* the worker's decode + inference for each of those answers (-1: not reported) */
     char last_error[128];
 };
 

@@ -117,6 +117,15 @@ int prediction_from_json(const char *json, size_t len, struct prediction *out, c
     return 0;
 }
 
+double prediction_service_ms(const char *json, size_t len)
+{
+    struct prediction p;
+    char err[64];
+    if (prediction_from_json(json, len, &p, err, sizeof err) < 0 || p.decode_ms < 0 || p.inference_ms < 0)
+        return -1;
+    return p.decode_ms + p.inference_ms;
+}
+
 int prediction_has(const struct prediction *p, int class_index, int n)
 {
     for (int i = 0; i < n && i < p->k; i++)

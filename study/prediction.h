@@ -27,6 +27,9 @@ struct prediction {
 void prediction_from_nn(const struct nn_result *r, struct prediction *out);
 /* Parses the service's reply.  Returns 0, or -1 with err filled (a JSON {"error":..} reply gives its text). */
 int prediction_from_json(const char *json, size_t len, struct prediction *out, char *err, size_t errlen);
+/* The worker's service time for one reply body: decode + inference as it reports them (its queue wait
+ * excluded), or -1 when the body is not a classification with timings. */
+double prediction_service_ms(const char *json, size_t len);
 /* True when class_index is among the first n of top[]. */
 int prediction_has(const struct prediction *p, int class_index, int n);
 /* {"file":..,"label":..,"class_index":..,"prob":..,"top5":[..]} plus "worker", "timing_ms" and "rtt_ms"
