@@ -302,22 +302,6 @@ static int build_elementwise(struct builder *b, const struct tfl_op *op, struct 
     return 0;
 }
 
-/* Layers worth splitting among threads: a barrier costs microseconds, so only the big ones (depthwise
- * work counts 8x: it runs at an eighth of the GEMM's rate). */
-#define SHARE_MIN_FLOPS 4e6
-
-static void mark_shared(struct nn_model *m)
-{
-    m->flops = 0;
-    for (int i = 0; i < m->nlayers; i++) {
-        struct nn_layer *l = &m->layers[i];
-        double work = l->kind == NN_LAYER_DEPTHWISE ? 8 * l->flops : l->flops;
-        l->shared = (l->kind == NN_LAYER_CONV1X1 || l->kind == NN_LAYER_CONV || l->kind == NN_LAYER_DEPTHWISE ||
-                     l->kind == NN_LAYER_ADD) && work >= SHARE_MIN_FLOPS;
-        m->flops += l->flops;
-    }
-}
-
 static int build_layer(struct builder *b, const struct tfl_op *op, struct nn_layer *l)
 {
     *l = (struct nn_layer){ .op = b->op, .in = op->inputs[0], .in2 = -1, .out = op->outputs[0] };
@@ -350,43 +334,6 @@ static size_t weights_needed(const struct tfl_model *t)
         n += op->noutputs > 0 && y->ndim > 0 ? (size_t)y->shape[y->ndim - 1] : 1;
     }
     return n;
-}
-
-static int unclamped(const struct nn_layer *l)
-{
-    return isinf(l->lo) && l->lo < 0 && isinf(l->hi) && l->hi > 0;
-}
-
-/* A 1x1 conv without activation whose only reader is the next layer, an ADD, takes that ADD over: the
- * sum happens in the GEMM's epilogue and the ADD layer disappears (MobileNetV2's residual connections).
- * An optimization only: without memory for the reader counts nothing is fused. */
-static void fuse_residual_adds(struct nn_model *m)
-{
-    int *readers = calloc((size_t)m->ntensors, sizeof *readers);
-    if (!readers)
-        return;
-    for (int i = 0; i < m->nlayers; i++) {
-        readers[m->layers[i].in]++;
-        if (m->layers[i].in2 >= 0)
-            readers[m->layers[i].in2]++;
-    }
-    readers[m->output]++;
-    int kept = 0;
-    for (int i = 0; i < m->nlayers; i++) {
-        struct nn_layer l = m->layers[i];
-        const struct nn_layer *add = i + 1 < m->nlayers ? &m->layers[i + 1] : NULL;
-        if (l.kind == NN_LAYER_CONV1X1 && l.in2 < 0 && unclamped(&l) && add && add->kind == NN_LAYER_ADD &&
-            readers[l.out] == 1 && (add->in == l.out) != (add->in2 == l.out)) {
-            m->act_size[l.out] = 0; /* the conv's own output is never materialized */
-            l.in2 = add->in == l.out ? add->in2 : add->in;
-            l.out = add->out;
-            l.lo = add->lo, l.hi = add->hi;
-            i++;
-        }
-        m->layers[kept++] = l;
-    }
-    m->nlayers = kept;
-    free(readers);
 }
 
 static int check_io(struct builder *b)
@@ -434,8 +381,7 @@ int nn_build(const struct tfl_model *t, struct nn_model *m, char *err, size_t er
         goto out;
     }
     m->nclasses = (int)m->act_size[m->output];
-    fuse_residual_adds(m);
-    mark_shared(m);
+    nn_fuse(m);
     rc = 0;
 out:
     free(b.writer);

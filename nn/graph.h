@@ -63,6 +63,9 @@ struct nn_model {
  * m->act_size, m->input/output.  Returns 0 or -1 with the reason in err. */
 int nn_build(const struct tfl_model *t, struct nn_model *m, char *err, size_t errlen);
 
+/* Rewrites the built layers: folds residual ADDs into GEMMs, marks the layers threads share. */
+void nn_fuse(struct nn_model *m);
+
 struct nn_team;
 /* The forward pass proper: every layer in order, this thread's share of each (part of the team's size;
  * team NULL = all of it).  The shape of nn_team_work, arg being the model. */
