@@ -88,6 +88,9 @@ $(B)/%.o: %.c | build/.deps-build
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
 
+# nn's plain-loop kernels: -O3 lets GCC vectorize loops whose trip count is only known at run time.
+$(B)/nn/conv.o $(B)/nn/dense.o $(B)/nn/pool.o: CFLAGS += -O3
+
 $(B)/libnet.a: $(NET_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
