@@ -3,24 +3,33 @@
 #include "nn/kernels.h"
 
 #include "nn/gemm.h"
+#include "nn/simd.h"
 
 #include <cblas.h>
 #include <string.h>
 
 /* rows[P, N] = clamp(rows + bias[N] + res[P, N]): runs right after the GEMM, while the rows are in cache. */
+NN_CLONES
 void nn_bias_clamp(float *restrict rows, int p, int n, const float *restrict bias, const float *restrict res,
                    float lo, float hi)
 {
     for (int i = 0; i < p; i++) {
         float *restrict r = rows + (size_t)i * n;
         const float *restrict add = res ? res + (size_t)i * n : NULL;
+        if (add) /* separate plain loops vectorize; (r + bias) + add rounds like an unfused ADD */
+            for (int j = 0; j < n; j++)
+                r[j] = r[j] + bias[j] + add[j];
+        else
+            for (int j = 0; j < n; j++)
+                r[j] += bias[j];
         for (int j = 0; j < n; j++) {
-            float v = r[j] + bias[j] + (add ? add[j] : 0.0f);
-            v = v < lo ? lo : v;
+            float v = r[j] < lo ? lo : r[j];
             r[j] = v > hi ? hi : v;
         }
     }
 }
+
+#define BLAS_ROWS 256   /* rows per OpenBLAS call: 256 x OC floats stay in L2 for the epilogue */
 
 /* in[P, C] · w[C, OC] → out[P, OC]: a 1x1 conv on NHWC data is exactly this GEMM, no copy needed. */
 void nn_conv1x1(const float *in, int c, const struct nn_matrix *w, const float *bias, const float *res, int oc,
@@ -30,10 +39,14 @@ void nn_conv1x1(const float *in, int c, const struct nn_matrix *w, const float *
         nn_gemm_rows(in, c, w->w, oc, bias, res, lo, hi, out, row0, row1);
         return;
     }
-    float *rows = out + (size_t)row0 * oc;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, row1 - row0, oc, c, 1.0f, in + (size_t)row0 * c, c,
-                w->w, oc, 0.0f, rows, oc);
-    nn_bias_clamp(rows, row1 - row0, oc, bias, res ? res + (size_t)row0 * oc : NULL, lo, hi);
+    /* Row blocks small enough that the epilogue finds them still in cache after their sgemm. */
+    for (int r0 = row0; r0 < row1; r0 += BLAS_ROWS) {
+        int r1 = r0 + BLAS_ROWS < row1 ? r0 + BLAS_ROWS : row1;
+        float *rows = out + (size_t)r0 * oc;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, oc, c, 1.0f, in + (size_t)r0 * c, c, w->w,
+                    oc, 0.0f, rows, oc);
+        nn_bias_clamp(rows, r1 - r0, oc, bias, res ? res + (size_t)r0 * oc : NULL, lo, hi);
+    }
 }
 
 #define IM2COL_CHUNK (4 * NN_GEMM_MR)   /* output pixels gathered per GEMM call */
@@ -74,9 +87,11 @@ void nn_conv_im2col(const float *in, const struct nn_window *g, const struct nn_
                     float lo, float hi, float *scratch, float *out, int p0, int p1)
 {
     int k = g->kh * g->kw * g->c;
-    /* A few tiles at a time, so the GEMM reads the gathered rows while they are still in L1. */
-    for (int p = p0; p < p1; p += IM2COL_CHUNK) {
-        int q = p + IM2COL_CHUNK < p1 ? p + IM2COL_CHUNK : p1;
+    /* A few tiles at a time, so the GEMM reads the gathered rows while they are still in L1 (OpenBLAS
+     * repacks its operands on every call, so it gets everything in one). */
+    int chunk = w->packed ? IM2COL_CHUNK : p1 - p0;
+    for (int p = p0; p < p1; p += chunk) {
+        int q = p + chunk < p1 ? p + chunk : p1;
         im2col(in, g, scratch + (size_t)p * k, p, q);
         nn_conv1x1(scratch, k, w, bias, NULL, g->oc, lo, hi, out, p, q);
     }
