@@ -147,14 +147,18 @@ $(ORT_PKG):
 	cd $(ORT_DIR) && npm init -y >/dev/null && npm install --ignore-scripts --no-audit --no-fund onnxruntime-node@1.30.0
 $(B)/tests/bench_nn: $(B)/tests/bench_nn.o $(B)/libnn.a
 	$(CC) $(SAN) -o $@ $^ $(PKG_LIBS)
-# ONNX Runtime first, then the engine: its own AVX-512 GEMM (the default where the CPU has it), then the
-# OpenBLAS path with the workplace's pinned kernels and with SkylakeX ones (each run checks golden).
+# ONNX Runtime first (twice; the faster run counts, so noise from other processes favours the peer), then
+# the engine: its own AVX-512 GEMM (the default where the CPU has it), then the OpenBLAS path with the
+# workplace's pinned kernels and with SkylakeX ones (each run checks golden).
+ORT_RUN = ORT_MODULE=$(abspath $(ORT_DIR))/node_modules/onnxruntime-node \
+  node $(SHARED)/peers/bench_ort.js $(SHARED)/peers/mobilenet_v2_1001_f32.onnx 1
 BENCH_NN = $(B)/tests/bench_nn --ort-ms $$ms --ort-min-ms $$min
 bench: $(B)/tests/bench_nn $(ORT_PKG) model
-	@ort=$$(ORT_MODULE=$(abspath $(ORT_DIR))/node_modules/onnxruntime-node \
-	  node $(SHARED)/peers/bench_ort.js $(SHARED)/peers/mobilenet_v2_1001_f32.onnx 1) || exit 1; echo "$$ort"; \
+	@ort=$$( { $(ORT_RUN) && $(ORT_RUN); } | sort -t= -k3 -n | head -1); \
+	echo "$$ort (faster of two runs)"; \
 	ms=$$(echo "$$ort" | sed -n 's/.*median_ms=\([0-9.]*\).*/\1/p'); \
 	min=$$(echo "$$ort" | sed -n 's/.*min_ms=\([0-9.]*\).*/\1/p'); \
+	[ -n "$$ms" ] && [ -n "$$min" ] || { echo "bench: ONNX Runtime gave no timing"; exit 1; }; \
 	env $(TEST_ENV) $(BENCH_NN) --label "default" && \
 	env $(TEST_ENV) IMGREC_NN_GEMM=openblas $(BENCH_NN) --label "OpenBLAS path, kernels pinned by the environment" && \
 	env -u OPENBLAS_L2_SIZE $(TEST_ENV) IMGREC_NN_GEMM=openblas OPENBLAS_CORETYPE=SkylakeX $(BENCH_NN) \
