@@ -68,7 +68,7 @@ int nn_classify_tensor(struct nn_model *m, const float *input, int k, struct nn_
 const float *nn_probs(const struct nn_model *m);
 int nn_num_classes(const struct nn_model *m);
 
-/* Label of a 1001-way output index (0 = "background"); "" when the model has no labels or index is out of range. */
+/* Label of a 1001-way output index (0 = "background"), from the file's metadata; "" when out of range. */
 const char *nn_label(const struct nn_model *m, int index1001);
 
 #endif
