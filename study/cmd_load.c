@@ -17,11 +17,10 @@ static void usage(FILE *f)
                "  dropped,mean_ms,p50_ms,p90_ms,p99_ms,throughput_rps,windows,stable and the predictions.\n"
                "  --count N          one window of exactly N arrivals instead of timed windows\n"
                "  --workers C        workers behind the URL (for the prediction; default 1)\n"
-               "  pred_* columns: M/G/1 per worker (random split) with the service time the workers\n"
-               "  report in their answers (decode + inference), for a run starting empty.\n"
-               "  --service-ms S     a lone request's RTT: sets factor = interval / S, and is the service\n"
-               "                     time predicted with when the workers report none\n"
-               "  --service-scv V    its squared coefficient of variation then (default 0: M/D/1)\n"
+               "  pred_* columns: c random-split M/G/1 queues with service time S (without --service-ms,\n"
+               "  the workers' own timings, decode + inference), for a run starting empty.\n"
+               "  --service-ms S     a lone request's RTT; also sets factor = interval / S\n"
+               "  --service-scv V    its squared coefficient of variation (default 0: M/D/1)\n"
                LOAD_OPTS_HELP);
 }
 

@@ -111,14 +111,13 @@ static int calibrate(struct study *s)
         stats_summarize(q.rtt_ms, (size_t)q.ok, &s->s_sum);
         s->st.mean_ms = s->s_sum.mean;
         s->st.queue_bound = s->o.queue_bound;
-        /* Split S into the worker's own service time (as it reports it) and the rest. */
+        s->st.scv = stats_scv(q.rtt_ms, (size_t)q.ok);
+        /* The workers' own timing of a lone request: the yardstick for how much slower they get under load. */
         int known = 0;
         for (int i = 0; i < q.ok; i++)
             if (q.service_ms[i] >= 0)
                 q.service_ms[known++] = q.service_ms[i];
-        double worker = stats_mean(q.service_ms, (size_t)known);
-        s->st.overhead_ms = known == q.ok && worker < s->st.mean_ms ? s->st.mean_ms - worker : 0;
-        s->st.scv = known == q.ok ? stats_scv(q.service_ms, (size_t)known) : stats_scv(q.rtt_ms, (size_t)q.ok);
+        s->st.worker_ms = known == q.ok ? stats_mean(q.service_ms, (size_t)known) : 0;
     }
     sequential_free(&q);
     return rc;
@@ -132,13 +131,13 @@ static void write_service(struct study *s)
     if (!s->o.out || table_open_files(&t, s->o.out, "service", "Service time S (one worker, sequential)", err,
                                       sizeof err) < 0)
         return (void)table_close(&t);
-    static const char *const cols[] = { "n", "mean_ms", "p50_ms", "p99_ms", "overhead_ms", "scv" };
+    static const char *const cols[] = { "n", "mean_ms", "p50_ms", "p99_ms", "scv", "worker_ms" };
     snprintf(c[0], 32, "%zu", s->s_sum.n);
     snprintf(c[1], 32, "%.2f", s->s_sum.mean);
     snprintf(c[2], 32, "%.2f", s->s_sum.p50);
     snprintf(c[3], 32, "%.2f", s->s_sum.p99);
-    snprintf(c[4], 32, "%.2f", s->st.overhead_ms);
-    snprintf(c[5], 32, "%.4f", s->st.scv);
+    snprintf(c[4], 32, "%.4f", s->st.scv);
+    snprintf(c[5], 32, "%.2f", s->st.worker_ms);
     const char *const row[] = { c[0], c[1], c[2], c[3], c[4], c[5] };
     table_header(&t, cols);
     table_row(&t, row);
@@ -220,11 +219,11 @@ static void write_summary(struct study *s)
         table_row(&t, row);
     }
     char note[800];
-    snprintf(note, sizeof note, "S = %.1f ms, the RTT of a lone request, of which %.1f ms outside the worker. "
-             "Predictions queue each request behind the service time the workers reported during that run "
-             "(service_ms in load.md; under load it exceeds the lone one), for a run starting empty, with waits "
-             "capped by the workers' queue bound (%d). * = some requests were refused (503) or failed.",
-             s->st.mean_ms, s->st.overhead_ms, s->st.queue_bound);
+    snprintf(note, sizeof note, "S = %.1f ms, the RTT of a lone request (the workers time %.1f ms of it as "
+             "decode + inference). Each prediction scales S by how much slower the workers' own timings were "
+             "during that run (service_ms in load.md), and is for a run starting empty, with waits capped by "
+             "the workers' queue bound (%d). * = some requests were refused (503) or failed.",
+             s->st.mean_ms, s->st.worker_ms, s->st.queue_bound);
     table_note(&t, note);
     if (s->note)
         table_note(&t, s->note);
@@ -244,8 +243,8 @@ int cmd_load_study(int argc, char **argv)
         free(s);
         return rc < 0 ? 1 : rc;
     }
-    fprintf(stderr, "client: S = %.2f ms (p99 %.2f ms; %.2f ms of it outside the worker; service scv %.3f)\n",
-            s->st.mean_ms, s->s_sum.p99, s->st.overhead_ms, s->st.scv);
+    fprintf(stderr, "client: S = %.2f ms (p99 %.2f ms, scv %.3f; the worker times %.2f ms of it)\n", s->st.mean_ms,
+            s->s_sum.p99, s->st.scv, s->st.worker_ms);
     write_service(s);
     struct table t;
     char err[512];

@@ -20,7 +20,7 @@
 struct rec {
     struct load_opts o; /* for --check */
     const char *results, *rtt_name;
-    double budget_ms, mbps, rate, p99_ms, s_ms, scv, overhead_ms; /* s_ms: the worker's own service time */
+    double budget_ms, mbps, rate, p99_ms, s_ms, scv;
     long max_workers, hops;
 };
 
@@ -111,10 +111,7 @@ static int service_time(struct rec *q)
     struct csv *svc = load_csv(q->results, "load", "service");
     if (!svc)
         return -1;
-    /* A lone request's RTT, minus what it spends outside the worker, is the worker's service time. */
-    int oc = csv_col(svc, "overhead_ms");
-    q->overhead_ms = oc >= 0 ? csv_num(svc, 0, oc) : 0;
-    q->s_ms = csv_num(svc, 0, csv_col(svc, "mean_ms")) - q->overhead_ms;
+    q->s_ms = csv_num(svc, 0, csv_col(svc, "mean_ms"));
     q->scv = csv_num(svc, 0, csv_col(svc, "scv"));
     free(svc);
     if (!(q->s_ms > 0) || !(q->scv >= 0)) {
@@ -151,23 +148,22 @@ static int workers_needed(struct rec *q)
     if (service_time(q) < 0)
         return 1;
     double lambda = q->rate / 1000; /* per ms */
-    double o = q->overhead_ms;
-    int c = q_workers_needed(Q_RANDOM_SPLIT, lambda, q->s_ms, q->scv, q->p99_ms - o, (int)q->max_workers);
+    int c = q_workers_needed(Q_RANDOM_SPLIT, lambda, q->s_ms, q->scv, q->p99_ms, (int)q->max_workers);
     printf("| workers | rho | pred_mean_ms | pred_p99_ms | pred_mgc_mean_ms |\n|---|---|---|---|---|\n");
     int last = c > 0 ? c + 1 : (int)q->max_workers;
     for (int k = 1; k <= last && k <= q->max_workers; k++) {
         struct q_prediction p, g;
         q_predict(Q_RANDOM_SPLIT, lambda, q->s_ms, q->scv, k, NULL, &p);
         q_predict(Q_SHARED_QUEUE, lambda, q->s_ms, q->scv, k, NULL, &g);
-        printf("| %d | %.3f | %.1f | %.1f | %.1f |\n", k, p.rho, p.mean_ms + o, p.p99_ms + o, g.mean_ms + o);
+        printf("| %d | %.3f | %.1f | %.1f | %.1f |\n", k, p.rho, p.mean_ms, p.p99_ms, g.mean_ms);
     }
     if (c < 0) {
         fprintf(stderr, "client: no worker count up to %ld meets p99 %.1f ms (S = %.1f ms)\n", q->max_workers,
                 q->p99_ms, q->s_ms);
         return 1;
     }
-    printf("recommend: %d workers for %.1f req/s with p99 <= %.1f ms (service %.1f ms + %.1f ms outside the "
-           "worker, scv %.3f, random split)\n", c, q->rate, q->p99_ms, q->s_ms, o, q->scv);
+    printf("recommend: %d workers for %.1f req/s with p99 <= %.1f ms (S = %.1f ms, scv %.3f, random split)\n", c,
+           q->rate, q->p99_ms, q->s_ms, q->scv);
     return q->o.url ? check_by_measuring(q, c) : 0;
 }
 

@@ -1,8 +1,9 @@
 /* load_report: the prediction beside every measured cell.  The table's model is random split (what our
  * balancer does); the shared-queue M/G/c mean is printed too, to show what a smarter balancer would buy.
- * The queue's server is the worker: its service time is what the workers themselves report (decode +
- * inference) during the run, since under load they may be slower than alone; the rest of a lone request's
- * RTT (network, HTTP, balancer) is added as a fixed delay outside the queue. */
+ * The service time is S, a lone request's RTT: nearly all of it is the worker's CPU (its quota also pays
+ * for parsing, copying and answering, not only for decode + inference).  Under load a worker is slower
+ * than alone (contention, and every refused request is parsed and answered from the same quota), so S is
+ * scaled by how much slower the workers' own timings (decode + inference) were during that run. */
 #include "study/load_report.h"
 
 #include <math.h>
@@ -19,16 +20,17 @@ const char *const load_report_cols[LOAD_REPORT_COLS] = {
 int load_report_predict(enum q_model model, int workers, double interval_ms, const struct load_result *r,
                         const struct service_time *s, struct q_prediction *out)
 {
-    double sw = r->service_ms > 0 ? r->service_ms : s->mean_ms - s->overhead_ms;
-    double scv = r->service_ms > 0 ? r->service_scv : s->scv;
-    if (!(sw > 0))
+    double sq = s->mean_ms, scv = s->scv;
+    if (r->service_ms > 0 && s->worker_ms > 0 && sq > 0)
+        sq *= r->service_ms / s->worker_ms;
+    else if (!(sq > 0)) { /* no lone S known: the workers' timings are all there is */
+        sq = r->service_ms;
+        scv = r->service_scv;
+    }
+    if (!(sq > 0))
         return -1;
-    struct q_run run = { r->from_s * 1000, r->to_s * 1000, s->queue_bound * sw };
-    if (q_predict(model, 1 / interval_ms, sw, scv, workers, &run, out) < 0)
-        return -1;
-    out->mean_ms += s->overhead_ms;
-    out->p99_ms += s->overhead_ms;
-    return 0;
+    struct q_run run = { r->from_s * 1000, r->to_s * 1000, s->queue_bound * sq };
+    return q_predict(model, 1 / interval_ms, sq, scv, workers, &run, out);
 }
 
 static void num(char *out, size_t cap, double v, int decimals)

@@ -14,8 +14,8 @@ extern const char *const load_report_cols[LOAD_REPORT_COLS];
 /* What the predictions need besides the run itself (all in ms). */
 struct service_time {
     double mean_ms;     /* S: a lone request's RTT (the intervals are multiples of it) */
-    double scv;         /* squared coefficient of variation of the worker's service time */
-    double overhead_ms; /* the part of S spent outside the worker (network, HTTP, balancer) */
+    double scv;         /* its squared coefficient of variation */
+    double worker_ms;   /* the worker's own timing (decode + inference) of a lone request; 0 = unknown */
     int queue_bound;    /* requests a worker queues before refusing more (0 = unbounded) */
 };
 
@@ -23,8 +23,8 @@ struct service_time {
 int load_report_predict(enum q_model model, int workers, double interval_ms, const struct load_result *r,
                         const struct service_time *s, struct q_prediction *out);
 
-/* Writes one row.  s may be NULL: the prediction then rests on the workers' reports alone (no overhead);
- * its columns read "-" when there is nothing to rest on. */
+/* Writes one row.  s may be NULL: the prediction then rests on the workers' timings alone; its columns
+ * read "-" when there is nothing to rest on. */
 void load_report_row(struct table *t, int workers, double factor, double interval_ms, const struct load_result *r,
                      const struct service_time *s);
 
