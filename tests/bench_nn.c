@@ -1,10 +1,11 @@
 /* bench_nn: forward-pass speed of nn/ (not a test; `make bench` runs it beside ONNX Runtime).
  *
- * usage: bench_nn [--ort-ms MEDIAN] [--ort-min-ms MIN] [--label TEXT]
+ * usage: bench_nn [--ort-ms MEDIAN] [--ort-min-ms MIN] [--label TEXT] | --layers
  * Prints, for the model in $IMGREC_MODEL: RSS after load, the check against one golden case, the
  * single-thread median and its GFLOP/s, the ratio to ONNX Runtime's median (when given), the 2-thread
  * speedup for one image, and images/s of two single-threaded engines (uint8 and int8 models) side by side. */
 #include "nn/gemm.h"
+#include "nn/graph.h"
 #include "nn/nn.h"
 
 #include <math.h>
@@ -106,6 +107,53 @@ static double median_ms(struct nn_model *m, const float *input, double *min_ms)
     return t[RUNS / 2];
 }
 
+
+/* --layers: where a single-threaded pass spends its time.  Each layer is timed inside whole passes (run
+ * one at a time, in order, so caches hold what a real pass leaves there); median per layer over RUNS. */
+#define PROFILE_MAX_LAYERS 256
+
+static const char *kind_name(enum nn_layer_kind k)
+{
+    static const char *names[] = { "conv1x1", "conv", "depthwise", "avgpool", "mean", "fc", "add", "softmax", "copy" };
+    return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "?";
+}
+
+static int profile_layers(struct nn_model *m, const float *input)
+{
+    static double t[PROFILE_MAX_LAYERS][RUNS];
+    struct nn_layer *all = m->layers;
+    int n = m->nlayers;
+    if (n > PROFILE_MAX_LAYERS)
+        return -1;
+    for (int r = 0; r < WARMUP + RUNS; r++) {
+        memcpy(nn_input(m), input, INPUT_FLOATS * sizeof *input);
+        for (int i = 0; i < n; i++) {
+            m->layers = all + i, m->nlayers = 1;
+            double t0 = now_s();
+            nn_run_layers(m, NULL, 0);
+            if (r >= WARMUP)
+                t[i][r - WARMUP] = (now_s() - t0) * 1e3;
+        }
+        m->layers = all, m->nlayers = n;
+    }
+    double total = 0, total_min = 0, by_kind[NN_LAYER_COPY + 1] = { 0 };
+    printf("layer kind       H   W    C ->  OH  OW   OC k s   median_ms  GFLOP/s\n");
+    for (int i = 0; i < n; i++) {
+        const struct nn_layer *l = &all[i];
+        qsort(t[i], RUNS, sizeof t[i][0], cmp_double);
+        double med = t[i][RUNS / 2];
+        total += med, total_min += t[i][0], by_kind[l->kind] += med;
+        printf("%3d %-9s %3d %3d %4d -> %3d %3d %4d %d %d %s %8.4f %8.1f\n", i, kind_name(l->kind), l->g.h, l->g.w,
+               l->g.c, l->g.oh, l->g.ow, l->g.oc, l->g.kh, l->g.sh, l->in2 >= 0 ? "+res" : "    ", med,
+               med > 0 ? l->flops / (med * 1e-3) / 1e9 : 0);
+    }
+    printf("sum of medians %.3f ms, of minimums %.3f ms\n", total, total_min);
+    for (int k = 0; k <= NN_LAYER_COPY; k++)
+        if (by_kind[k] > 0)
+            printf("  %-9s %.3f ms (%.0f%%)\n", kind_name((enum nn_layer_kind)k), by_kind[k], 100 * by_kind[k] / total);
+    return 0;
+}
+
 struct runner {
     struct nn_model *m;
     const float *input;
@@ -140,6 +188,7 @@ int main(int argc, char **argv)
 {
     double ort_ms = 0, ort_min_ms = 0;
     const char *label = "default";
+    int layers = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--ort-ms") == 0 && i + 1 < argc)
             ort_ms = atof(argv[++i]);
@@ -147,8 +196,10 @@ int main(int argc, char **argv)
             ort_min_ms = atof(argv[++i]);
         else if (strcmp(argv[i], "--label") == 0 && i + 1 < argc)
             label = argv[++i];
+        else if (strcmp(argv[i], "--layers") == 0)
+            layers = 1;
         else {
-            fprintf(stderr, "usage: bench_nn [--ort-ms MEDIAN] [--ort-min-ms MIN] [--label TEXT]\n");
+            fprintf(stderr, "usage: bench_nn [--ort-ms MEDIAN] [--ort-min-ms MIN] [--label TEXT] | --layers\n");
             return 2;
         }
     }
@@ -165,6 +216,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_nn: cannot read golden test_224\n");
         return 1;
     }
+    if (layers)
+        return profile_layers(m, input) == 0 ? 0 : 1;
     long rss_load = rss_kb();
     struct nn_result r;
     nn_classify_tensor(m, input, 1, &r);
