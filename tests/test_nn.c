@@ -319,18 +319,18 @@ START_TEST(arena_keeps_live_tensors_apart)
 }
 END_TEST
 
-enum { DW_H = 9, DW_W = 8, DW_CMAX = 35 };
+enum { DW_HMAX = 9, DW_WMAX = 9, DW_CMAX = 35 };
 
-/* Runs nn_depthwise (3x3, TF SAME padding, ReLU6) in two row shares, as two threads would, and returns the
- * largest difference from a plain loop. */
-static double depthwise_error(const float *in, const float *w, const float *bias, int C, int stride)
+/* Runs nn_depthwise (3x3, TF SAME padding, ReLU6) on an H x W x C input in two row shares, as two threads
+ * would, and returns the largest difference from a plain loop. */
+static double depthwise_error(const float *in, const float *w, const float *bias, int H, int W, int C, int stride)
 {
     /* TF SAME: out = ceil(in / stride); padding before = total / 2 (0 for 3x3 stride 2 on even sizes) */
-    int oh = (DW_H + stride - 1) / stride, ow = (DW_W + stride - 1) / stride;
-    int pt = ((oh - 1) * stride + 3 - DW_H) / 2, pl = ((ow - 1) * stride + 3 - DW_W) / 2;
-    struct nn_window g = { .h = DW_H, .w = DW_W, .c = C, .oh = oh, .ow = ow, .oc = C, .kh = 3, .kw = 3,
+    int oh = (H + stride - 1) / stride, ow = (W + stride - 1) / stride;
+    int pt = ((oh - 1) * stride + 3 - H) / 2, pl = ((ow - 1) * stride + 3 - W) / 2;
+    struct nn_window g = { .h = H, .w = W, .c = C, .oh = oh, .ow = ow, .oc = C, .kh = 3, .kw = 3,
                            .sh = stride, .sw = stride, .dh = 1, .dw = 1, .pad_top = pt, .pad_left = pl };
-    static float out[DW_H * DW_W * DW_CMAX];
+    static float out[DW_HMAX * DW_WMAX * DW_CMAX];
     nn_depthwise(in, &g, w, bias, 0.0f, 6.0f, out, 0, oh / 2);
     nn_depthwise(in, &g, w, bias, 0.0f, 6.0f, out, oh / 2, oh);
     double worst = 0;
@@ -341,8 +341,8 @@ static double depthwise_error(const float *in, const float *w, const float *bias
                 for (int ky = 0; ky < 3; ky++)
                     for (int kx = 0; kx < 3; kx++) {
                         int iy = oy * stride - pt + ky, ix = ox * stride - pl + kx;
-                        if (iy >= 0 && iy < DW_H && ix >= 0 && ix < DW_W)
-                            v += (double)in[(iy * DW_W + ix) * C + c] * w[(ky * 3 + kx) * C + c];
+                        if (iy >= 0 && iy < H && ix >= 0 && ix < W)
+                            v += (double)in[(iy * W + ix) * C + c] * w[(ky * 3 + kx) * C + c];
                     }
                 worst = fmax(worst, fabs(out[(oy * ow + ox) * C + c] - clampf(v, 0, 6)));
             }
@@ -352,20 +352,25 @@ static double depthwise_error(const float *in, const float *w, const float *bias
 START_TEST(depthwise_matches_plain_loops)
 {
     uint32_t seed = 11;
-    float in[DW_H * DW_W * DW_CMAX], w[9 * DW_CMAX], bias[DW_CMAX];
-    for (int i = 0; i < DW_H * DW_W * DW_CMAX; i++)
+    float in[DW_HMAX * DW_WMAX * DW_CMAX], w[9 * DW_CMAX], bias[DW_CMAX];
+    for (int i = 0; i < DW_HMAX * DW_WMAX * DW_CMAX; i++)
         in[i] = rnd(&seed);
     for (int i = 0; i < 9 * DW_CMAX; i++)
         w[i] = rnd(&seed);
     for (int i = 0; i < DW_CMAX; i++)
         bias[i] = rnd(&seed);
-    /* 32 channels take the vector fast path for interior pixels; 35 also the scalar channel tail. */
-    static const int channels[] = { 32, DW_CMAX };
-    for (int ci = 0; ci < 2; ci++)
-        for (int stride = 1; stride <= 2; stride++) {
-            double worst = depthwise_error(in, w, bias, channels[ci], stride);
-            ck_assert_msg(worst < 1e-5, "%d channels, stride %d: off by %g", channels[ci], stride, worst);
-        }
+    /* 16 and 32 channels take the vector 3x3 path (its four-pixel blocks, the remainders and both edges
+     * on the wider inputs; rows and columns padded on both sides on the 1- and 2-pixel ones); 35 channels
+     * take the general path with its scalar channel tail. */
+    static const int channels[] = { 16, 32, DW_CMAX };
+    static const int sizes[][2] = { { 9, 8 }, { 8, 9 }, { 7, 7 }, { 1, 1 }, { 2, 2 }, { 1, 6 }, { 3, 2 } };
+    for (int ci = 0; ci < 3; ci++)
+        for (int si = 0; si < (int)(sizeof sizes / sizeof sizes[0]); si++)
+            for (int stride = 1; stride <= 2; stride++) {
+                int h = sizes[si][0], wd = sizes[si][1];
+                double worst = depthwise_error(in, w, bias, h, wd, channels[ci], stride);
+                ck_assert_msg(worst < 1e-5, "%dx%dx%d, stride %d: off by %g", h, wd, channels[ci], stride, worst);
+            }
 }
 END_TEST
 
