@@ -112,7 +112,7 @@ static int calibrate(struct study *s)
         s->st.mean_ms = s->s_sum.mean;
         s->st.queue_bound = s->o.queue_bound;
         s->st.scv = stats_scv(q.rtt_ms, (size_t)q.ok);
-        /* The workers' own timing of a lone request: the yardstick for how much slower they get under load. */
+        /* The workers' own timing of a lone request: set beside service_ms under load, it shows the slow-down. */
         int known = 0;
         for (int i = 0; i < q.ok; i++)
             if (q.service_ms[i] >= 0)
@@ -220,9 +220,9 @@ static void write_summary(struct study *s)
     }
     char note[800];
     snprintf(note, sizeof note, "S = %.1f ms, the RTT of a lone request (the workers time %.1f ms of it as "
-             "decode + inference). Each prediction scales S by how much slower the workers' own timings were "
-             "during that run (service_ms in load.md), and is for a run starting empty, with waits capped by "
-             "the workers' queue bound (%d). * = some requests were refused (503) or failed.",
+             "decode + inference; service_ms in load.md is that timing under load). Predictions are for a run "
+             "starting empty, with waits capped by the workers' queue bound (%d). * = some requests were refused "
+             "(503) or failed.",
              s->st.mean_ms, s->st.worker_ms, s->st.queue_bound);
     table_note(&t, note);
     if (s->note)

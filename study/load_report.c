@@ -1,9 +1,9 @@
 /* load_report: the prediction beside every measured cell.  The table's model is random split (what our
  * balancer does); the shared-queue M/G/c mean is printed too, to show what a smarter balancer would buy.
  * The service time is S, a lone request's RTT: nearly all of it is the worker's CPU (its quota also pays
- * for parsing, copying and answering, not only for decode + inference).  Under load a worker is slower
- * than alone (contention, and every refused request is parsed and answered from the same quota), so S is
- * scaled by how much slower the workers' own timings (decode + inference) were during that run. */
+ * for parsing, copying and answering, not only for decode + inference).  The workers' own timings during
+ * the run (service_ms) are printed beside it: under load they grow, which is where measurement and
+ * model part near rho = 1. */
 #include "study/load_report.h"
 
 #include <math.h>
@@ -21,9 +21,7 @@ int load_report_predict(enum q_model model, int workers, double interval_ms, con
                         const struct service_time *s, struct q_prediction *out)
 {
     double sq = s->mean_ms, scv = s->scv;
-    if (r->service_ms > 0 && s->worker_ms > 0 && sq > 0)
-        sq *= r->service_ms / s->worker_ms;
-    else if (!(sq > 0)) { /* no lone S known: the workers' timings are all there is */
+    if (!(sq > 0)) { /* no lone S known: the workers' timings are all there is */
         sq = r->service_ms;
         scv = r->service_scv;
     }

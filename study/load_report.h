@@ -15,7 +15,7 @@ extern const char *const load_report_cols[LOAD_REPORT_COLS];
 struct service_time {
     double mean_ms;     /* S: a lone request's RTT (the intervals are multiples of it) */
     double scv;         /* its squared coefficient of variation */
-    double worker_ms;   /* the worker's own timing (decode + inference) of a lone request; 0 = unknown */
+    double worker_ms;   /* the worker's own timing (decode + inference) of a lone request, for the record */
     int queue_bound;    /* requests a worker queues before refusing more (0 = unbounded) */
 };
 

@@ -9,7 +9,8 @@
 # usage: study/run.sh BIN_DIR MODEL SHARED_DIR OUT_DIR [--quick]
 #   --quick: a smoke run of every step in well under a minute (make check runs it).
 # Environment: STUDY_CPU_SHARE (CPU per worker in study 3, default 0.25), STUDY_ACC_LIMIT (images in
-# study 1, default all of val_dev), STUDY_RATES (Mbit/s for the namespaces, default "100 10").
+# study 1, default all of val_dev), STUDY_RATES (Mbit/s for the namespaces, default "100 10"), STUDY_PARTS
+# (which studies, default "accuracy rtt load").
 set -eu
 
 [ $# -ge 4 ] || { echo "usage: study/run.sh BIN_DIR MODEL SHARED_DIR OUT_DIR [--quick]" >&2; exit 2; }
@@ -21,6 +22,7 @@ pids=""
 cgroups=""
 namespaces=""
 share=${STUDY_CPU_SHARE:-0.25}
+parts=${STUDY_PARTS:-accuracy rtt load}
 # Study 3's workers queue up to this many requests (then 503): deep enough to show the queue growing
 # under overload as in the original, shallow enough that an overloaded cell drains in a few seconds.
 queue=${STUDY_QUEUE:-64}
@@ -117,12 +119,18 @@ else
 fi
 
 # ---- study 1 ----------------------------------------------------------------------------------------------
+wants() { case " $parts " in *" $1 "*) return 0 ;; esac; return 1; }
+
+if wants accuracy; then
 say "1/3 accuracy vs resolution"
 # shellcheck disable=SC2086
 "$client" accuracy --set "$shared/eval/val_dev" --model "$model" $acc_args --csv --out "$out/accuracy" >/dev/null ||
     say "accuracy reported errors (see above)"
 
+fi
+
 # ---- study 2: loopback, then shaped namespaces ---------------------------------------------------------
+if wants rtt; then
 say "2/3 RTT vs size on loopback"
 w1=$(free_port) w2=$(free_port) bp=$(free_port)
 start - "$bin/worker" --port "$w1" --model "$model"
@@ -165,8 +173,10 @@ if [ "$(id -u)" = 0 ] && ip netns list >/dev/null 2>&1; then
 else
     say "not root: skipping the network-namespace runs of study 2"
 fi
+fi
 
 # ---- study 3 ----------------------------------------------------------------------------------------------
+if wants load; then
 say "3/3 RTT under Poisson load (1, 2, 4 workers at $share CPU each)"
 backends="" how=""
 for i in 1 2 3 4; do
@@ -185,6 +195,7 @@ wait_healthy "$bp"
     --note "Each worker: $how, one inference thread, OPENBLAS_NUM_THREADS=1, queue bound $queue (then 503); $(nproc) cores shared with the client and balancer." >/dev/null ||
     say "load-study reported errors (see above)"
 stop_all
+fi
 
 # ---- plots ------------------------------------------------------------------------------------------------
 if command -v gnuplot >/dev/null; then
