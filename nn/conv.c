@@ -49,7 +49,7 @@ void nn_conv1x1(const float *in, int c, const struct nn_matrix *w, const float *
     }
 }
 
-#define IM2COL_CHUNK (4 * NN_GEMM_MR)   /* output pixels gathered per GEMM call */
+#define IM2COL_CHUNK (4 * NN_GEMM_MR)   /* output pixels gathered per nn/gemm call */
 
 size_t nn_conv_im2col_scratch(const struct nn_window *g)
 {
@@ -83,16 +83,55 @@ static void im2col(const float *restrict in, const struct nn_window *g, float *r
     }
 }
 
-void nn_conv_im2col(const float *in, const struct nn_window *g, const struct nn_matrix *w, const float *bias,
-                    float lo, float hi, float *scratch, float *out, int p0, int p1)
+/* Pixels [p, q) through im2col then the GEMM (OpenBLAS repacks its operands on every call, so it gets
+ * everything in one; nn/gemm a few tiles at a time, while the gathered rows are still in L1). */
+static void conv_gathered(const float *in, const struct nn_window *g, const struct nn_matrix *w, const float *bias,
+                          float lo, float hi, float *scratch, float *out, int p0, int p1)
 {
-    int k = g->kh * g->kw * g->c;
-    /* A few tiles at a time, so the GEMM reads the gathered rows while they are still in L1 (OpenBLAS
-     * repacks its operands on every call, so it gets everything in one). */
-    int chunk = w->packed ? IM2COL_CHUNK : p1 - p0;
+    int k = g->kh * g->kw * g->c, chunk = w->packed ? IM2COL_CHUNK : p1 - p0;
     for (int p = p0; p < p1; p += chunk) {
         int q = p + chunk < p1 ? p + chunk : p1;
         im2col(in, g, scratch + (size_t)p * k, p, q);
         nn_conv1x1(scratch, k, w, bias, NULL, g->oc, lo, hi, out, p, q);
+    }
+}
+
+static int clamp_int(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+/* Output row oy's columns [x0, x1) for nn/gemm with dilation 1: the columns whose window lies inside the
+ * image read it straight from the input (a GEMM on a strided view, one segment per kernel row); those
+ * over an edge go through im2col. */
+static void conv_row_direct(const float *in, const struct nn_window *g, const struct nn_matrix *w, const float *bias,
+                            float lo, float hi, float *scratch, float *out, int oy, int x0, int x1)
+{
+    int iy = oy * g->sh - g->pad_top, row = oy * g->ow;
+    int in_lo = (g->pad_left + g->sw - 1) / g->sw;   /* first column whose window starts inside */
+    int in_hi = g->w - g->kw + g->pad_left < 0 ? 0 : (g->w - g->kw + g->pad_left) / g->sw + 1;
+    if (iy < 0 || iy + g->kh > g->h)
+        in_hi = in_lo; /* a kernel row hangs over the top or bottom: every column is an edge */
+    in_lo = clamp_int(in_lo, x0, x1);
+    in_hi = clamp_int(in_hi, in_lo, x1);
+    conv_gathered(in, g, w, bias, lo, hi, scratch, out, row + x0, row + in_lo);
+    if (in_hi > in_lo) {
+        struct nn_gemm_a view = { .a = in + ((long)iy * g->w + (long)in_lo * g->sw - g->pad_left) * g->c,
+                                  .lda = (long)g->sw * g->c, .seg_stride = (long)g->w * g->c, .nseg = g->kh,
+                                  .seg_len = g->kw * g->c };
+        nn_gemm_rows_view(&view, w->w, g->oc, bias, NULL, lo, hi, out + (size_t)(row + in_lo) * g->oc, 0,
+                          in_hi - in_lo);
+    }
+    conv_gathered(in, g, w, bias, lo, hi, scratch, out, row + in_hi, row + x1);
+}
+
+void nn_conv_im2col(const float *in, const struct nn_window *g, const struct nn_matrix *w, const float *bias,
+                    float lo, float hi, float *scratch, float *out, int p0, int p1)
+{
+    if (!w->packed || g->dh != 1 || g->dw != 1) {
+        conv_gathered(in, g, w, bias, lo, hi, scratch, out, p0, p1);
+        return;
+    }
+    for (int p = p0; p < p1;) {
+        int oy = p / g->ow, end = (oy + 1) * g->ow < p1 ? (oy + 1) * g->ow : p1;
+        conv_row_direct(in, g, w, bias, lo, hi, scratch, out, oy, p - oy * g->ow, end - oy * g->ow);
+        p = end;
     }
 }

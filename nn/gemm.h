@@ -25,4 +25,18 @@ void nn_gemm_pack(const float *w, int k, int n, float *packed);
 void nn_gemm_rows(const float *a, int k, const float *packed, int n, const float *bias, const float *residual,
                   float lo, float hi, float *c, int row0, int row1);
 
+/* Where A is read from: element (r, s*seg_len + i), i < seg_len, is a[r*lda + s*seg_stride + i], so
+ * K = nseg * seg_len.  A row-major A is one segment (lda = seg_len = K); a KxK convolution reads its
+ * receptive fields straight from the NHWC input as one segment per kernel row (lda = stride * C,
+ * seg_stride = W * C, seg_len = KW * C), with no im2col copy. */
+struct nn_gemm_a {
+    const float *a;
+    long lda, seg_stride;
+    int nseg, seg_len;
+};
+
+/* nn_gemm_rows with A given as a view; rows r of A and C are relative to a->a and c. */
+void nn_gemm_rows_view(const struct nn_gemm_a *a, const float *packed, int n, const float *bias,
+                       const float *residual, float lo, float hi, float *c, int row0, int row1);
+
 #endif

@@ -287,6 +287,65 @@ START_TEST(gemm_in_column_strips_matches)
 }
 END_TEST
 
+enum { CV_HMAX = 9, CV_WMAX = 9, CV_CMAX = 4, CV_OCMAX = 33, CV_K = 9 * CV_CMAX };
+
+/* A 3x3 conv (TF SAME padding, ReLU6) through nn_conv_im2col in two pixel shares that split a row, as two
+ * threads would; returns the largest difference from a plain loop.  w is [9*C, OC], packed is scratch. */
+static double conv_error(const float *in, const float *w, const float *bias, const int shape[5], int packed_path,
+                         float *packed)
+{
+    int H = shape[0], W = shape[1], C = shape[2], OC = shape[3], s = shape[4];
+    int oh = (H + s - 1) / s, ow = (W + s - 1) / s;
+    int pt = ((oh - 1) * s + 3 - H) / 2, pl = ((ow - 1) * s + 3 - W) / 2;
+    struct nn_window g = { .h = H, .w = W, .c = C, .oh = oh, .ow = ow, .oc = OC, .kh = 3, .kw = 3,
+                           .sh = s, .sw = s, .dh = 1, .dw = 1, .pad_top = pt, .pad_left = pl };
+    struct nn_matrix mat = { w, 0 };
+    if (packed_path) {
+        nn_gemm_pack(w, 9 * C, OC, packed);
+        mat = (struct nn_matrix){ packed, 1 };
+    }
+    static float out[CV_HMAX * CV_WMAX * CV_OCMAX], scratch[CV_HMAX * CV_WMAX * CV_K];
+    ck_assert_uint_le(nn_conv_im2col_scratch(&g), sizeof scratch / sizeof scratch[0]);
+    int half = oh * ow / 2 + (ow > 2); /* past a row start: each share holds a partial row */
+    half = half > oh * ow ? oh * ow : half;
+    nn_conv_im2col(in, &g, &mat, bias, 0.0f, 6.0f, scratch, out, 0, half);
+    nn_conv_im2col(in, &g, &mat, bias, 0.0f, 6.0f, scratch, out, half, oh * ow);
+    double worst = 0;
+    for (int p = 0; p < oh * ow; p++)
+        for (int o = 0; o < OC; o++) {
+            double v = bias[o];
+            for (int t = 0; t < 9 * C; t++) {
+                int iy = p / ow * s - pt + t / (3 * C), ix = p % ow * s - pl + t / C % 3;
+                if (iy >= 0 && iy < H && ix >= 0 && ix < W)
+                    v += (double)in[(iy * W + ix) * C + t % C] * w[t * OC + o];
+            }
+            worst = fmax(worst, fabs(out[p * OC + o] - clampf(v, 0, 6)));
+        }
+    return worst;
+}
+
+/* The first layer's kind of conv: with nn/gemm the windows inside the image are read in place (a strided
+ * view of the input), the edge ones gathered; odd and even sizes, both strides, tiny inputs. */
+START_TEST(conv_matches_plain_loops)
+{
+    static const int shapes[][5] = { { 9, 8, 3, 32, 2 }, { 7, 7, 3, 17, 2 }, { 9, 9, 4, 33, 1 }, { 5, 6, 4, 16, 1 },
+                                     { 2, 3, 3, 16, 2 }, { 1, 1, 3, 5, 1 },  { 3, 9, 1, 3, 2 } };
+    uint32_t seed = 5;
+    static float in[CV_HMAX * CV_WMAX * CV_CMAX], w[CV_K * CV_OCMAX], bias[CV_OCMAX], packed[CV_K * 64];
+    for (size_t i = 0; i < sizeof in / sizeof in[0]; i++)
+        in[i] = rnd(&seed);
+    for (size_t i = 0; i < sizeof w / sizeof w[0]; i++)
+        w[i] = rnd(&seed);
+    for (int i = 0; i < CV_OCMAX; i++)
+        bias[i] = rnd(&seed);
+    for (int packed_path = 0; packed_path <= nn_gemm_available(); packed_path++)
+        for (int si = 0; si < (int)(sizeof shapes / sizeof shapes[0]); si++) {
+            double worst = conv_error(in, w, bias, shapes[si], packed_path, packed);
+            ck_assert_msg(worst < 1e-4, "shape %d packed=%d: off by %g", si, packed_path, worst);
+        }
+}
+END_TEST
+
 /* Tensors alive at the same step never share memory, and the arena is no bigger than all of them. */
 START_TEST(arena_keeps_live_tensors_apart)
 {
@@ -392,6 +451,7 @@ Suite *test_suite(void)
     if (nn_gemm_available()) /* the AVX-512 kernel alone has strips; OpenBLAS is covered above */
         tcase_add_test(kernels, gemm_in_column_strips_matches);
     tcase_add_test(kernels, depthwise_matches_plain_loops);
+    tcase_add_test(kernels, conv_matches_plain_loops);
     tcase_add_test(kernels, arena_keeps_live_tensors_apart);
     suite_add_tcase(s, kernels);
     return s;
