@@ -158,6 +158,37 @@ static int window_of(struct builder *b, const struct tfl_op *op, int kh, int kw,
     return 0;
 }
 
+/* A one-pixel 1x1 conv (the classifier) with 8-bit weights quantized per tensor or per output channel
+ * keeps their codes for nn_gemv_q8 where nn/gemm runs (gemv.c says why, and why it is exact).
+ * Returns 0 when it does, 1 when the layer keeps float weights, -1 on failure. */
+static int q8_weights(struct builder *b, const struct tfl_tensor *wt, struct nn_layer *l)
+{
+    int oc = wt->shape[0], k = wt->shape[3], shift = wt->type == TFL_UINT8 ? 128 : 0;
+    if (!nn_gemm_available() || l->g.oh * l->g.ow != 1 || wt->shape[1] != 1 || wt->shape[2] != 1 ||
+        (wt->type != TFL_UINT8 && wt->type != TFL_INT8) || !wt->data || wt->data_len < (size_t)oc * k ||
+        !(wt->nquant == 1 || (wt->nquant == oc && wt->quant_dim == 0)))
+        return 1;
+    size_t cols = (size_t)(oc + NN_GEMV_NB - 1) / NN_GEMV_NB * NN_GEMV_NB;
+    size_t code_floats = (nn_gemv_q8_bytes(k, oc) + sizeof(float) - 1) / sizeof(float);
+    float *space = take_weights(b, code_floats + 2 * cols);
+    int8_t *codes = space ? malloc((size_t)oc * k) : NULL;
+    if (!codes)
+        return space ? fail(b, "out of memory") : -1;
+    /* uint8 codes move to int8 by -128, their zero point with them: code - zero is unchanged. */
+    for (size_t i = 0; i < (size_t)oc * k; i++)
+        codes[i] = (int8_t)((wt->type == TFL_UINT8 ? (int)wt->data[i] : (int8_t)wt->data[i]) - shift);
+    float *scale = space + code_floats, *zero = scale + cols;
+    for (size_t o = 0; o < cols; o++) {
+        int q = wt->nquant == 1 ? 0 : (int)o;
+        scale[o] = o < (size_t)oc ? wt->scale[q] : 0.0f;
+        zero[o] = o < (size_t)oc ? (float)(wt->zero_point[q] - shift) : 0.0f;
+    }
+    nn_gemv_q8_pack(codes, k, oc, (int8_t *)space);
+    free(codes);
+    l->mat.q8 = (struct nn_q8){ .codes = (const int8_t *)space, .scale = scale, .zero = zero };
+    return 0;
+}
+
 /* CONV_2D: weights OHWI [OC,KH,KW,C] → [KH*KW*C, OC] so the GEMM reads them without transposing. */
 static int build_conv(struct builder *b, const struct tfl_op *op, struct nn_layer *l)
 {
@@ -180,9 +211,14 @@ static int build_conv(struct builder *b, const struct tfl_op *op, struct nn_laye
     for (int o = 0; rc == 0 && o < oc; o++)
         for (size_t i = 0; i < k; i++)
             kn[i * oc + o] = ohwi[o * k + i];
+    int floats = rc == 0 ? q8_weights(b, wt, l) : 1;
+    if (floats < 0) {
+        free(ohwi);
+        return -1;
+    }
     /* Packed panels for the AVX-512 kernel where the CPU has it, else the plain [K, OC] OpenBLAS reads. */
     l->mat.packed = nn_gemm_available();
-    float *w = rc == 0 ? take_weights(b, l->mat.packed ? nn_gemm_packed_size((int)k, oc) : k * oc) : NULL;
+    float *w = rc == 0 && floats ? take_weights(b, l->mat.packed ? nn_gemm_packed_size((int)k, oc) : k * oc) : NULL;
     if (w && l->mat.packed)
         nn_gemm_pack(kn, (int)k, oc, w);
     else if (w)
@@ -192,7 +228,7 @@ static int build_conv(struct builder *b, const struct tfl_op *op, struct nn_laye
         return fail(b, "%s", why);
     l->w = l->mat.w = w;
     l->bias = bias_in(b, op->ninputs > 2 ? op->inputs[2] : -1, (size_t)oc);
-    if (!l->w || !l->bias)
+    if ((!l->w && !l->mat.q8.codes) || !l->bias)
         return -1;
     const struct nn_window *g = &l->g;
     int pointwise = kh == 1 && kw == 1 && g->sh == 1 && g->sw == 1;

@@ -35,6 +35,12 @@ void nn_bias_clamp(float *restrict rows, int p, int n, const float *restrict bia
 void nn_conv1x1(const float *in, int c, const struct nn_matrix *w, const float *bias, const float *res, int oc,
                 float lo, float hi, float *out, int row0, int row1)
 {
+    if (w->q8.codes) {
+        for (int r = row0; r < row1; r++)
+            nn_gemv_q8(in + (size_t)r * c, c, &w->q8, oc, bias, res ? res + (size_t)r * oc : NULL, lo, hi,
+                       out + (size_t)r * oc);
+        return;
+    }
     if (w->packed) {
         nn_gemm_rows(in, c, w->w, oc, bias, res, lo, hi, out, row0, row1);
         return;

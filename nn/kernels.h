@@ -4,6 +4,8 @@
 #ifndef NN_KERNELS_H
 #define NN_KERNELS_H
 
+#include "nn/gemm.h"
+
 #include <stddef.h>
 
 /* Geometry of a 2-D window op (conv, depthwise, pooling): padding is what lies before row/col 0. */
@@ -17,10 +19,11 @@ struct nn_window {
 };
 
 /* Weights of a GEMM-shaped layer, [K, N]: packed for nn/gemm (AVX-512 CPUs) or plain row-major for
- * OpenBLAS. */
+ * OpenBLAS; or, for a one-pixel layer on AVX-512 CPUs, 8-bit codes (q8.codes not NULL, w unused). */
 struct nn_matrix {
     const float *w;
     int packed;
+    struct nn_q8 q8;
 };
 
 /* 1x1 convolution, stride 1: out[P,OC] = clamp(in[P,C] · w[C,OC] + bias[OC] + res[P,OC]), P = H*W

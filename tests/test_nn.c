@@ -236,11 +236,11 @@ START_TEST(gemm_matches_plain_loops)
             for (int ki = 0; ki < 4; ki++)
                 for (int ni = 0; ni < 5; ni++) {
                     int m = ms[mi], k = ks[ki], n = ns[ni];
-                    struct nn_matrix mat = { w, 0 };
+                    struct nn_matrix mat = { .w = w };
                     if (packed_path) {
                         ck_assert_uint_le(nn_gemm_packed_size(k, n), sizeof packed / sizeof packed[0]);
                         nn_gemm_pack(w, k, n, packed);
-                        mat = (struct nn_matrix){ packed, 1 };
+                        mat = (struct nn_matrix){ .w = packed, .packed = 1 };
                     }
                     float lo = ni % 2 ? 0.0f : -INFINITY, hi = ni % 2 ? 0.5f : INFINITY;
                     got[m * n] = 12345.0f; /* sentinel: nothing written past C */
@@ -257,6 +257,46 @@ START_TEST(gemm_matches_plain_loops)
                         }
                     ck_assert_msg(worst < 1e-4, "m=%d k=%d n=%d packed=%d: off by %g", m, k, n, packed_path, worst);
                 }
+}
+END_TEST
+
+/* The one-pixel layer from 8-bit codes: per-column scales and zero points (uint8-style, nonzero), column
+ * counts around the 64-wide panels, a residual and a clamp; the weights are the float path's exactly. */
+START_TEST(gemv_q8_matches_plain_loops)
+{
+    enum { KMAX = 40, NMAX = 130 };
+    static const int ks[] = { 1, 3, 40 }, ns[] = { 1, 16, 63, 64, 65, 130 };
+    uint32_t seed = 9;
+    static float x[KMAX], bias[NMAX], res[NMAX], got[NMAX + 1], scale[192], zero[192];
+    static int8_t codes[NMAX * KMAX], packed[192 * KMAX];
+    for (int i = 0; i < KMAX; i++)
+        x[i] = rnd(&seed);
+    for (int i = 0; i < NMAX; i++)
+        bias[i] = rnd(&seed), res[i] = rnd(&seed);
+    for (int i = 0; i < NMAX * KMAX; i++)
+        codes[i] = (int8_t)(rnd(&seed) * 127);
+    for (int i = 0; i < 192; i++) /* padded columns have scale 0, as the loader leaves them */
+        scale[i] = i < NMAX ? 0.01f + 0.001f * (float)i : 0.0f, zero[i] = i < NMAX ? (float)(i % 7 - 3) : 0.0f;
+    for (int ki = 0; ki < 3; ki++)
+        for (int ni = 0; ni < 6; ni++) {
+            int k = ks[ki], n = ns[ni];
+            ck_assert_uint_le(nn_gemv_q8_bytes(k, n), sizeof packed);
+            nn_gemv_q8_pack(codes, k, n, packed);
+            struct nn_q8 q = { .codes = packed, .scale = scale, .zero = zero };
+            const float *r = ni % 2 ? res : NULL;
+            float lo = ni % 2 ? 0.0f : -INFINITY, hi = ni % 2 ? 0.5f : INFINITY;
+            got[n] = 12345.0f; /* sentinel: nothing written past N */
+            nn_gemv_q8(x, k, &q, n, bias, r, lo, hi, got);
+            ck_assert_float_eq(got[n], 12345.0f);
+            double worst = 0;
+            for (int j = 0; j < n; j++) {
+                double v = bias[j] + (r ? r[j] : 0);
+                for (int kk = 0; kk < k; kk++)
+                    v += (double)x[kk] * (float)(scale[j] * ((double)codes[j * k + kk] - zero[j]));
+                worst = fmax(worst, fabs(got[j] - clampf(v, lo, hi)));
+            }
+            ck_assert_msg(worst < 1e-5, "k=%d n=%d: off by %g", k, n, worst);
+        }
 }
 END_TEST
 
@@ -299,10 +339,10 @@ static double conv_error(const float *in, const float *w, const float *bias, con
     int pt = ((oh - 1) * s + 3 - H) / 2, pl = ((ow - 1) * s + 3 - W) / 2;
     struct nn_window g = { .h = H, .w = W, .c = C, .oh = oh, .ow = ow, .oc = OC, .kh = 3, .kw = 3,
                            .sh = s, .sw = s, .dh = 1, .dw = 1, .pad_top = pt, .pad_left = pl };
-    struct nn_matrix mat = { w, 0 };
+    struct nn_matrix mat = { .w = w };
     if (packed_path) {
         nn_gemm_pack(w, 9 * C, OC, packed);
-        mat = (struct nn_matrix){ packed, 1 };
+        mat = (struct nn_matrix){ .w = packed, .packed = 1 };
     }
     static float out[CV_HMAX * CV_WMAX * CV_OCMAX], scratch[CV_HMAX * CV_WMAX * CV_K];
     ck_assert_uint_le(nn_conv_im2col_scratch(&g), sizeof scratch / sizeof scratch[0]);
@@ -448,8 +488,10 @@ Suite *test_suite(void)
     suite_add_tcase(s, tc);
     TCase *kernels = tcase_create("kernels");
     tcase_add_test(kernels, gemm_matches_plain_loops);
-    if (nn_gemm_available()) /* the AVX-512 kernel alone has strips; OpenBLAS is covered above */
+    if (nn_gemm_available()) { /* AVX-512 kernels only: strips, and the 8-bit one-pixel layer */
         tcase_add_test(kernels, gemm_in_column_strips_matches);
+        tcase_add_test(kernels, gemv_q8_matches_plain_loops);
+    }
     tcase_add_test(kernels, depthwise_matches_plain_loops);
     tcase_add_test(kernels, conv_matches_plain_loops);
     tcase_add_test(kernels, arena_keeps_live_tensors_apart);
