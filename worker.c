@@ -39,7 +39,7 @@ static void usage(FILE *to)
             "  --port P          TCP port to listen on (0 = any free port)\n"
             "  --host ADDR       address to listen on (default: all interfaces)\n"
             "  --model FILE      the .tflite model\n"
-            "  --threads N       OpenBLAS threads per inference (default 1)\n"
+            "  --threads N       threads one inference uses (default 1)\n"
             "  --max-body BYTES  largest request body (default %u; over it -> 413)\n"
             "  --queue N         requests that may wait for the inference thread (default 16; over -> 503)\n"
             "  --timeout MS      a request must arrive within MS (else 408); idle connections close (default 30000)\n"
@@ -252,7 +252,8 @@ int main(int argc, char **argv)
         fprintf(stderr, PROG ": %s: %s\n", o.model, err);
         return 1;
     }
-    nn_set_threads(model, (int)o.threads);
+    if (nn_set_threads(model, (int)o.threads) != 0)
+        fprintf(stderr, PROG ": could not start %ld threads; inference runs on one\n", o.threads);
     struct loop *l = loop_create(4096);
     struct worker w = { 0 };
     buf_init(&w.json, 16 * 1024);
