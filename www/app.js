@@ -105,10 +105,11 @@ async function listStudies() {
         a.textContent = f;
         li.append(a, ' ');
       }
-      const plot = s.files.find((f) => f === 'plot.svg') || s.files.find((f) => f === 'plot.png');
-      if (plot) {
+      // The plots themselves, inline: SVG where a study made one, else its PNG.
+      const svgs = s.files.filter((f) => f.endsWith('.svg'));
+      for (const plot of svgs.length ? svgs : s.files.filter((f) => f.endsWith('.png'))) {
         const img = document.createElement('img');
-        img.src = '/results/' + encodeURIComponent(s.name) + '/' + plot;
+        img.src = '/results/' + encodeURIComponent(s.name) + '/' + encodeURIComponent(plot);
         img.alt = s.name + ' plot';
         li.append(img);
       }
