@@ -2,6 +2,7 @@
 #include "nn/arena.h"
 
 #include <stdlib.h>
+#include <sys/mman.h>
 
 struct span {
     size_t start, end;   /* floats [start, end) taken by a tensor alive at the same time */
@@ -76,4 +77,18 @@ int arena_plan(struct arena_item *items, int n, size_t *total)
     free(order);
     free(spans);
     return 0;
+}
+
+#define HUGE_PAGE ((size_t)2 << 20)
+
+void *arena_alloc_huge(size_t bytes)
+{
+    size_t rounded = (bytes + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
+    void *p = NULL;
+    if (posix_memalign(&p, HUGE_PAGE, rounded ? rounded : HUGE_PAGE) != 0)
+        return NULL;
+    /* Advice only: where THP is off (or madvise fails) the memory still works, on small pages. */
+    if (rounded && madvise(p, rounded, MADV_HUGEPAGE) != 0)
+        (void)0;
+    return p;
 }

@@ -16,4 +16,9 @@ struct arena_item {
 /* Sets every item's offset; returns 0 and the arena's total size in floats, or -1 when out of memory. */
 int arena_plan(struct arena_item *items, int n, size_t *total);
 
+/* bytes of memory on 2 MB boundaries, asked to be backed by transparent huge pages: the forward pass
+ * walks ~10 MB of weights and ~20 MB of activations, thousands of 4 KB pages, so its TLB misses are
+ * many.  NULL when out of memory; release with free(). */
+void *arena_alloc_huge(size_t bytes);
+
 #endif

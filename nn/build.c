@@ -2,6 +2,7 @@
  * dequantizes the constants once and lays the weights out the way the kernels read them. */
 #include "nn/graph.h"
 
+#include "nn/arena.h"
 #include "nn/dequant.h"
 #include "nn/flatbuf.h"
 #include "nn/gemm.h"
@@ -396,7 +397,7 @@ int nn_build(const struct tfl_model *t, struct nn_model *m, char *err, size_t er
     m->act_size = calloc((size_t)t->ntensors, sizeof *m->act_size);
     m->layers = calloc((size_t)t->nops, sizeof *m->layers);
     m->weights_cap = weights_needed(t);
-    m->weights = malloc((m->weights_cap ? m->weights_cap : 1) * sizeof *m->weights);
+    m->weights = arena_alloc_huge(m->weights_cap * sizeof *m->weights);
     int rc = -1;
     if (!b.writer || !m->act_size || !m->layers || !m->weights) {
         fail(&b, "out of memory building the graph");

@@ -45,7 +45,7 @@ int nn_plan_memory(struct nn_model *m, char *err, size_t errlen)
         return -1;
     }
     if (rc == 0)
-        rc = posix_memalign((void **)&m->arena, 64, (m->arena_floats ? m->arena_floats : 1) * sizeof(float)) ? -1 : 0;
+        rc = (m->arena = arena_alloc_huge(m->arena_floats * sizeof(float))) ? 0 : -1;
     if (rc < 0) {
         free(items);
         snprintf(err, errlen, "out of memory for the %zu-float activation arena", m->arena_floats);
