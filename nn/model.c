@@ -6,23 +6,29 @@
 
 #include <cblas.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define MAX_MODEL_BYTES (256L << 20)
 
-/* Reads a whole file into a malloc'd buffer. */
+/* Reads a whole regular file into a malloc'd buffer.  Opened without blocking: a FIFO with no writer
+ * would otherwise hang the open before fstat can refuse it. */
 static int read_file(const char *path, unsigned char **bytes, size_t *len, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    FILE *f = fd < 0 ? NULL : fdopen(fd, "rb");
     struct stat st;
     if (!f) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
         return -1;
     }
-    if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > MAX_MODEL_BYTES) {
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > MAX_MODEL_BYTES) {
         snprintf(err, errlen, "%s: not a regular file of at most %ld bytes", path, MAX_MODEL_BYTES);
         fclose(f);
         return -1;

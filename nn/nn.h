@@ -36,7 +36,8 @@ struct nn_result {
     double inference_ms;              /* forward pass */
 };
 
-/* Loads a .tflite model.  Returns NULL and writes a one-line reason into err on failure. */
+/* Loads a .tflite model.  Returns NULL and writes a one-line reason naming path into err on failure;
+ * anything but a regular file (directory, device, FIFO) is refused without reading or blocking. */
 struct nn_model *nn_load(const char *path, char *err, size_t errlen);
 /* The same from len bytes already in memory (not kept: the caller may free them after the call). */
 struct nn_model *nn_load_bytes(const void *bytes, size_t len, char *err, size_t errlen);
@@ -50,7 +51,8 @@ int nn_set_threads(struct nn_model *m, int n);
 double nn_flops(const struct nn_model *m);
 
 /* Classifies encoded image bytes (JPEG, PNG, BMP, GIF, PNM, ...): decode, centre square crop,
- * resize to 224, x = pixel/127.5 - 1, forward.  Returns 0 or a negative enum nn_error with err filled. */
+ * resize to 224, x = pixel/127.5 - 1, forward.  Returns 0 or a negative enum nn_error with err filled;
+ * len 0 (bytes may then be NULL) is NN_ERR_NOT_IMAGE.  k as for nn_forward. */
 int nn_classify_image(struct nn_model *m, const void *bytes, size_t len, int k,
                       struct nn_result *out, char *err, size_t errlen);
 
@@ -58,7 +60,8 @@ int nn_classify_image(struct nn_model *m, const void *bytes, size_t len, int k,
  * then call nn_forward.  Lets callers preprocess straight into the arena with no copy.  The forward pass
  * reuses this memory: fill it again before every nn_forward. */
 float *nn_input(struct nn_model *m);
-/* Runs the network on nn_input() and fills out with the top k (k <= NN_TOPK_MAX). Returns 0. */
+/* Runs the network on nn_input() and fills out with the top k.  k is clamped to 0..NN_TOPK_MAX, never an
+ * error: out->k says how many entries were filled (0 for k <= 0; nn_probs has them all).  Returns 0. */
 int nn_forward(struct nn_model *m, int k, struct nn_result *out);
 
 /* Classifies a preprocessed NHWC float tensor of NN_INPUT_SIZE*NN_INPUT_SIZE*3 values in [-1, 1]. */

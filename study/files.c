@@ -2,27 +2,46 @@
 #include "study/files.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+/* Opens path for reading without blocking (a FIFO with no writer would hang fopen) and accepts only a
+ * regular file of at most max bytes.  Returns the stream and its size, or NULL with err filled. */
+static FILE *open_regular(const char *path, size_t max, size_t *size, char *err, size_t errlen)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    } else if (!S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "%s: %s", path, S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
+    } else if ((size_t)st.st_size > max) {
+        snprintf(err, errlen, "%s: larger than %zu bytes", path, max);
+    } else {
+        FILE *f = fdopen(fd, "rb");
+        if (f) {
+            *size = (size_t)st.st_size;
+            return f;
+        }
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    }
+    if (fd >= 0)
+        close(fd);
+    return NULL;
+}
 
 int file_read(const char *path, size_t max, unsigned char **data, size_t *len, char *err, size_t errlen)
 {
     *data = NULL;
     *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    size_t size;
+    FILE *f = open_regular(path, max, &size, err, errlen);
+    if (!f)
         return -1;
-    }
-    struct stat st;
-    if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > max) {
-        snprintf(err, errlen, "%s: not a regular file of at most %zu bytes", path, max);
-        fclose(f);
-        return -1;
-    }
-    size_t size = (size_t)st.st_size;
     unsigned char *buf = malloc(size ? size : 1);
     if (!buf || fread(buf, 1, size, f) != size) {
         snprintf(err, errlen, "%s: %s", path, buf ? "short read" : "out of memory");

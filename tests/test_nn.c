@@ -6,10 +6,13 @@
 #include "nn/nn.h"
 
 #include <check.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define INPUT_FLOATS (NN_INPUT_SIZE * NN_INPUT_SIZE * 3)
 #define CLASSES 1001
@@ -126,6 +129,51 @@ START_TEST(input_buffer_and_repeat_are_consistent)
         ck_assert_float_eq(a.top[j].prob, b.top[j].prob);
     }
     ck_assert_int_eq(a.top[0].class_index, 802); /* snowmobile, per the golden README */
+}
+END_TEST
+
+/* What is not a model file is refused at once: a directory, a device, an empty file, and a FIFO with no
+ * writer (opening one for reading would block forever). */
+START_TEST(non_model_files_are_refused_without_blocking)
+{
+    char dir[] = "/tmp/imgrec-test-nn-XXXXXX", fifo[64], empty[64], err[256];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+    snprintf(empty, sizeof empty, "%s/empty", dir);
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    FILE *f = fopen(empty, "w");
+    ck_assert_ptr_nonnull(f);
+    fclose(f);
+    const char *paths[] = { dir, fifo, empty, "/dev/zero", "/no/such/model.tflite" };
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        err[0] = '\0';
+        ck_assert_ptr_null(nn_load(paths[i], err, sizeof err));
+        ck_assert_msg(strstr(err, paths[i]) == err, "%s: error should name the file: %s", paths[i], err);
+    }
+    unlink(fifo);
+    unlink(empty);
+    rmdir(dir);
+}
+END_TEST
+
+/* k is clamped to 0..NN_TOPK_MAX (out->k says how many were filled); no bytes is "not an image". */
+START_TEST(k_is_clamped_and_empty_input_refused)
+{
+    read_floats("test_224", ".input.f32", input, INPUT_FLOATS);
+    static const int ks[] = { INT_MIN, -1, 0, 1, NN_TOPK_MAX, NN_TOPK_MAX + 1, INT_MAX };
+    static const int filled[] = { 0, 0, 0, 1, NN_TOPK_MAX, NN_TOPK_MAX, NN_TOPK_MAX };
+    for (size_t i = 0; i < sizeof ks / sizeof ks[0]; i++) {
+        struct nn_result r;
+        memset(&r, 0x5a, sizeof r);
+        ck_assert_int_eq(nn_classify_tensor(uint8_model, input, ks[i], &r), 0);
+        ck_assert_int_eq(r.k, filled[i]);
+        if (r.k)
+            ck_assert_int_eq(r.top[0].class_index, 802);
+    }
+    struct nn_result r;
+    char err[128];
+    ck_assert_int_eq(nn_classify_image(uint8_model, NULL, 0, 5, &r, err, sizeof err), NN_ERR_NOT_IMAGE);
+    ck_assert_int_eq(nn_classify_image(uint8_model, "", 0, 5, &r, err, sizeof err), NN_ERR_NOT_IMAGE);
 }
 END_TEST
 
@@ -482,6 +530,8 @@ Suite *test_suite(void)
     tcase_add_loop_test(tc, golden_case_matches, 0, NCASES);
     tcase_add_test(tc, labels_come_from_the_file);
     tcase_add_test(tc, input_buffer_and_repeat_are_consistent);
+    tcase_add_test(tc, non_model_files_are_refused_without_blocking);
+    tcase_add_test(tc, k_is_clamped_and_empty_input_refused);
     tcase_add_test(tc, ptq_model_beside_uint8_model);
     tcase_add_test(tc, two_threads_match_one);
     tcase_add_test(tc, openblas_path_matches_golden);
