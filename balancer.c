@@ -159,14 +159,14 @@ static void handle(struct srv_conn *c, struct srv_request *r, void *data)
 {
     (void)data;
     struct http_str path = r->http.path, method = r->http.method;
-    bool get = http_str_eq(method, "GET");
+    bool get = http_str_eq(method, "GET") || http_str_eq(method, "HEAD"); /* the server drops HEAD's body */
     if (http_str_eq(path, "/submit") || http_str_eq(path, "/predict")) {
         if (http_str_eq(method, "POST"))
             forward(c, r);
         else
             srv_respond_error(c, 405, "method_not_allowed", "use POST", "Allow: POST\r\n");
     } else if (!get) {
-        srv_respond_error(c, 405, "method_not_allowed", "use GET", "Allow: GET\r\n");
+        srv_respond_error(c, 405, "method_not_allowed", "use GET", "Allow: GET, HEAD\r\n");
     } else if (http_str_eq(path, "/healthz")) {
         char body[128];
         int n = snprintf(body, sizeof body, "{\"status\":\"ok\",\"backends\":%d}\n", B.nbackends);

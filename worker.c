@@ -197,10 +197,10 @@ static void handle(struct srv_conn *c, struct srv_request *r, void *data)
         else
             srv_respond_error(c, 405, "method_not_allowed", "use POST", "Allow: POST\r\n");
     } else if (http_str_eq(path, "/healthz")) {
-        if (http_str_eq(method, "GET"))
+        if (http_str_eq(method, "GET") || http_str_eq(method, "HEAD")) /* the server drops HEAD's body */
             healthz(w, c);
         else
-            srv_respond_error(c, 405, "method_not_allowed", "use GET", "Allow: GET\r\n");
+            srv_respond_error(c, 405, "method_not_allowed", "use GET", "Allow: GET, HEAD\r\n");
     } else {
         srv_respond_error(c, 404, "not_found", "try POST /predict or GET /healthz", NULL);
     }

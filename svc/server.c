@@ -55,6 +55,7 @@ struct srv_conn {
     bool busy;                /* conn_process is on the stack: answers are flushed by it */
     bool peer_eof;            /* the client has shut its side: answer what is whole, then close */
     bool close_after;         /* close once the current answer is out */
+    bool head_only;           /* the request is HEAD: answers carry their headers but no body */
     /* the request being read or handled */
     bool head_done;
     bool request_valid;       /* req holds a parsed request (for the access log) */
@@ -175,9 +176,17 @@ static void conn_answered(struct srv_conn *c, int status, size_t body_len)
     trim(&c->in);
     c->head_done = false;
     c->request_valid = false;
+    c->head_only = false;
     c->state = CONN_WRITING;
     conn_arm(c, c->srv->cfg.timeout_ms);
     conn_process(c);
+}
+
+/* Appends an answer's body, unless the request was HEAD (RFC 9110 9.3.2: the head alone, with the
+ * Content-Length a GET would get; a body would be read as the next answer on a kept-alive connection). */
+static int append_body(struct srv_conn *c, const void *body, size_t len)
+{
+    return c->head_only ? 0 : buf_append(&c->out, body, len);
 }
 
 static void respond_error_now(struct srv_conn *c, int status, const char *code, const char *detail,
@@ -192,7 +201,7 @@ static void respond_error_now(struct srv_conn *c, int status, const char *code, 
     body[n++] = '\n';
     size_t keep = buf_len(&c->out); /* a length: appending may compact the buffer */
     if (append_head(c, status, "application/json", (size_t)n, extra) != 0 ||
-        buf_append(&c->out, body, (size_t)n) != 0) {
+        append_body(c, body, (size_t)n) != 0) {
         c->close_after = true; /* not even an error fits: just close */
         c->out.end = c->out.start + keep;
     }
@@ -208,7 +217,7 @@ void srv_respond(struct srv_conn *c, int status, const char *content_type, const
                  const char *extra)
 {
     size_t keep = buf_len(&c->out); /* a length: appending may compact the buffer */
-    if (append_head(c, status, content_type, len, extra) != 0 || buf_append(&c->out, body, len) != 0) {
+    if (append_head(c, status, content_type, len, extra) != 0 || append_body(c, body, len) != 0) {
         c->out.end = c->out.start + keep;
         respond_error_now(c, 500, "response_too_large", "the answer does not fit the output buffer", NULL);
         return;
@@ -223,7 +232,7 @@ void srv_respond_relay(struct srv_conn *c, int status, const char *head, size_t 
     int ok = buf_append(&c->out, head, head_len) == 0 &&
              buf_printf(&c->out, "Content-Length: %zu\r\nConnection: %s\r\n\r\n", body_len,
                         c->close_after ? "close" : "keep-alive") == 0 &&
-             buf_append(&c->out, body, body_len) == 0;
+             append_body(c, body, body_len) == 0;
     if (!ok) {
         c->out.end = c->out.start + keep;
         respond_error_now(c, 502, "bad_gateway", "the backend's answer does not fit the output buffer", NULL);
@@ -276,6 +285,7 @@ static void dispatch(struct srv_conn *c)
     r->note[0] = '\0';
     c->request_valid = true;
     c->close_after = !r->http.keep_alive; /* a half-closed client still gets every whole request answered */
+    c->head_only = http_str_eq(r->http.method, "HEAD");
     c->state = CONN_HANDLING;
     loop_timer_stop(c->srv->loop, &c->timer);
     c->srv->fn(c, r, c->srv->data);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -481,6 +482,49 @@ START_TEST(chunked_backend_answer_is_relayed_whole)
 }
 END_TEST
 
+/* Everything port sends for req until it closes (at most cap - 1 bytes, NUL-terminated); the length. */
+static size_t read_until_close(int port, const char *req, char *out, size_t cap)
+{
+    struct sh_conn *c = malloc(sizeof *c);
+    ck_assert_int_eq(sh_connect(c, port), 0);
+    ck_assert_int_eq(sh_send(c, req, strlen(req), 2000), 0);
+    struct timeval tv = { .tv_sec = 5 };
+    setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    size_t len = 0;
+    ssize_t n;
+    while (len < cap - 1 && (n = recv(c->fd, out + len, cap - 1 - len, 0)) > 0)
+        len += (size_t)n;
+    out[len] = '\0';
+    sh_close(c);
+    free(c);
+    return len;
+}
+
+/* A HEAD answer is the head alone (with the GET's Content-Length): a body would be read as the next answer
+ * on a kept-alive connection. */
+START_TEST(head_gets_the_head_without_a_body)
+{
+    static const char *heads[] = { "HEAD / HTTP/1.1\r\n", "HEAD /healthz HTTP/1.1\r\n", "HEAD /nowhere HTTP/1.1\r\n" };
+    int ports[] = { svc.balancer_port, svc.worker_port[0], svc.worker_port[0] };
+    static const int statuses[] = { 200, 200, 404 };
+    for (int i = 0; i < 3; i++) {
+        char req[256], out[8192];
+        snprintf(req, sizeof req, "%sHost: t\r\n\r\nGET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+                 heads[i]);
+        read_until_close(ports[i], req, out, sizeof out);
+        int status = 0;
+        ck_assert_int_eq(sscanf(out, "HTTP/1.1 %d", &status), 1);
+        ck_assert_msg(status == statuses[i], "case %d: status %d", i, status);
+        ck_assert_ptr_nonnull(strstr(out, "Content-Length: "));
+        ck_assert_ptr_null(strstr(out, "Content-Length: 0\r\n"));
+        char *next = strstr(out, "\r\n\r\n");
+        ck_assert_ptr_nonnull(next);
+        ck_assert_msg(strncmp(next + 4, "HTTP/1.1 200 ", 13) == 0, "case %d: after the head: %.40s", i, next + 4);
+        ck_assert_ptr_nonnull(strstr(next, "\"status\":\"ok\""));
+    }
+}
+END_TEST
+
 START_TEST(help_and_bad_options)
 {
     const char *progs[] = { "worker", "balancer" };
@@ -517,6 +561,7 @@ Suite *test_suite(void)
     tcase_add_test(tc, expect_100_continue_gets_the_interim_answer_first);
     tcase_add_test(tc, balancer_recovers_when_a_worker_comes_back);
     tcase_add_test(tc, chunked_backend_answer_is_relayed_whole);
+    tcase_add_test(tc, head_gets_the_head_without_a_body);
     tcase_add_test(tc, help_and_bad_options);
     suite_add_tcase(s, tc);
     return s;
