@@ -25,8 +25,8 @@ int args_positive(const char *opt, const char *s, double *out)
     char *end;
     errno = 0;
     double v = strtod(s, &end);
-    if (errno || end == s || *end || !(v > 0) || !isfinite(v)) {
-        fprintf(stderr, "client: %s: '%s' is not a positive number\n", opt, s);
+    if (errno || end == s || *end || !(v > 0) || !(v <= ARGS_POSITIVE_MAX)) {
+        fprintf(stderr, "client: %s: '%s' is not a positive number up to %g\n", opt, s, ARGS_POSITIVE_MAX);
         return -1;
     }
     *out = v;

@@ -7,7 +7,10 @@
 int args_int_list(const char *opt, const char *s, int *out, int max, int lo, int hi);
 /* Same for decimal numbers (e.g. "2.5,1,0.5"); items must be > 0. */
 int args_double_list(const char *opt, const char *s, double *out, int max);
-/* One number, > 0 and finite.  Returns 0 or -1 (message on stderr). */
+/* One number in (0, ARGS_POSITIVE_MAX].  The bound keeps seconds, milliseconds and rates far from
+ * overflowing the nanosecond clocks they end up in.  Returns 0 or -1 (message on stderr). */
+#define ARGS_POSITIVE_MAX 1e9
+
 int args_positive(const char *opt, const char *s, double *out);
 /* One integer in [lo, hi].  Returns 0 or -1 (message on stderr). */
 int args_int(const char *opt, const char *s, long lo, long hi, long *out);

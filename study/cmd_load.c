@@ -24,6 +24,14 @@ static void usage(FILE *f)
                LOAD_OPTS_HELP);
 }
 
+/* --interval and --rate both set the mean gap: a second one would silently override the first. */
+static int gap_given(double interval_ms)
+{
+    if (interval_ms > 0)
+        fprintf(stderr, "client load: give one of --interval and --rate, once\n");
+    return interval_ms > 0;
+}
+
 int cmd_load(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -48,12 +56,12 @@ int cmd_load(int argc, char **argv)
         }
         switch (c) {
         case 'I':
-            if (args_positive("--interval", optarg, &v) < 0)
+            if (gap_given(o.cfg.interval_ms) || args_positive("--interval", optarg, &v) < 0)
                 return 2;
             o.cfg.interval_ms = v * 1000;
             break;
         case 'R':
-            if (args_positive("--rate", optarg, &v) < 0)
+            if (gap_given(o.cfg.interval_ms) || args_positive("--rate", optarg, &v) < 0)
                 return 2;
             o.cfg.interval_ms = 1000 / v;
             break;

@@ -17,6 +17,8 @@
 
 #define MIN_OK_PER_WINDOW 10
 #define MAX_ARRIVALS 2000000L
+#define GAP_MAX_NS 1e18 /* 31 years: past any window, far from uint64 overflow */
+#define MAX_SECONDS 1e9 /* duration, mean gap and timeout beyond this are typing errors */
 
 struct arrival {
     struct run *run;
@@ -49,11 +51,13 @@ struct run {
     char last_error[64];
 };
 
+/* The window an instant falls in, saturated at LOAD_MAX_WINDOWS (a far-off instant is past them all). */
 static int window_of(const struct run *r, uint64_t t_ns)
 {
     if (r->cfg->count > 0)
         return 0;
-    return (int)((t_ns - r->t0_ns) / r->window_ns);
+    uint64_t w = (t_ns - r->t0_ns) / r->window_ns;
+    return w < LOAD_MAX_WINDOWS ? (int)w : LOAD_MAX_WINDOWS;
 }
 
 static void window_mean(struct run *r, int w)
@@ -124,7 +128,9 @@ static void send_arrival(struct run *r)
         a->status = -2;
         r->outstanding[a->window]--;
     }
-    r->next_ns += (uint64_t)(rng_exponential(&r->rng, r->cfg->interval_ms) * 1e6);
+    /* Saturated: converting a double past UINT64_MAX is undefined, and such a gap ends the run anyway. */
+    double gap_ns = rng_exponential(&r->rng, r->cfg->interval_ms) * 1e6;
+    r->next_ns += gap_ns < GAP_MAX_NS ? (uint64_t)gap_ns : (uint64_t)GAP_MAX_NS;
 }
 
 static void on_tick(struct loop *l, void *data)
@@ -138,6 +144,9 @@ static void on_tick(struct loop *l, void *data)
         }
         send_arrival(r);
     }
+    /* An arrival past the schedule is not waited for: with a long mean gap that could be days away. */
+    if (r->sending && !next_arrival(r))
+        r->sending = false;
     /* Windows before the next arrival's are closed: all their arrivals have been sent. */
     int closed = r->sending ? window_of(r, r->next_ns) : (r->n ? r->arr[r->n - 1].window + 1 : 0);
     if (r->cfg->count > 0)
@@ -225,8 +234,10 @@ static long arrival_capacity(const struct load_config *cfg)
 static int check_config(const struct load_config *cfg, char *err, size_t errlen)
 {
     if (!(cfg->interval_ms > 0) || cfg->max_windows < 1 || cfg->max_windows > LOAD_MAX_WINDOWS ||
-        (cfg->count <= 0 && !(cfg->window_s > 0)) || !(cfg->timeout_ms > 0) || cfg->max_conns < 1) {
-        snprintf(err, errlen, "bad load configuration");
+        (cfg->count <= 0 && !(cfg->window_s > 0)) || !(cfg->timeout_ms > 0) || cfg->max_conns < 1 ||
+        !(cfg->interval_ms <= MAX_SECONDS * 1e3) || !(cfg->window_s <= MAX_SECONDS) ||
+        !(cfg->timeout_ms <= MAX_SECONDS * 1e3)) {
+        snprintf(err, errlen, "bad load configuration (a mean gap, window or timeout out of range?)");
         return -1;
     }
     return 0;

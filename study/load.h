@@ -16,13 +16,13 @@
 #define LOAD_MAX_WINDOWS 16
 
 struct load_config {
-    double interval_ms;  /* mean gap between arrivals (1 / rate) */
-    double window_s;     /* length of a window in arrival time */
+    double interval_ms;  /* mean gap between arrivals (1 / rate); at most 1e12 (load_run refuses more) */
+    double window_s;     /* length of a window in arrival time; at most 1e9 */
     long count;          /* > 0: instead, one window of exactly this many arrivals */
     int max_windows;     /* 1..LOAD_MAX_WINDOWS */
     double tolerance;    /* e.g. 0.10 */
     uint64_t seed;
-    double timeout_ms;   /* per request */
+    double timeout_ms;   /* per request; at most 1e12 */
     int max_conns;       /* requests in flight at most; an arrival finding none free is "dropped" */
 };
 

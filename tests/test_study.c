@@ -15,6 +15,7 @@
 #include "study/args.h"
 #include "study/csvread.h"
 #include "study/httpc.h"
+#include "study/load.h"
 #include "study/prediction.h"
 #include "study/queueing.h"
 #include "study/rng.h"
@@ -432,6 +433,30 @@ START_TEST(refused_and_silent_servers_end_with_errors)
 }
 END_TEST
 
+/* Absurd settings either end promptly or are refused: a mean gap of 31 years sends one request and stops
+ * (it used to wait for the second), and a window of 1e12 s used to overflow into a division by zero. */
+START_TEST(absurd_load_settings_end_or_are_refused)
+{
+    static const char req[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    struct load_config cfg = { .interval_ms = 1e12, .window_s = 0.2, .max_windows = 4, .tolerance = 0.1,
+                               .seed = 1, .timeout_ms = 500, .max_conns = 4 };
+    struct load_result r;
+    char err[128];
+    int port = sh_free_port();
+    ck_assert_int_eq(load_run("127.0.0.1", port, req, sizeof req - 1, &cfg, &r, err, sizeof err), 0);
+    ck_assert_int_eq(r.sent, 1);
+    ck_assert_int_eq(r.ok, 0);
+    cfg.interval_ms = 1e300;
+    ck_assert_int_eq(load_run("127.0.0.1", port, req, sizeof req - 1, &cfg, &r, err, sizeof err), -1);
+    cfg.interval_ms = 50;
+    cfg.window_s = 1e12;
+    ck_assert_int_eq(load_run("127.0.0.1", port, req, sizeof req - 1, &cfg, &r, err, sizeof err), -1);
+    double v;
+    ck_assert_int_eq(args_positive("--duration", "1e12", &v), -1);
+    ck_assert_int_eq(args_positive("--duration", "1e9", &v), 0);
+}
+END_TEST
+
 Suite *test_suite(void)
 {
     Suite *s = suite_create("study");
@@ -462,6 +487,7 @@ Suite *test_suite(void)
     tcase_add_test(w, argument_lists);
     tcase_add_test(w, table_files_read_back);
     tcase_add_test(w, refused_and_silent_servers_end_with_errors);
+    tcase_add_test(w, absurd_load_settings_end_or_are_refused);
     suite_add_tcase(s, w);
     return s;
 }
