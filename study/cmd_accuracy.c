@@ -38,13 +38,35 @@ static void count(struct tally *t, const struct prediction *p, int truth)
     t->top5 += prediction_has(p, truth, 5);
 }
 
-/* Classifies one labelled picture at every size (or as it is when nsizes == 0).  Returns 0 or -1. */
+/* Decodes the picture and classifies it degraded to every size.  Returns 0, or -1 with err filled. */
+static int at_sizes(struct classifier *cl, const struct labeled_image *li, const unsigned char *bytes, size_t len,
+                    const int *sizes, int nsizes, struct tally *tallies, char *err, size_t errlen)
+{
+    struct img im = { 0 };
+    struct prediction p;
+    int rc = img_decode(bytes, len, &im, err, errlen);
+    for (int s = 0; rc == 0 && s < nsizes; s++) {
+        struct img small;
+        if (degrade(&im, sizes[s], &small) < 0) {
+            snprintf(err, errlen, "resizing to %d failed", sizes[s]);
+            rc = -1;
+        } else if ((rc = classifier_pixels(cl, &small, &p, err, errlen)) == 0) {
+            count(&tallies[s], &p, li->class_index);
+        }
+        img_free(&small);
+    }
+    img_free(&im);
+    return rc < 0 ? -1 : 0;
+}
+
+/* Classifies one labelled picture at every size (or as it is when nsizes == 0).  Returns 0 or -1.  The
+ * file and classifier messages name the file already; the decode and resize ones do not. */
 static int one_image(struct classifier *cl, const struct labeled_image *li, const int *sizes, int nsizes,
                      struct tally *tallies)
 {
     unsigned char *bytes;
     size_t len;
-    char err[512];
+    char err[1024], why[256];
     struct prediction p;
     double rtt;
     int rc = file_read(li->path, IMAGE_FILE_MAX, &bytes, &len, err, sizeof err);
@@ -52,25 +74,12 @@ static int one_image(struct classifier *cl, const struct labeled_image *li, cons
         rc = classifier_bytes(cl, bytes, len, li->path, &p, &rtt, err, sizeof err);
         if (rc == 0)
             count(&tallies[0], &p, li->class_index);
-    } else if (rc == 0) {
-        struct img im = { 0 };
-        if (img_decode(bytes, len, &im, err, sizeof err) < 0)
-            rc = -1;
-        for (int s = 0; rc == 0 && s < nsizes; s++) {
-            struct img small;
-            if (degrade(&im, sizes[s], &small) < 0) {
-                snprintf(err, sizeof err, "resizing to %d failed", sizes[s]);
-                rc = -1;
-            } else if ((rc = classifier_pixels(cl, &small, &p, err, sizeof err)) == 0) {
-                count(&tallies[s], &p, li->class_index);
-            }
-            img_free(&small);
-        }
-        img_free(&im);
+    } else if (rc == 0 && (rc = at_sizes(cl, li, bytes, len, sizes, nsizes, tallies, why, sizeof why)) < 0) {
+        snprintf(err, sizeof err, "%s: %s", li->path, why);
     }
     free(bytes);
     if (rc < 0)
-        fprintf(stderr, "client: %s: %s\n", li->path, err);
+        fprintf(stderr, "client: %s\n", err);
     return rc;
 }
 
