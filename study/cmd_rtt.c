@@ -91,6 +91,15 @@ static void fmt_row(struct table *t, int size, size_t image_bytes, size_t req_by
     table_row(t, row);
 }
 
+/* What a row's messages name: the --image file (its single row has no size of its own), else the size. */
+static void row_name(const struct rtt_opts *o, int i, char *name, size_t cap)
+{
+    if (o->image)
+        snprintf(name, cap, "%s", o->image);
+    else
+        snprintf(name, cap, "size %d", o->sizes[i]);
+}
+
 static int run_rows(const struct rtt_opts *o, const struct url *u, const struct img *photo, struct table *t)
 {
     int failed = 0;
@@ -101,7 +110,11 @@ static int run_rows(const struct rtt_opts *o, const struct url *u, const struct 
         struct buf req;
         buf_init(&req, IMAGE_FILE_MAX + 4096);
         struct sequential q = { 0 };
+        char name[256];
+        row_name(o, i, name, sizeof name);
         int rc = picture(o, photo, o->sizes[i], &bytes, &len, err, sizeof err);
+        if (rc < 0) /* its messages name the file or the size already */
+            name[0] = '\0';
         if (rc == 0 && upload_build(u, bytes, len, "image.jpg", &req) < 0) {
             snprintf(err, sizeof err, "building the request failed");
             rc = -1;
@@ -111,10 +124,10 @@ static int run_rows(const struct rtt_opts *o, const struct url *u, const struct 
         if (rc == 0) {
             fmt_row(t, o->image ? image_width(bytes, len) : o->sizes[i], len, buf_len(&req), &q);
             if (q.errors)
-                fprintf(stderr, "client: size %d: %d errors (last: %s)\n", o->sizes[i], q.errors, q.last_error);
+                fprintf(stderr, "client: %s: %d errors (last: %s)\n", name, q.errors, q.last_error);
             failed |= q.errors > 0;
         } else {
-            fprintf(stderr, "client: size %d: %s\n", o->sizes[i], err);
+            fprintf(stderr, "client: %s%s%s\n", name, name[0] ? ": " : "", err);
             failed = 1;
         }
         sequential_free(&q);

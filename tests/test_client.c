@@ -139,6 +139,66 @@ START_TEST(classify_local_matches_the_engine_and_bad_files_fail_alone)
 }
 END_TEST
 
+/* Runs `client ARGS` through the shell with stderr joined to stdout, so the messages can be checked. */
+static int client_sh(const char *fmt, ...)
+{
+    char bin[512], args[2048], cmd[4096];
+    fx_bin("client", bin, sizeof bin);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", bin, args);
+    const char *argv[] = { "sh", "-c", cmd, NULL };
+    return sh_run(argv, out, OUT_CAP, 20000);
+}
+
+static int count_of(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)); p++)
+        n++;
+    return n;
+}
+
+/* Files that are not pictures each fail with one line naming them once, the good one is still classified;
+ * a FIFO is refused, not waited on; absurd load settings are refused, not crashed on. */
+START_TEST(bad_inputs_fail_alone_with_one_line_each)
+{
+    char dir[] = "/tmp/imgrec-test-client-bad-XXXXXX", path[1024], good[512];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    seed("test_224.jpg", good, sizeof good);
+    const char *model = fx_env("IMGREC_MODEL");
+    snprintf(path, sizeof path, "mkfifo %s/fifo && : > %s/empty && mkdir %s/images && echo text > %s/images/bad.jpg"
+             " && ln -s '%s' %s/images/good.jpg && printf 'f,c,w\\nmissing.jpg,1,n\\nbad.jpg,1,n\\ngood.jpg,802,n\\n'"
+             " > %s/labels.csv", dir, dir, dir, dir, good, dir, dir);
+    ck_assert_int_eq(system(path), 0);
+
+    ck_assert_int_eq(client_sh("classify --model '%s' %s %s/fifo %s/empty '%s'", model, dir, dir, dir, good), 1);
+    ck_assert_int_eq(count_of(out, "\n"), 4);
+    snprintf(path, sizeof path, "client: %s: is a directory\n", dir);
+    ck_assert_msg(strstr(out, path), "%s", out);
+    ck_assert_ptr_nonnull(strstr(out, "/fifo: not a regular file\n"));
+    ck_assert_ptr_nonnull(strstr(out, "/empty: empty input\n"));
+    ck_assert_ptr_nonnull(strstr(out, "\"label\":\"snowmobile\""));
+
+    for (int sized = 0; sized < 2; sized++) {
+        ck_assert_int_eq(client_sh("accuracy --model '%s' --set %s %s --csv", model, dir, sized ? "--sizes 16" : ""), 1);
+        ck_assert_msg(count_of(out, "missing.jpg") == 1 && count_of(out, "bad.jpg") == 1, "%s", out);
+        ck_assert_ptr_nonnull(strstr(out, sized ? "\n16,1," : "\norig,1,100.0,100.0\n"));
+    }
+
+    ck_assert_int_eq(client_sh("load --url http://127.0.0.1:1 --interval 0.05 --rate 5"), 2);
+    ck_assert_int_eq(client_sh("load --url http://127.0.0.1:1 --interval 0.05 --duration 1e12"), 2);
+    ck_assert_int_eq(client_sh("rtt --url http://127.0.0.1:1 --image %s --n 1", dir), 1);
+    snprintf(path, sizeof path, "%s: is a directory\n", dir);
+    ck_assert_msg(count_of(out, dir) == 1 && strstr(out, path), "%s", out);
+
+    snprintf(path, sizeof path, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(path), 0);
+}
+END_TEST
+
 START_TEST(classify_through_the_service_adds_rtt_and_worker)
 {
     char good[512], u[128];
@@ -412,6 +472,7 @@ Suite *test_suite(void)
     TCase *local = tcase_create("local");
     tcase_add_checked_fixture(local, alloc_out, free_out);
     tcase_add_test(local, classify_local_matches_the_engine_and_bad_files_fail_alone);
+    tcase_add_test(local, bad_inputs_fail_alone_with_one_line_each);
     tcase_set_timeout(local, 30);
     suite_add_tcase(s, local);
 
