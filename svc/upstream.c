@@ -28,6 +28,7 @@ enum up_state { UP_CONNECTING, UP_SENDING, UP_RECEIVING, UP_IDLE };
 
 struct up_conn {
     struct upstream *u;
+    struct up_conn *prev, *next; /* every connection of u, idle or busy, for upstream_free */
     struct up_conn *next_idle;
     int fd;
     int watched;              /* the mask the loop has for fd (epoll_ctl only when it changes) */
@@ -52,6 +53,7 @@ struct upstream {
     char name[SOCK_HOST_MAX + 8];
     struct sock_addr addr;
     int timeout_ms;
+    struct up_conn *conns;     /* all of them: upstream_free must end the calls still in flight too */
     struct up_conn *idle;
     int nidle;
 };
@@ -80,6 +82,12 @@ static void close_fd(struct up_conn *c)
 
 static void conn_free(struct up_conn *c)
 {
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        c->u->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
     close_fd(c);
     loop_timer_stop(c->u->loop, &c->timer);
     buf_free(&c->req);
@@ -346,6 +354,10 @@ void upstream_call(struct upstream *u, const char *head, size_t head_len, const 
         }
         c->u = u;
         c->fd = -1;
+        c->next = u->conns;
+        if (u->conns)
+            u->conns->prev = c;
+        u->conns = c;
         buf_init(&c->req, MAX_REQUEST);
         buf_init(&c->resp, UPSTREAM_MAX_RESPONSE);
         loop_timer_init(&c->timer, on_timeout, c);
@@ -396,11 +408,8 @@ void upstream_free(struct upstream *u)
 {
     if (!u)
         return;
-    while (u->idle) {
-        struct up_conn *c = u->idle;
-        u->idle = c->next_idle;
-        conn_free(c);
-    }
+    while (u->conns) /* the calls in flight end unanswered: their callers are gone at shutdown */
+        conn_free(u->conns);
     free(u);
 }
 

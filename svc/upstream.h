@@ -32,7 +32,8 @@ typedef void upstream_done_fn(void *data, const struct upstream_reply *reply);
 /* A backend at "host:port" (resolved now, blocking: call at start-up).  timeout_ms bounds each call from
  * send to the end of the answer.  NULL with err filled on failure. */
 struct upstream *upstream_create(struct loop *l, const char *hostport, int timeout_ms, char *err, size_t errlen);
-/* Closes the idle pool and frees.  No call may be in flight. */
+/* Closes every connection and frees.  A call still in flight ends without its done being called (at
+ * shutdown: its caller is gone too). */
 void upstream_free(struct upstream *u);
 const char *upstream_name(const struct upstream *u);
 

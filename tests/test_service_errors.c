@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -264,6 +265,34 @@ START_TEST(silent_backend_does_not_stall_the_balancer)
     }
     for (int i = 0; i <= N; i++)
         sh_close(&c[i]);
+    free(c);
+    close(fd);
+}
+END_TEST
+
+/* SIGTERM while a call waits on the backend: the balancer frees that call too and exits 0 (under
+ * SANITIZE=1 a leaked connection would make the exit status non-zero). */
+START_TEST(stop_with_a_backend_call_in_flight_exits_cleanly)
+{
+    int silent_port, port = sh_free_port();
+    int fd = listen_loopback(&silent_port);
+    char bin[PATH_MAX], portstr[16], silent[32];
+    fx_bin("balancer", bin, sizeof bin);
+    snprintf(portstr, sizeof portstr, "%d", port);
+    snprintf(silent, sizeof silent, "127.0.0.1:%d", silent_port);
+    const char *argv[] = { bin, "--port", portstr, "--host", "127.0.0.1", "--www", fx_env("IMGREC_WWW"),
+                           "--backend", silent, NULL };
+    pid_t pid = sh_spawn(argv, NULL);
+    ck_assert_int_gt(pid, 0);
+    ck_assert_int_eq(sh_wait_healthy(port, pid, 10000), 0);
+    static const char req[] = "POST /predict HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\n\r\nx";
+    struct sh_conn *c = malloc(sizeof *c);
+    ck_assert_int_eq(sh_connect(c, port), 0);
+    ck_assert_int_eq(sh_send(c, req, sizeof req - 1, 2000), 0);
+    usleep(300 * 1000); /* the request reaches the backend's accept queue and waits there */
+    int status = sh_stop(pid);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "wait status %#x", status);
+    sh_close(c);
     free(c);
     close(fd);
 }
@@ -555,6 +584,7 @@ Suite *test_suite(void)
     tcase_add_test(tc, backend_down_gives_502_json);
     tcase_add_test(tc, silent_backend_gives_504_json);
     tcase_add_test(tc, silent_backend_does_not_stall_the_balancer);
+    tcase_add_test(tc, stop_with_a_backend_call_in_flight_exits_cleanly);
     tcase_add_test(tc, full_queue_answers_503_with_retry_after);
     tcase_add_test(tc, slow_client_does_not_stall_others);
     tcase_add_test(tc, too_slow_request_gets_408_and_idle_connection_closes);
