@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#define LABELS_FILE_MAX (256u * 1024 * 1024) /* ImageNet val is 50 000 lines, 2.5 MB */
+
 /* Opens path for reading without blocking (a FIFO with no writer would hang fopen) and accepts only a
  * regular file of at most max bytes.  Returns the stream and its size, or NULL with err filled. */
 static FILE *open_regular(const char *path, size_t max, size_t *size, char *err, size_t errlen)
@@ -101,11 +103,10 @@ int labels_load(const char *dir, size_t limit, struct labeled_set *out, char *er
     memset(out, 0, sizeof *out);
     char path[1024];
     snprintf(path, sizeof path, "%s/labels.csv", dir);
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    size_t size;
+    FILE *f = open_regular(path, LABELS_FILE_MAX, &size, err, errlen);
+    if (!f)
         return -1;
-    }
     size_t cap = 0;
     char line[1024];
     int lineno = 0, rc = 0;

@@ -188,6 +188,11 @@ START_TEST(bad_inputs_fail_alone_with_one_line_each)
         ck_assert_ptr_nonnull(strstr(out, sized ? "\n16,1," : "\norig,1,100.0,100.0\n"));
     }
 
+    snprintf(path, sizeof path, "rm %s/labels.csv && mkfifo %s/labels.csv", dir, dir);
+    ck_assert_int_eq(system(path), 0);
+    ck_assert_int_eq(client_sh("accuracy --model '%s' --set %s", model, dir), 1);
+    ck_assert_msg(strstr(out, "/labels.csv: not a regular file\n"), "%s", out);
+
     ck_assert_int_eq(client_sh("load --url http://127.0.0.1:1 --interval 0.05 --rate 5"), 2);
     ck_assert_int_eq(client_sh("load --url http://127.0.0.1:1 --interval 0.05 --duration 1e12"), 2);
     ck_assert_int_eq(client_sh("rtt --url http://127.0.0.1:1 --image %s --n 1", dir), 1);
