@@ -221,6 +221,10 @@ static int parse(struct up_conn *c, bool eof)
             finish_error(c, 502, "the backend's answer is not valid HTTP");
             return -1;
         }
+        if (c->res.status == 101) { /* we never ask to upgrade: what follows is no HTTP answer of ours */
+            finish_error(c, 502, "the backend switched protocols unasked");
+            return -1;
+        }
         if (c->res.status < 200) { /* an interim 1xx: skip it */
             buf_consume(&c->resp, (size_t)rc);
             continue;

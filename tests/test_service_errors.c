@@ -447,9 +447,9 @@ START_TEST(balancer_recovers_when_a_worker_comes_back)
 }
 END_TEST
 
-/* A backend played by a child process: it answers one request with a chunked body of 3 x 40000 bytes,
- * written in pieces with pauses between them.  Returns its port. */
-static int fake_chunked_backend(void)
+/* A backend played by a child process: it accepts one connection, reads a request head, and lets play
+ * answer on the connection.  Returns its port. */
+static int fake_backend(void (*play)(int c))
 {
     int port;
     int fd = listen_loopback(&port);
@@ -466,31 +466,37 @@ static int fake_chunked_backend(void)
                 _exit(1);
             got += (size_t)n;
         }
-        static char chunk[40000];
-        memset(chunk, 'x', sizeof chunk);
-        const char *head = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n";
-        if (write(c, head, strlen(head)) < 0)
-            _exit(1);
-        for (int i = 0; i < 3; i++) {
-            usleep(50 * 1000);
-            char size[16];
-            int n = snprintf(size, sizeof size, "%zx\r\n", sizeof chunk);
-            if (write(c, size, (size_t)n) < 0 || write(c, chunk, sizeof chunk) < 0 || write(c, "\r\n", 2) < 0)
-                _exit(1);
-        }
-        if (write(c, "0\r\n\r\n", 5) < 0)
-            _exit(1);
-        usleep(200 * 1000);
+        play(c);
         _exit(0);
     }
     close(fd);
     return port;
 }
 
+/* A chunked body of 3 x 40000 bytes, written in pieces with pauses between them. */
+static void play_chunked(int c)
+{
+    static char chunk[40000];
+    memset(chunk, 'x', sizeof chunk);
+    const char *head = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n";
+    if (write(c, head, strlen(head)) < 0)
+        _exit(1);
+    for (int i = 0; i < 3; i++) {
+        usleep(50 * 1000);
+        char size[16];
+        int n = snprintf(size, sizeof size, "%zx\r\n", sizeof chunk);
+        if (write(c, size, (size_t)n) < 0 || write(c, chunk, sizeof chunk) < 0 || write(c, "\r\n", 2) < 0)
+            _exit(1);
+    }
+    if (write(c, "0\r\n\r\n", 5) < 0)
+        _exit(1);
+    usleep(200 * 1000);
+}
+
 START_TEST(chunked_backend_answer_is_relayed_whole)
 {
     char backend[32];
-    snprintf(backend, sizeof backend, "127.0.0.1:%d", fake_chunked_backend());
+    snprintf(backend, sizeof backend, "127.0.0.1:%d", fake_backend(play_chunked));
     const char *backends[] = { backend };
     int port = service_extra_balancer(&svc, backends, 1, NULL);
     ck_assert_int_gt(port, 0);
@@ -554,6 +560,30 @@ START_TEST(head_gets_the_head_without_a_body)
 }
 END_TEST
 
+/* A 101 that nobody asked for, then bytes of some other protocol, and the connection held open. */
+static void play_switching(int c)
+{
+    const char *answer = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: upgrade\r\n\r\nraw";
+    if (write(c, answer, strlen(answer)) < 0)
+        _exit(1);
+    sleep(5);
+}
+
+/* A 101 the balancer never asked for is no interim answer to wait past: 502 at once, not 504 later. */
+START_TEST(backend_switching_protocols_gives_502_at_once)
+{
+    char backend[32];
+    snprintf(backend, sizeof backend, "127.0.0.1:%d", fake_backend(play_switching));
+    const char *backends[] = { backend };
+    const char *extra[] = { "--backend-timeout", "3000", NULL };
+    int port = service_extra_balancer(&svc, backends, 1, extra);
+    ck_assert_int_gt(port, 0);
+    long long start = now_ms();
+    post_raw(port, "/predict", "x", 1, 502, "bad_gateway");
+    ck_assert_msg(now_ms() - start < 2000, "502 after %lld ms", now_ms() - start);
+}
+END_TEST
+
 START_TEST(help_and_bad_options)
 {
     const char *progs[] = { "worker", "balancer" };
@@ -591,6 +621,7 @@ Suite *test_suite(void)
     tcase_add_test(tc, expect_100_continue_gets_the_interim_answer_first);
     tcase_add_test(tc, balancer_recovers_when_a_worker_comes_back);
     tcase_add_test(tc, chunked_backend_answer_is_relayed_whole);
+    tcase_add_test(tc, backend_switching_protocols_gives_502_at_once);
     tcase_add_test(tc, head_gets_the_head_without_a_body);
     tcase_add_test(tc, help_and_bad_options);
     suite_add_tcase(s, tc);
