@@ -39,8 +39,13 @@ static int read_class(struct jr *j, struct pred_class *c)
             rc = jr_skip(j);
         if (rc < 0)
             return -1;
-        if (strcmp(key, "class_index") == 0)
+        if (strcmp(key, "class_index") == 0) {
+            /* -1 is the background slot; anything else off 0..999 is a broken reply (and 1e300 would not
+             * even convert to an int). */
+            if (!(index >= -1 && index <= 999) || index != (int)index)
+                return -1;
             c->class_index = (int)index;
+        }
     }
     return rc;
 }

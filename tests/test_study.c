@@ -253,6 +253,9 @@ START_TEST(error_and_malformed_replies_are_refused)
         "", "{", "{\"top5\":[}", "{\"top5\":[{\"label\":\"a\",\"class_index\":1,\"prob\":0.5}]} x",
         "{\"top5\":[{\"label\":\"a\001\"}]}", "{\"top5\":[]}", "{\"top5\":[{\"label\":\"\\ud800\"}]}",
         "{\"a\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}",
+        "{\"top5\":[{\"label\":\"a\",\"class_index\":1e300,\"prob\":0.5}]}",
+        "{\"top5\":[{\"label\":\"a\",\"class_index\":1000,\"prob\":0.5}]}",
+        "{\"top5\":[{\"label\":\"a\",\"class_index\":2.5,\"prob\":0.5}]}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         ck_assert_msg(prediction_from_json(bad[i], strlen(bad[i]), &p, err, sizeof err) == -1, "accepted %s", bad[i]);
