@@ -494,8 +494,11 @@ static void conn_open(struct srv *s, int fd, const char *peer)
         s->conns->prev = c;
     s->conns = c;
     s->nconns++;
-    if (conn_watch(c) == 0)
-        conn_arm(c, s->cfg.timeout_ms);
+    if (conn_watch(c) != 0) { /* never woken, never timed: it would stay open for good */
+        conn_close(c);
+        return;
+    }
+    conn_arm(c, s->cfg.timeout_ms);
 }
 
 static void on_accept(struct loop *l, int fd, int mask, void *data)
