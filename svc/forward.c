@@ -76,7 +76,18 @@ int forward_response_body(const struct http_response *res, const char *raw, size
     return 0;
 }
 
-/* Parses a decimal count; empty → 0 (unspecified), junk → -1. */
+#define COUNT_MAX (1L << 20) /* more than there can be backends: the balancer clamps it to their number */
+
+static bool all_digits(struct http_str s)
+{
+    for (size_t i = 0; i < s.len; i++)
+        if (s.p[i] < '0' || s.p[i] > '9')
+            return false;
+    return true;
+}
+
+/* Parses a decimal count; empty → 0 (unspecified), junk → -1, a huge number → COUNT_MAX (as many as
+ * there are, like any count above the number of backends). */
 static long parse_count(struct http_str s)
 {
     while (s.len && (s.p[s.len - 1] == ' ' || s.p[s.len - 1] == '\r' || s.p[s.len - 1] == '\n'))
@@ -86,9 +97,9 @@ static long parse_count(struct http_str s)
     if (s.len == 0)
         return 0;
     uint64_t v;
-    if (http_parse_uint(s, 1u << 20, &v) != 0 || v == 0)
-        return -1;
-    return (long)v;
+    if (http_parse_uint(s, (uint64_t)COUNT_MAX, &v) != 0)
+        return all_digits(s) ? COUNT_MAX : -1;
+    return v == 0 ? -1 : (long)v;
 }
 
 long forward_backend_limit(const struct srv_request *r)

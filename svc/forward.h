@@ -27,7 +27,8 @@ int forward_response_body(const struct http_response *res, const char *raw, size
 
 /* How many backends (the first n) this request may be sent to: ?backends=N in the query, or the
  * multipart form field number_backend_servers.  Returns n >= 1, 0 when the request does not say
- * (or says it empty), or -1 when it says something that is not a positive whole number. */
+ * (or says it empty), or -1 when it says something that is not a positive whole number.  A count
+ * larger than any number of backends comes back large: the caller clamps it to the backends it has. */
 long forward_backend_limit(const struct srv_request *r);
 
 #endif

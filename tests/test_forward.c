@@ -115,6 +115,11 @@ START_TEST(backend_limit_from_query_or_form_field)
     ck_assert_int_eq(limit_of("POST /submit?backends=0 HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n"), -1);
     ck_assert_int_eq(limit_of("POST /submit?backends=-1 HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n"), -1);
     ck_assert_int_eq(limit_of("POST /submit?backends=two HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n"), -1);
+    /* a count past any real number of backends means all of them, however many digits it has */
+    long huge = limit_of("POST /submit?backends=99999999999999999999999 HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n");
+    ck_assert_int_ge(huge, 64);
+    ck_assert_int_eq(limit_of_form("4294967297"), huge);
+    ck_assert_int_eq(limit_of_form("000000000000000000000000"), -1);
     ck_assert_int_eq(limit_of_form("2"), 2);
     ck_assert_int_eq(limit_of_form(" 1 "), 1);
     ck_assert_int_eq(limit_of_form(""), 0);
