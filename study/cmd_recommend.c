@@ -5,6 +5,7 @@
  *   --rate R --p99-ms T: the fewest workers whose predicted p99 meets T (service time from study 3,
  *     random-split M/G/1 model), and with --check URL a load run at R on ?backends=c to verify it. */
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -201,12 +202,14 @@ int cmd_recommend(int argc, char **argv)
         default: usage(stderr); return 2;
         }
     }
+    /* The two forms answer different questions: given both, one would be dropped without a word. */
+    bool resolution = q.budget_ms > 0 || q.mbps > 0, workers = q.rate > 0 || q.p99_ms > 0;
     if (bad)
         return 2;
-    if (q.budget_ms > 0 && q.mbps > 0 && optind == argc)
+    if (resolution && !workers && q.budget_ms > 0 && q.mbps > 0 && optind == argc)
         return best_resolution(&q);
-    if (q.rate > 0 && q.p99_ms > 0 && optind == argc)
+    if (workers && !resolution && q.rate > 0 && q.p99_ms > 0 && optind == argc)
         return workers_needed(&q);
-    fprintf(stderr, "client recommend: give --budget-ms and --bandwidth-mbps, or --rate and --p99-ms\n");
+    fprintf(stderr, "client recommend: give --budget-ms and --bandwidth-mbps, or --rate and --p99-ms, not both\n");
     return 2;
 }

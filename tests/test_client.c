@@ -193,6 +193,7 @@ START_TEST(bad_inputs_fail_alone_with_one_line_each)
     ck_assert_int_eq(client_sh("accuracy --model '%s' --set %s", model, dir), 1);
     ck_assert_msg(strstr(out, "/labels.csv: not a regular file\n"), "%s", out);
 
+    ck_assert_int_eq(client_sh("recommend --budget-ms 100 --bandwidth-mbps 10 --rate 5 --p99-ms 100"), 2);
     ck_assert_int_eq(client_sh("load --url http://127.0.0.1:1 --interval 0.05 --rate 5"), 2);
     ck_assert_int_eq(client_sh("load --url http://127.0.0.1:1 --interval 0.05 --duration 1e12"), 2);
     ck_assert_int_eq(client_sh("rtt --url http://127.0.0.1:1 --image %s --n 1", dir), 1);
