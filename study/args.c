@@ -20,17 +20,29 @@ int args_int(const char *opt, const char *s, long lo, long hi, long *out)
     return 0;
 }
 
-int args_positive(const char *opt, const char *s, double *out)
+/* One number up to ARGS_POSITIVE_MAX, above 0 or (allow_zero) at least 0. */
+static int one_number(const char *opt, const char *s, int allow_zero, double *out)
 {
     char *end;
     errno = 0;
     double v = strtod(s, &end);
-    if (errno || end == s || *end || !(v > 0) || !(v <= ARGS_POSITIVE_MAX)) {
-        fprintf(stderr, "client: %s: '%s' is not a positive number up to %g\n", opt, s, ARGS_POSITIVE_MAX);
+    if (errno || end == s || *end || !(allow_zero ? v >= 0 : v > 0) || !(v <= ARGS_POSITIVE_MAX)) {
+        fprintf(stderr, "client: %s: '%s' is not a %s number up to %g\n", opt, s,
+                allow_zero ? "non-negative" : "positive", ARGS_POSITIVE_MAX);
         return -1;
     }
-    *out = v;
+    *out = v + 0.0; /* -0 reads as 0 */
     return 0;
+}
+
+int args_positive(const char *opt, const char *s, double *out)
+{
+    return one_number(opt, s, 0, out);
+}
+
+int args_nonnegative(const char *opt, const char *s, double *out)
+{
+    return one_number(opt, s, 1, out);
 }
 
 /* Splits s at commas and hands each item to parse_one(item, i); shared by both list parsers. */

@@ -78,7 +78,7 @@ int cmd_load(int argc, char **argv)
                 return 2;
             break;
         case 'V':
-            if (args_positive("--service-scv", optarg, &st.scv) < 0)
+            if (args_nonnegative("--service-scv", optarg, &st.scv) < 0)
                 return 2;
             break;
         case 'h': usage(stdout); return 0;

@@ -193,7 +193,7 @@ int cmd_recommend(int argc, char **argv)
         case 'D': q.results = optarg; break;
         case 'n': q.rtt_name = optarg; break;
         case 'S': bad |= args_positive("--service-ms", optarg, &q.s_ms); break;
-        case 'V': bad |= args_positive("--service-scv", optarg, &q.scv); break;
+        case 'V': bad |= args_nonnegative("--service-scv", optarg, &q.scv); break;
         case 'M': bad |= args_int("--max-workers", optarg, 1, MAX_WORKERS, &q.max_workers); break;
         case 'K': q.o.url = optarg; break;
         case 'd': bad |= load_opts_handle('d', optarg, &q.o) < 0; break;

@@ -457,6 +457,9 @@ START_TEST(absurd_load_settings_end_or_are_refused)
     double v;
     ck_assert_int_eq(args_positive("--duration", "1e12", &v), -1);
     ck_assert_int_eq(args_positive("--duration", "1e9", &v), 0);
+    ck_assert_int_eq(args_positive("--service-scv", "0", &v), -1);
+    ck_assert_int_eq(args_nonnegative("--service-scv", "0", &v), 0);
+    ck_assert_int_eq(args_nonnegative("--service-scv", "-0.5", &v), -1);
 }
 END_TEST
 
