@@ -55,8 +55,10 @@ static void usage(FILE *to)
             "  --timeout MS            a request must arrive within MS (else 408) (default 30000)\n"
             "  --backend-timeout MS    a backend must answer within MS (else 504) (default 30000)\n"
             "  --max-body BYTES        largest request body (default %u; over it -> 413)\n"
+            "  --max-memory MB         request bodies held at once, all clients together (default %d;\n"
+            "                          over it -> 503 with Retry-After)\n"
             "  --help                  this text\n",
-            HTTP_DEFAULT_MAX_BODY);
+            HTTP_DEFAULT_MAX_BODY, CLI_DEFAULT_MAX_MEMORY_MB);
 }
 
 static uint64_t next_random(struct balancer *b)
@@ -184,7 +186,7 @@ struct options {
     const char *host, *www, *results;
     const char *backends[MAX_BACKENDS];
     int nbackends;
-    long port, timeout_ms, backend_timeout_ms, max_body;
+    long port, timeout_ms, backend_timeout_ms, max_body, max_memory_mb;
 };
 
 /* Adds each comma-separated HOST:PORT of arg. */
@@ -207,10 +209,11 @@ static int parse_options(int argc, char **argv, struct options *o)
         { "backend", required_argument, NULL, 'B' }, { "www", required_argument, NULL, 'w' },
         { "results", required_argument, NULL, 'r' }, { "timeout", required_argument, NULL, 'T' },
         { "backend-timeout", required_argument, NULL, 'U' }, { "max-body", required_argument, NULL, 'b' },
-        { "help", no_argument, NULL, 'h' },          { 0, 0, 0, 0 },
+        { "max-memory", required_argument, NULL, 'M' }, { "help", no_argument, NULL, 'h' }, { 0, 0, 0, 0 },
     };
     *o = (struct options){ .www = "www", .results = "results", .port = 5000, .timeout_ms = 30000,
-                           .backend_timeout_ms = 30000, .max_body = HTTP_DEFAULT_MAX_BODY };
+                           .backend_timeout_ms = 30000, .max_body = HTTP_DEFAULT_MAX_BODY,
+                           .max_memory_mb = CLI_DEFAULT_MAX_MEMORY_MB };
     int opt, rc = 0;
     while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1 && rc == 0) {
         switch (opt) {
@@ -222,6 +225,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         case 'T': rc = cli_long(PROG, "--timeout", optarg, 10, 3600000, &o->timeout_ms); break;
         case 'U': rc = cli_long(PROG, "--backend-timeout", optarg, 10, 3600000, &o->backend_timeout_ms); break;
         case 'b': rc = cli_long(PROG, "--max-body", optarg, 1, 1L << 30, &o->max_body); break;
+        case 'M': rc = cli_long(PROG, "--max-memory", optarg, 1, CLI_MAX_MEMORY_MB, &o->max_memory_mb); break;
         case 'h': usage(stdout); exit(0);
         default: rc = -1;
         }
@@ -260,7 +264,7 @@ int main(int argc, char **argv)
     }
     struct srv_config cfg = {
         .host = o.host, .port = (int)o.port, .limits = HTTP_LIMITS_DEFAULT,
-        .timeout_ms = (int)o.timeout_ms, .max_conns = 4000,
+        .timeout_ms = (int)o.timeout_ms, .max_conns = 4000, .max_memory = (size_t)o.max_memory_mb << 20,
     };
     cfg.limits.max_body = (uint64_t)o.max_body;
     struct srv *s = srv_create(l, &cfg, handle, NULL, err, sizeof err);

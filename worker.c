@@ -42,10 +42,11 @@ static void usage(FILE *to)
             "  --threads N       threads one inference uses (default 1)\n"
             "  --max-body BYTES  largest request body (default %u; over it -> 413)\n"
             "  --queue N         requests that may wait for the inference thread (default 16; over -> 503)\n"
+            "  --max-memory MB   request bodies held at once, all clients together (default %d; over -> 503)\n"
             "  --timeout MS      a request must arrive within MS (else 408); idle connections close (default 30000)\n"
             "  --name ID         how answers name this worker (default HOSTNAME:PORT)\n"
             "  --help            this text\n",
-            HTTP_DEFAULT_MAX_BODY);
+            HTTP_DEFAULT_MAX_BODY, CLI_DEFAULT_MAX_MEMORY_MB);
 }
 
 /* Status and error code for an engine error. */
@@ -208,7 +209,7 @@ static void handle(struct srv_conn *c, struct srv_request *r, void *data)
 
 struct options {
     const char *host, *model, *name;
-    long port, threads, max_body, queue, timeout_ms;
+    long port, threads, max_body, queue, timeout_ms, max_memory_mb;
 };
 
 static int parse_options(int argc, char **argv, struct options *o)
@@ -218,10 +219,10 @@ static int parse_options(int argc, char **argv, struct options *o)
         { "model", required_argument, NULL, 'm' },    { "threads", required_argument, NULL, 't' },
         { "max-body", required_argument, NULL, 'b' }, { "queue", required_argument, NULL, 'q' },
         { "timeout", required_argument, NULL, 'T' },  { "name", required_argument, NULL, 'n' },
-        { "help", no_argument, NULL, 'h' },           { 0, 0, 0, 0 },
+        { "max-memory", required_argument, NULL, 'M' }, { "help", no_argument, NULL, 'h' }, { 0, 0, 0, 0 },
     };
     *o = (struct options){ .port = -1, .threads = 1, .max_body = HTTP_DEFAULT_MAX_BODY, .queue = 16,
-                           .timeout_ms = 30000 };
+                           .timeout_ms = 30000, .max_memory_mb = CLI_DEFAULT_MAX_MEMORY_MB };
     int opt, rc = 0;
     while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1 && rc == 0) {
         switch (opt) {
@@ -230,6 +231,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         case 'm': o->model = optarg; break;
         case 't': rc = cli_long(PROG, "--threads", optarg, 1, 64, &o->threads); break;
         case 'b': rc = cli_long(PROG, "--max-body", optarg, 1, 1L << 30, &o->max_body); break;
+        case 'M': rc = cli_long(PROG, "--max-memory", optarg, 1, CLI_MAX_MEMORY_MB, &o->max_memory_mb); break;
         case 'q': rc = cli_long(PROG, "--queue", optarg, 0, 4096, &o->queue); break;
         case 'T': rc = cli_long(PROG, "--timeout", optarg, 10, 3600000, &o->timeout_ms); break;
         case 'n': o->name = optarg; break;
@@ -265,7 +267,7 @@ int main(int argc, char **argv)
     }
     struct srv_config cfg = {
         .host = o.host, .port = (int)o.port, .limits = HTTP_LIMITS_DEFAULT,
-        .timeout_ms = (int)o.timeout_ms, .max_conns = 2000,
+        .timeout_ms = (int)o.timeout_ms, .max_conns = 2000, .max_memory = (size_t)o.max_memory_mb << 20,
     };
     cfg.limits.max_body = (uint64_t)o.max_body;
     struct srv *s = srv_create(l, &cfg, handle, &w, err, sizeof err);

@@ -14,6 +14,10 @@ int cli_long(const char *prog, const char *opt, const char *val, long min, long 
  * on any error prints the usage to stderr.  Returns 0 when all is well, else -1. */
 int cli_finish(const char *prog, int rc, int complete, const char *complaint, void (*usage)(FILE *));
 
+/* The default of --max-memory (MiB of request bodies a program holds at once) and its upper bound. */
+#define CLI_DEFAULT_MAX_MEMORY_MB 256
+#define CLI_MAX_MEMORY_MB (1L << 20)
+
 /* SIGINT and SIGTERM stop loop l (loop_run returns); SIGPIPE is ignored. */
 int cli_stop_on_signals(struct loop *l);
 

@@ -41,6 +41,7 @@ struct srv {
     void *data;
     struct srv_conn *conns;   /* every open connection, for srv_destroy */
     int nconns;
+    size_t held;              /* body bytes charged by all connections (<= cfg.max_memory when set) */
 };
 
 struct srv_conn {
@@ -63,6 +64,7 @@ struct srv_conn {
     struct http_body body;
     size_t raw_used;          /* raw body bytes consumed after the head */
     size_t decoded;           /* decoded body bytes, written in place after the head */
+    size_t charged;           /* this request's share of srv.held */
     struct srv_request req;
 };
 
@@ -79,9 +81,28 @@ static void trim(struct buf *b)
     }
 }
 
+/* Charges n more body bytes to the server-wide budget; false (nothing charged) when it would cross it. */
+static bool charge(struct srv_conn *c, size_t n)
+{
+    struct srv *s = c->srv;
+    if (s->cfg.max_memory > 0 && n > s->cfg.max_memory - s->held)
+        return false;
+    s->held += n;
+    c->charged += n;
+    return true;
+}
+
+/* The request is answered or gone: its body no longer counts. */
+static void uncharge(struct srv_conn *c)
+{
+    c->srv->held -= c->charged;
+    c->charged = 0;
+}
+
 static void conn_close(struct srv_conn *c)
 {
     struct srv *s = c->srv;
+    uncharge(c);
     loop_timer_stop(s->loop, &c->timer);
     loop_unwatch(s->loop, c->fd);
     close(c->fd);
@@ -169,6 +190,7 @@ static int append_head(struct srv_conn *c, int status, const char *content_type,
 static void conn_answered(struct srv_conn *c, int status, size_t body_len)
 {
     log_access(c, status, body_len);
+    uncharge(c);
     if (c->close_after)
         buf_clear(&c->in);
     else
@@ -251,20 +273,34 @@ struct loop *srv_conn_loop(struct srv_conn *c)
     return c->srv->loop;
 }
 
-/* Fails the request being read with a status and closes after the answer. */
+/* Fails the request being read with a status and closes after the answer (the rest of its body is
+ * never read, so the connection cannot carry another request). */
 static void conn_fail(struct srv_conn *c, int status, const char *why)
 {
     static const struct { int status; const char *code; } codes[] = {
         { 400, "bad_request" }, { 408, "request_timeout" }, { 413, "body_too_large" },
         { 414, "uri_too_long" }, { 431, "headers_too_large" }, { 501, "not_implemented" },
-        { 505, "http_version_not_supported" },
+        { 503, "server_busy" }, { 505, "http_version_not_supported" },
     };
     const char *code = "bad_request";
     for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
         if (codes[i].status == status)
             code = codes[i].code;
     c->close_after = true;
-    respond_error_now(c, status, code, why, NULL);
+    respond_error_now(c, status, code, why, status == 503 ? "Retry-After: 1\r\n" : NULL);
+}
+
+/* Charges the body bytes the request holds now (its declared length, or what has arrived of a chunked
+ * one); false when answered with 503 (or 413 for a body that could never fit the budget). */
+static bool charge_body(struct srv_conn *c, size_t held)
+{
+    if (held <= c->charged || charge(c, held - c->charged))
+        return true;
+    if (held > c->srv->cfg.max_memory)
+        conn_fail(c, 413, "request body larger than the server's memory budget");
+    else
+        conn_fail(c, 503, "the server holds too many request bodies at once; try again shortly");
+    return false;
 }
 
 static void dispatch(struct srv_conn *c)
@@ -323,6 +359,8 @@ static int read_head(struct srv_conn *c)
                     (c->req.http.framing == HTTP_BODY_LENGTH && c->req.http.content_length > 0);
     if (!has_body)
         c->body.done = true;
+    else if (c->req.http.framing == HTTP_BODY_LENGTH && !charge_body(c, (size_t)c->req.http.content_length))
+        return -1; /* before any 100 Continue: the client need not send what we will not read */
     else if (c->req.http.expect_continue && buf_len(&c->in) == c->head_len)
         buf_append_str(&c->out, "HTTP/1.1 100 Continue\r\n\r\n"); /* best effort: curl goes on after 1 s */
     return 1;
@@ -343,6 +381,8 @@ static int read_body(struct srv_conn *c)
         conn_fail(c, -rc, c->body.error);
         return -1;
     }
+    if (!charge_body(c, c->raw_used)) /* a chunked body is charged as it grows */
+        return -1;
     if (rc == HTTP_INCOMPLETE) {
         if (in_full(c)) {
             conn_fail(c, 413, "request body too large");

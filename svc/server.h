@@ -8,7 +8,11 @@
  *
  * The handler answers exactly once per request, right away or later from the loop thread (after an
  * inference or a backend round trip); until then the connection waits and reads nothing more, which is
- * the backpressure.  A connection is never freed while its request awaits an answer. */
+ * the backpressure.  A connection is never freed while its request awaits an answer.
+ *
+ * Memory: each request's body is charged to a server-wide budget (max_memory) from its head (the declared
+ * Content-Length) or as it grows (chunked) until it is answered or its connection closes; a request that
+ * would cross the budget gets 503 server_busy with Retry-After, and its connection is closed. */
 #ifndef SVC_SERVER_H
 #define SVC_SERVER_H
 
@@ -31,6 +35,7 @@ struct srv_config {
     struct http_limits limits; /* head, target and body limits (→ 431/414/413) */
     int timeout_ms;            /* a request must arrive whole within this (else 408); idle keep-alive closes */
     int max_conns;             /* connections over this are closed at once */
+    size_t max_memory;         /* request-body bytes held over all connections (over → 503); 0 = no limit */
 };
 
 /* A complete request.  Views point into the connection's buffer and stay valid until the answer. */

@@ -584,6 +584,95 @@ START_TEST(backend_switching_protocols_gives_502_at_once)
 }
 END_TEST
 
+/* ---- the server-wide memory budget (--max-memory) ------------------------------------------------------ */
+
+#define BUDGET_BODY 400000 /* two of these fit a 1 MiB budget, a third does not */
+
+/* Starts an upload of BUDGET_BODY bytes and waits for its 100 Continue: by then its body is charged. */
+static void hold_upload(struct sh_conn *c, int port)
+{
+    char head[256];
+    int n = snprintf(head, sizeof head, "POST /predict HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n"
+                     "Content-Length: %d\r\n\r\n", BUDGET_BODY);
+    ck_assert_int_eq(sh_connect(c, port), 0);
+    ck_assert_int_eq(sh_send(c, head, (size_t)n, 2000), 0);
+    struct sh_reply r;
+    ck_assert_int_eq(sh_read_reply(c, &r, 5000), 0);
+    ck_assert_int_eq(r.status, 100);
+    sh_reply_free(&r);
+}
+
+/* Sends the body of an upload and expects the worker's 415 (the bytes are no image): it got through. */
+static void finish_upload(struct sh_conn *c, const char *body)
+{
+    ck_assert_int_eq(sh_send(c, body, BUDGET_BODY, 5000), 0);
+    struct sh_reply r;
+    ck_assert_int_eq(sh_read_reply(c, &r, 10000), 0);
+    ck_assert_msg(r.status == 415, "status %d: %s", r.status, r.body);
+    sh_reply_free(&r);
+}
+
+/* Sends head and as much of body as the server takes, then expects 503 server_busy, Retry-After, close. */
+static void expect_busy(int port, const char *head, const char *body, size_t body_len)
+{
+    struct sh_conn *c = malloc(sizeof *c);
+    ck_assert_int_eq(sh_connect(c, port), 0);
+    ck_assert_int_eq(sh_send(c, head, strlen(head), 2000), 0);
+    if (body_len > 0)
+        (void)sh_send(c, body, body_len, 2000); /* the server may stop reading once it has answered */
+    struct sh_reply r;
+    ck_assert_int_eq(sh_read_reply(c, &r, 5000), 0);
+    ck_assert_msg(r.status == 503, "status %d: %s", r.status, r.body);
+    char got[64];
+    ck_assert_int_eq(sh_header(&r, "Retry-After", got, sizeof got), 0);
+    ck_assert_int_eq(sh_json_str(r.body, "error", got, sizeof got), 0);
+    ck_assert_str_eq(got, "server_busy");
+    ck_assert_int_eq(sh_peer_closed(c, 3000), 1);
+    sh_reply_free(&r);
+    sh_close(c);
+    free(c);
+}
+
+/* Held uploads fill the budget: the next one (declared or chunked) gets 503 at once; once the held ones
+ * are answered their charge is released and a new upload goes through. */
+START_TEST(memory_budget_answers_503_and_releases_the_charge)
+{
+    const char *extra[] = { "--max-memory", "1", NULL };
+    char backend[32];
+    snprintf(backend, sizeof backend, "127.0.0.1:%d", svc.worker_port[0]);
+    const char *backends[] = { backend };
+    int ports[] = { service_extra_worker(&svc, extra), service_extra_balancer(&svc, backends, 1, extra) };
+    char *body = malloc(BUDGET_BODY);
+    memset(body, 'x', BUDGET_BODY);
+    char head[256], chunked[256];
+    snprintf(head, sizeof head, "POST /predict HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n", BUDGET_BODY);
+    snprintf(chunked, sizeof chunked, "POST /predict HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+             "%x\r\n", BUDGET_BODY);
+    for (int p = 0; p < 2; p++) {
+        ck_assert_int_gt(ports[p], 0);
+        struct sh_conn *held = malloc(2 * sizeof *held);
+        for (int i = 0; i < 2; i++)
+            hold_upload(&held[i], ports[p]);
+        expect_busy(ports[p], head, NULL, 0);
+        expect_busy(ports[p], chunked, body, BUDGET_BODY);
+        for (int i = 0; i < 2; i++) {
+            finish_upload(&held[i], body);
+            sh_close(&held[i]);
+        }
+        post_raw(ports[p], "/predict", body, BUDGET_BODY, 415, "unsupported_media_type");
+        struct sh_conn again;
+        hold_upload(&again, ports[p]); /* all of the budget is free again: two fit at once */
+        hold_upload(&held[0], ports[p]);
+        finish_upload(&again, body);
+        finish_upload(&held[0], body);
+        sh_close(&again);
+        sh_close(&held[0]);
+        free(held);
+    }
+    free(body);
+}
+END_TEST
+
 START_TEST(help_and_bad_options)
 {
     const char *progs[] = { "worker", "balancer" };
@@ -623,6 +712,7 @@ Suite *test_suite(void)
     tcase_add_test(tc, chunked_backend_answer_is_relayed_whole);
     tcase_add_test(tc, backend_switching_protocols_gives_502_at_once);
     tcase_add_test(tc, head_gets_the_head_without_a_body);
+    tcase_add_test(tc, memory_budget_answers_503_and_releases_the_charge);
     tcase_add_test(tc, help_and_bad_options);
     suite_add_tcase(s, tc);
     return s;
