@@ -22,7 +22,7 @@
 #define MAX_RESPONSE_HEADERS 64
 #define READ_CHUNK (64u * 1024)
 #define KEEP_IDLE_BUF (256u * 1024) /* a pooled connection keeps at most this much of a buffer */
-#define MAX_REQUEST (MAX_RESPONSE_HEAD + (64u << 20)) /* the server side bounds bodies well below this */
+#define MAX_REQUEST_HEAD (64u * 1024) /* the head we send (the body is not copied) */
 
 enum up_state { UP_CONNECTING, UP_SENDING, UP_RECEIVING, UP_IDLE };
 
@@ -34,8 +34,10 @@ struct up_conn {
     int watched;              /* the mask the loop has for fd (epoll_ctl only when it changes) */
     enum up_state state;
     bool reused;              /* taken from the pool: an early close is retried once on a fresh one */
-    struct buf req;
-    size_t sent;
+    struct buf req;           /* the request head */
+    const char *req_body;     /* the caller's body, sent after the head (valid until done is called) */
+    size_t req_body_len;
+    size_t sent;              /* bytes of head and body sent */
     struct buf resp;
     struct loop_timer timer;
     upstream_done_fn *done;
@@ -138,6 +140,8 @@ static void release(struct up_conn *c)
     loop_timer_stop(u->loop, &c->timer);
     reset(&c->req);
     reset(&c->resp);
+    c->req_body = NULL; /* the caller's: it may be gone once done has run */
+    c->req_body_len = 0;
     if (u->nidle >= MAX_IDLE || up_watch(c, LOOP_READABLE) != 0) {
         conn_free(c);
         return;
@@ -279,10 +283,29 @@ static void receive(struct up_conn *c)
         lost(c, buf_len(&c->resp) ? "closed the connection mid-answer" : "closed the connection");
 }
 
+/* The next unsent bytes: the rest of the head (flagged MSG_MORE when a body follows, so the head and the
+ * body's start share a segment), else the rest of the body. */
+static size_t next_piece(const struct up_conn *c, const char **p, int *flags)
+{
+    size_t head_len = buf_len(&c->req);
+    *flags = MSG_NOSIGNAL;
+    if (c->sent < head_len) {
+        *p = buf_ptr(&c->req) + c->sent;
+        if (c->req_body_len > 0)
+            *flags |= MSG_MORE;
+        return head_len - c->sent;
+    }
+    *p = c->req_body + (c->sent - head_len);
+    return head_len + c->req_body_len - c->sent;
+}
+
 static void send_some(struct up_conn *c)
 {
-    while (c->sent < buf_len(&c->req)) {
-        ssize_t n = send(c->fd, buf_ptr(&c->req) + c->sent, buf_len(&c->req) - c->sent, MSG_NOSIGNAL);
+    while (c->sent < buf_len(&c->req) + c->req_body_len) {
+        const char *p;
+        int flags;
+        size_t len = next_piece(c, &p, &flags);
+        ssize_t n = send(c->fd, p, len, flags);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -362,7 +385,7 @@ void upstream_call(struct upstream *u, const char *head, size_t head_len, const 
         if (u->conns)
             u->conns->prev = c;
         u->conns = c;
-        buf_init(&c->req, MAX_REQUEST);
+        buf_init(&c->req, MAX_REQUEST_HEAD);
         buf_init(&c->resp, UPSTREAM_MAX_RESPONSE);
         loop_timer_init(&c->timer, on_timeout, c);
     }
@@ -371,8 +394,10 @@ void upstream_call(struct upstream *u, const char *head, size_t head_len, const 
     c->sent = 0;
     c->head_done = false;
     c->body_used = 0;
-    if (buf_append(&c->req, head, head_len) != 0 || buf_append(&c->req, body, body_len) != 0) {
-        finish_error(c, 502, "request too large to forward");
+    c->req_body = body; /* not copied: the caller keeps it alive until done (the balancer's client request) */
+    c->req_body_len = body_len;
+    if (buf_append(&c->req, head, head_len) != 0) {
+        finish_error(c, 502, "request head too large to forward");
         return;
     }
     if (loop_timer_arm(u->loop, &c->timer, (uint64_t)u->timeout_ms) != 0) {

@@ -37,7 +37,9 @@ struct upstream *upstream_create(struct loop *l, const char *hostport, int timeo
 void upstream_free(struct upstream *u);
 const char *upstream_name(const struct upstream *u);
 
-/* Sends head (copied) and body (copied) and calls done exactly once, possibly before returning. */
+/* Sends head (copied) and body and calls done exactly once, possibly before returning.  The body is not
+ * copied (a large upload would be held twice): it must stay valid and unchanged until done is called, or
+ * until upstream_free if that comes first. */
 void upstream_call(struct upstream *u, const char *head, size_t head_len, const char *body, size_t body_len,
                    upstream_done_fn *done, void *data);
 
