@@ -79,6 +79,19 @@ static void teardown(void)
     free(want);
 }
 
+/* Runs golden case NAME through m and returns the largest |prob - golden| over all outputs. */
+static double golden_error(struct nn_model *m, const char *name)
+{
+    read_floats(name, ".input.f32", input, INPUT_FLOATS);
+    read_floats(name, ".prob1001.f32", want, CLASSES);
+    struct nn_result r;
+    ck_assert_int_eq(nn_classify_tensor(m, input, 1, &r), 0);
+    double worst = 0;
+    for (int i = 0; i < CLASSES; i++)
+        worst = fmax(worst, fabs(nn_probs(m)[i] - want[i]));
+    return worst;
+}
+
 START_TEST(golden_case_matches)
 {
     const char *name = golden_cases[_i];
@@ -206,13 +219,7 @@ START_TEST(ptq_model_beside_uint8_model)
     }
     ck_assert_int_ge(agree, NCASES - 3);
     /* Loading the second model did not disturb the first. */
-    read_floats("n01491361_tiger_shark", ".input.f32", input, INPUT_FLOATS);
-    read_floats("n01491361_tiger_shark", ".prob1001.f32", want, CLASSES);
-    struct nn_result r;
-    nn_classify_tensor(uint8_model, input, 1, &r);
-    double worst = 0;
-    for (int i = 0; i < CLASSES; i++)
-        worst = fmax(worst, fabs(nn_probs(uint8_model)[i] - want[i]));
+    double worst = golden_error(uint8_model, "n01491361_tiger_shark");
     ck_assert_msg(worst <= 1e-4, "uint8 model off by %g after the int8 model ran", worst);
     nn_free(ptq);
 }
@@ -225,14 +232,8 @@ START_TEST(openblas_path_matches_golden)
     struct nn_model *m = load("IMGREC_MODEL");
     ck_assert_int_eq(unsetenv("IMGREC_NN_GEMM"), 0);
     double worst = 0;
-    for (int c = 0; c < NCASES; c++) {
-        read_floats(golden_cases[c], ".input.f32", input, INPUT_FLOATS);
-        read_floats(golden_cases[c], ".prob1001.f32", want, CLASSES);
-        struct nn_result r;
-        ck_assert_int_eq(nn_classify_tensor(m, input, 1, &r), 0);
-        for (int i = 0; i < CLASSES; i++)
-            worst = fmax(worst, fabs(nn_probs(m)[i] - want[i]));
-    }
+    for (int c = 0; c < NCASES; c++)
+        worst = fmax(worst, golden_error(m, golden_cases[c]));
     ck_assert_msg(worst <= 1e-4, "OpenBLAS path off by %g", worst);
     nn_free(m);
 }
@@ -241,15 +242,9 @@ END_TEST
 /* Two threads give the same probabilities as one (within float reassociation). */
 START_TEST(two_threads_match_one)
 {
-    read_floats("ILSVRC2012_val_00000580", ".input.f32", input, INPUT_FLOATS);
-    read_floats("ILSVRC2012_val_00000580", ".prob1001.f32", want, CLASSES);
-    struct nn_result r;
-    nn_set_threads(uint8_model, 2);
-    nn_classify_tensor(uint8_model, input, 1, &r);
-    nn_set_threads(uint8_model, 1);
-    double worst = 0;
-    for (int i = 0; i < CLASSES; i++)
-        worst = fmax(worst, fabs(nn_probs(uint8_model)[i] - want[i]));
+    ck_assert_int_eq(nn_set_threads(uint8_model, 2), 0);
+    double worst = golden_error(uint8_model, "ILSVRC2012_val_00000580");
+    ck_assert_int_eq(nn_set_threads(uint8_model, 1), 0);
     ck_assert_msg(worst <= 1e-4, "2 threads: off by %g", worst);
     ck_assert(nn_flops(uint8_model) > 5e8 && nn_flops(uint8_model) < 7e8);
 }
