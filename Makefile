@@ -34,11 +34,13 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -lm -pthread
 CHECK_LIBS = $(shell pkg-config --libs check)
 
 NET_SRC := $(wildcard net/*.c)
-NN_SRC  := $(wildcard nn/*.c)
+NN_SRC  := $(wildcard nn/*.c nn/*/*.c)
 NET_OBJ := $(NET_SRC:%.c=$(B)/%.o)
 NN_OBJ  := $(NN_SRC:%.c=$(B)/%.o)
-SVC_SRC := $(wildcard svc/*.c)
-SVC_OBJ := $(SVC_SRC:%.c=$(B)/%.o)
+BALANCE_SRC := $(wildcard balance/*.c)
+BALANCE_OBJ := $(BALANCE_SRC:%.c=$(B)/%.o)
+INFER_SRC := $(wildcard infer/*.c)
+INFER_OBJ := $(INFER_SRC:%.c=$(B)/%.o)
 # tests/*.c that are not suites, fuzz targets, benchmarks or the main: helpers linked into every suite
 TEST_HELPERS := $(patsubst %.c,$(B)/%.o,$(filter-out tests/test_% tests/fuzz_% tests/bench_% tests/check_main.c,$(wildcard tests/*.c)))
 STUDY_SRC := $(wildcard study/*.c)
@@ -89,29 +91,26 @@ $(B)/%.o: %.c | build/.deps-build
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
 
 # nn's plain-loop kernels: -O3 lets GCC vectorize loops whose trip count is only known at run time.
-$(B)/nn/conv.o $(B)/nn/dense.o $(B)/nn/pool.o: CFLAGS += -O3
+$(B)/nn/kernels/conv.o $(B)/nn/kernels/dense.o $(B)/nn/kernels/pool.o: CFLAGS += -O3
 
+# One static library per folder (the recipe is the pattern rule's).
 $(B)/libnet.a: $(NET_OBJ)
-	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
 $(B)/libnn.a: $(NN_OBJ)
-	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
-$(B)/libsvc.a: $(SVC_OBJ)
-	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+$(B)/libbalance.a: $(BALANCE_OBJ)
+$(B)/libinfer.a: $(INFER_OBJ)
 $(B)/libstudy.a: $(STUDY_OBJ)
+$(B)/lib%.a:
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(BIN)/worker: $(B)/worker.o $(B)/libsvc.a $(B)/libnet.a $(B)/libnn.a
+$(BIN)/worker: $(B)/worker.o $(B)/libinfer.a $(B)/libnet.a $(B)/libnn.a
 	$(CC) $(SAN) -o $@ $^ $(PKG_LIBS)
-$(BIN)/balancer: $(B)/balancer.o $(B)/libsvc.a $(B)/libnet.a
+$(BIN)/balancer: $(B)/balancer.o $(B)/libbalance.a $(B)/libnet.a
 	$(CC) $(SAN) -o $@ $^ $(PKG_LIBS)
 $(BIN)/client: $(B)/client.o $(B)/libstudy.a $(B)/libnet.a $(B)/libnn.a
 	$(CC) $(SAN) -o $@ $^ $(PKG_LIBS)
 
-$(B)/tests/test_%: $(B)/tests/test_%.o $(B)/tests/check_main.o $(TEST_HELPERS) $(B)/libsvc.a $(B)/libstudy.a $(B)/libnet.a $(B)/libnn.a
+$(B)/tests/test_%: $(B)/tests/test_%.o $(B)/tests/check_main.o $(TEST_HELPERS) $(B)/libbalance.a $(B)/libinfer.a $(B)/libstudy.a $(B)/libnet.a $(B)/libnn.a
 	$(CC) $(SAN) -o $@ $^ $(CHECK_LIBS) $(PKG_LIBS)
 
 # ---- running ---------------------------------------------------------------------------------------------

@@ -13,12 +13,12 @@
 #include "net/buf.h"
 #include "net/http.h"
 #include "net/loop.h"
-#include "svc/cli.h"
-#include "svc/forward.h"
-#include "svc/results_index.h"
-#include "svc/server.h"
-#include "svc/static_files.h"
-#include "svc/upstream.h"
+#include "net/cli.h"
+#include "balance/forward.h"
+#include "balance/results_index.h"
+#include "net/server.h"
+#include "balance/static_files.h"
+#include "balance/upstream.h"
 
 #define PROG "balancer"
 #define MAX_BACKENDS 64

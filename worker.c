@@ -14,10 +14,10 @@
 #include "net/loop.h"
 #include "net/multipart.h"
 #include "nn/nn.h"
-#include "svc/answer_html.h"
-#include "svc/cli.h"
-#include "svc/infer_queue.h"
-#include "svc/server.h"
+#include "infer/answer_html.h"
+#include "net/cli.h"
+#include "infer/queue.h"
+#include "net/server.h"
 
 #define PROG "worker"
 

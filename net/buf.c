@@ -9,7 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "net/json.h"
+#include "net/json_write.h"
 
 void buf_init(struct buf *b, size_t max)
 {

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "net/json.h"
+#include "net/json_write.h"
 
 /* Appends s[0..n) at buf+*o; -1 when it does not fit. */
 static int put_raw(char *buf, size_t cap, size_t *o, const char *s, size_t n)

@@ -3,7 +3,7 @@
  * An EXIF turn is applied to the 224x224 result rather than to the photo: turning commutes with a
  * square crop and a square resize, and turning a 12-Mpixel photo costs ~150 ms (mostly page faults
  * on the new buffer) where 224x224 costs nothing. */
-#include "nn/image.h"
+#include "nn/image/image.h"
 #include "nn/nn.h"
 
 #include <stdio.h>

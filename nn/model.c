@@ -1,8 +1,8 @@
 /* model: loading a .tflite file into a runnable network, and the model's accessors. */
-#include "nn/graph.h"
+#include "nn/graph/graph.h"
 #include "nn/nn.h"
 #include "nn/team.h"
-#include "nn/tflite.h"
+#include "nn/format/tflite.h"
 
 #include <cblas.h>
 #include <errno.h>

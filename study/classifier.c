@@ -1,5 +1,6 @@
 /* classifier: a local nn_model or a remote service, behind one pair of calls. */
 #include "study/classifier.h"
+#include "study/image_encode.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,7 +11,7 @@
 #include "nn/nn.h"
 #include "study/httpc.h"
 #include "study/upload.h"
-#include "study/url.h"
+#include "net/url.h"
 
 #define UPLOAD_MAX (64u * 1024 * 1024)
 

@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 
-#include "nn/image.h"
+#include "nn/image/image.h"
 #include "study/prediction.h"
 
 #define CLASSIFIER_TIMEOUT_MS 60000

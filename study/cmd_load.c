@@ -5,7 +5,7 @@
 
 #include "study/args.h"
 #include "study/commands.h"
-#include "study/load_opts.h"
+#include "study/load_options.h"
 #include "study/load_report.h"
 
 static void usage(FILE *f)

@@ -8,7 +8,7 @@
 
 #include "study/args.h"
 #include "study/commands.h"
-#include "study/load_opts.h"
+#include "study/load_options.h"
 #include "study/load_report.h"
 #include "study/measure.h"
 #include "study/queueing.h"

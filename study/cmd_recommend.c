@@ -13,7 +13,7 @@
 #include "study/args.h"
 #include "study/commands.h"
 #include "study/csvread.h"
-#include "study/load_opts.h"
+#include "study/load_options.h"
 #include "study/queueing.h"
 
 #define MAX_WORKERS 64

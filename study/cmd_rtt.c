@@ -9,6 +9,7 @@
 #include "study/args.h"
 #include "study/commands.h"
 #include "study/degrade.h"
+#include "study/image_encode.h"
 #include "study/files.h"
 #include "study/measure.h"
 #include "study/stats.h"

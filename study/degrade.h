@@ -3,7 +3,7 @@
 #ifndef STUDY_DEGRADE_H
 #define STUDY_DEGRADE_H
 
-#include "nn/image.h"
+#include "nn/image/image.h"
 
 /* out = resize(resize(crop_center(in), s), 224).  s <= 0 or s == 224: no degradation (crop, resize).
  * out is owned by the caller (img_free).  Returns 0 or a negative nn error. */

@@ -3,7 +3,7 @@
 #ifndef STUDY_LOAD_REPORT_H
 #define STUDY_LOAD_REPORT_H
 
-#include "study/load.h"
+#include "study/load_generator.h"
 #include "study/table.h"
 
 #include "study/queueing.h"

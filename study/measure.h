@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "study/url.h"
+#include "net/url.h"
 
 struct sequential {
     int n;        /* requests asked for (after one warm-up that is not counted) */

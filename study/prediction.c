@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "net/json.h"
-#include "study/jsonread.h"
+#include "net/json_write.h"
+#include "net/json_read.h"
 
 void prediction_from_nn(const struct nn_result *r, struct prediction *out)
 {

@@ -6,7 +6,7 @@
 #include <stddef.h>
 
 #include "net/buf.h"
-#include "study/url.h"
+#include "net/url.h"
 
 /* Appends "POST <target> HTTP/1.1" with Host, keep-alive, and a multipart body holding image[0..len)
  * named filename into out (which must be buf_init'ed; its max bounds the size).  Returns 0 or -1. */

@@ -4,8 +4,8 @@
  * Prints, for the model in $IMGREC_MODEL: RSS after load, the check against one golden case, the
  * single-thread median and its GFLOP/s, the ratio to ONNX Runtime's median (when given), the 2-thread
  * speedup for one image, and images/s of two single-threaded engines (uint8 and int8 models) side by side. */
-#include "nn/gemm.h"
-#include "nn/graph.h"
+#include "nn/kernels/gemm.h"
+#include "nn/graph/graph.h"
 #include "nn/nn.h"
 
 #include <math.h>

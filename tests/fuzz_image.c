@@ -1,7 +1,7 @@
 /* libFuzzer target for the image path: any bytes through img_decode (magic sniffing, container walks,
  * EXIF, stb_image), then what the classifier does with a picture: the upright centre square, resize,
  * EXIF turn of the small result, tensor. */
-#include "nn/image.h"
+#include "nn/image/image.h"
 #include "nn/nn.h"
 
 #include <stdint.h>

@@ -3,7 +3,7 @@
 #include <check.h>
 #include <string.h>
 
-#include "svc/answer_html.h"
+#include "infer/answer_html.h"
 
 static bool wants(const char *accept)
 {

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "net/http.h"
-#include "svc/forward.h"
+#include "balance/forward.h"
 
 /* Parses raw (a whole request) into r as the server would hand it over. */
 static void request(struct srv_request *r, const char *raw)

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "net/http.h"
-#include "net/json.h"
+#include "net/json_write.h"
 #include "tests/http_testlib.h"
 
 static struct http_header hdrs[16];

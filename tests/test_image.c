@@ -1,6 +1,7 @@
 /* Tests for nn/image: every picture is made here (stb_image_write, or by hand for GIF/PNM and for the
  * EXIF segment spliced into a JPEG), decoded back through img_decode, and checked pixel by pixel. */
-#include "nn/image.h"
+#include "nn/image/image.h"
+#include "study/image_encode.h"
 #include "nn/nn.h"
 
 #include <check.h>

@@ -1,8 +1,8 @@
 /* nn: the engine against ../shared/golden (uint8 model, every case, all 1001 probabilities within 1e-4),
  * the int8 per-channel model's answers, two models in one process, and the thread setting. */
-#include "nn/arena.h"
-#include "nn/gemm.h"
-#include "nn/kernels.h"
+#include "nn/graph/arena.h"
+#include "nn/kernels/gemm.h"
+#include "nn/kernels/kernels.h"
 #include "nn/nn.h"
 
 #include <check.h>

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "net/loop.h"
-#include "svc/server.h"
+#include "net/server.h"
 
 #define MAX_FDS 64
 

@@ -10,8 +10,8 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include "svc/results_index.h"
-#include "svc/static_files.h"
+#include "balance/results_index.h"
+#include "balance/static_files.h"
 
 static char dir[64];
 

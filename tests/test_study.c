@@ -15,14 +15,14 @@
 #include "study/args.h"
 #include "study/csvread.h"
 #include "study/httpc.h"
-#include "study/load.h"
+#include "study/load_generator.h"
 #include "study/prediction.h"
 #include "study/queueing.h"
 #include "study/rng.h"
 #include "study/stats.h"
 #include "study/table.h"
 #include "study/upload.h"
-#include "study/url.h"
+#include "net/url.h"
 #include "tests/service_harness.h"
 
 /* ---- stats ---------------------------------------------------------------------------------------- */

@@ -1,9 +1,9 @@
 /* tflite: the model reader on a hand-made model whose answer is worked out by hand, and on the real models
  * made hostile: wrong magic, truncation at many points, corrupted offsets, absurd lengths and indices,
  * random byte flips.  Every broken file must be refused with a message naming the problem. */
-#include "nn/flatbuf.h"
+#include "nn/format/flatbuf.h"
 #include "nn/nn.h"
-#include "nn/tflite.h"
+#include "nn/format/tflite.h"
 
 #include <check.h>
 #include <math.h>

@@ -1,0 +1,115 @@
+/* forward: hop-by-hop header filtering and the backend-count request parameter (see forward.h). */
+#include "balance/forward.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+#include "net/multipart.h"
+
+static bool hop_by_hop(struct http_str name)
+{
+    static const char *const names[] = {
+        "Connection", "Keep-Alive", "Transfer-Encoding", "Content-Length", "Expect", "TE", "Upgrade",
+        "Proxy-Connection", "Trailer",
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (http_str_ieq(name, names[i]))
+            return true;
+    return false;
+}
+
+static int append_headers(struct buf *out, const struct http_header *h, size_t n)
+{
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        if (hop_by_hop(h[i].name))
+            continue;
+        rc |= buf_printf(out, "%.*s: %.*s\r\n", (int)h[i].name.len, h[i].name.p, (int)h[i].value.len,
+                         h[i].value.p);
+    }
+    return rc;
+}
+
+int forward_request_head(const struct srv_request *r, struct buf *out)
+{
+    const struct http_request *q = &r->http;
+    buf_clear(out);
+    int rc = buf_printf(out, "%.*s %.*s HTTP/1.1\r\n", (int)q->method.len, q->method.p, (int)q->target.len,
+                        q->target.p);
+    rc |= append_headers(out, q->headers, q->num_headers);
+    rc |= buf_printf(out, "X-Forwarded-For: %s\r\nContent-Length: %zu\r\n\r\n", r->peer, r->body_len);
+    return rc == 0 ? 0 : -1;
+}
+
+int forward_response_head(const struct http_response *res, const char *raw, struct buf *out)
+{
+    buf_clear(out);
+    const char *eol = memchr(raw, '\n', res->head_len);
+    if (!eol)
+        return -1;
+    int rc = buf_append(out, raw, (size_t)(eol - raw) + 1); /* the status line exactly as sent */
+    rc |= append_headers(out, res->headers, res->num_headers);
+    return rc == 0 ? 0 : -1;
+}
+
+int forward_response_body(const struct http_response *res, const char *raw, size_t raw_len,
+                          struct buf *scratch, const char **body, size_t *body_len)
+{
+    const char *p = raw + res->head_len;
+    size_t len = raw_len - res->head_len;
+    if (res->framing != HTTP_BODY_CHUNKED) {
+        *body = p;
+        *body_len = res->framing == HTTP_BODY_NONE ? 0 : len;
+        return 0;
+    }
+    buf_clear(scratch);
+    if (buf_reserve(scratch, len) != 0)
+        return -1;
+    struct http_body b;
+    http_body_init(&b, HTTP_BODY_CHUNKED, 0, 0);
+    size_t consumed = 0, produced = 0;
+    if (http_body_feed(&b, p, len, scratch->data + scratch->end, &consumed, &produced) != 1)
+        return -1;
+    scratch->end += produced;
+    *body = buf_ptr(scratch);
+    *body_len = buf_len(scratch);
+    return 0;
+}
+
+#define COUNT_MAX (1L << 20) /* more than there can be backends: the balancer clamps it to their number */
+
+static bool all_digits(struct http_str s)
+{
+    for (size_t i = 0; i < s.len; i++)
+        if (s.p[i] < '0' || s.p[i] > '9')
+            return false;
+    return true;
+}
+
+/* Parses a decimal count; empty → 0 (unspecified), junk → -1, a huge number → COUNT_MAX (as many as
+ * there are, like any count above the number of backends). */
+static long parse_count(struct http_str s)
+{
+    while (s.len && (s.p[s.len - 1] == ' ' || s.p[s.len - 1] == '\r' || s.p[s.len - 1] == '\n'))
+        s.len--;
+    while (s.len && s.p[0] == ' ')
+        s = http_str_from(s.p + 1, s.len - 1);
+    if (s.len == 0)
+        return 0;
+    uint64_t v;
+    if (http_parse_uint(s, (uint64_t)COUNT_MAX, &v) != 0)
+        return all_digits(s) ? COUNT_MAX : -1;
+    return v == 0 ? -1 : (long)v;
+}
+
+long forward_backend_limit(const struct srv_request *r)
+{
+    struct http_str v;
+    if (http_query_param(r->http.query, "backends", &v))
+        return parse_count(v);
+    const struct http_header *ct = http_find_header(r->headers, r->http.num_headers, "Content-Type");
+    struct mp_part part;
+    if (ct && mp_find_field(ct->value, r->body, r->body_len, "number_backend_servers", &part, NULL) == MP_PART)
+        return parse_count(part.data);
+    return 0;
+}
