@@ -53,7 +53,7 @@ TEST_ENV := IMGREC_SHARED=$(abspath $(SHARED)) IMGREC_MODEL=$(abspath $(MODEL)) 
             IMGREC_MODEL_PTQ=$(abspath $(MODEL_PTQ)) IMGREC_BIN=$(abspath $(BIN)) IMGREC_WWW=$(abspath www) \
             IMGREC_TESTS=$(abspath tests) NODE_PATH=$(abspath build/node_modules)
 
-.PHONY: all model run check bench bench-net fuzz clean deps-check deps-bench deps-study study
+.PHONY: all model run check test bench bench-net fuzz clean deps-check deps-bench deps-study study
 all: $(PROGS) model
 
 # ---- dependencies ----------------------------------------------------------------------------------------
@@ -136,6 +136,10 @@ check: all $(TESTS) deps-check deps-study $(PLAYWRIGHT_PKG)
 	  if env $(TEST_ENV) $$t; then pass=$$((pass+1)); else fail=$$((fail+1)); echo "FAILED: $$t"; fi; \
 	done; \
 	echo "check: $$pass passed, $$fail failed"; [ $$fail = 0 ]
+
+# One suite alone while working on it: `make test T=test_http`.
+test: all $(B)/tests/$(T) deps-check $(PLAYWRIGHT_PKG)
+	env $(TEST_ENV) $(B)/tests/$(T)
 
 # ---- benchmark: nn/ forward pass beside ONNX Runtime (installed into build/ort on first use) ------------
 ORT_DIR := build/ort
