@@ -53,7 +53,7 @@ TEST_ENV := IMGREC_SHARED=$(abspath $(SHARED)) IMGREC_MODEL=$(abspath $(MODEL)) 
             IMGREC_MODEL_PTQ=$(abspath $(MODEL_PTQ)) IMGREC_BIN=$(abspath $(BIN)) IMGREC_WWW=$(abspath www) \
             IMGREC_TESTS=$(abspath tests) NODE_PATH=$(abspath build/node_modules)
 
-.PHONY: all model run check test bench bench-net fuzz clean deps-check deps-bench deps-study study
+.PHONY: all model run check test bench bench-net bench-serve fuzz clean deps-check deps-bench deps-study study
 all: $(PROGS) model
 
 # ---- dependencies ----------------------------------------------------------------------------------------
@@ -171,6 +171,18 @@ bench: $(B)/tests/bench_nn $(ORT_PKG) model
 BENCH_IMAGE ?= $(SHARED)/eval/seed_test_images/test_224.jpg
 bench-net: all deps-bench
 	@scripts/bench_net.sh $(BIN) $(MODEL) $(BENCH_IMAGE) results/bench-net
+
+# ---- bench-serve: the whole service (balancer + 2 workers) vs nginx `random` + 2 serve_ort.js, same run ----
+# The peer's npm packages go into build/peers (never committed); wrk and nginx come from DEBS_BENCH.
+PEER_DIR := build/peers
+PEER_PKG := $(PEER_DIR)/node_modules/sharp/package.json
+$(PEER_PKG): | deps-bench
+	@mkdir -p $(PEER_DIR)
+	cd $(PEER_DIR) && npm init -y >/dev/null && \
+	  npm install --ignore-scripts --no-audit --no-fund onnxruntime-node@1.30.0 sharp@0.35.5
+bench-serve: all deps-bench $(PEER_PKG)
+	@scripts/bench_serve.sh $(BIN) $(MODEL) $(BENCH_IMAGE) $(SHARED) $(abspath $(PEER_DIR))/node_modules \
+	  results/bench-serve
 
 # ---- fuzzing (clang libFuzzer + ASan/UBSan): every tests/fuzz_<name>.c, corpus in tests/corpus/<name>/ ----
 FUZZ_SECONDS ?= 30

@@ -9,92 +9,18 @@ set -eu
 bin=$1 model=$2 image=$3 out=$4
 seconds=${BENCH_SECONDS:-8}
 conns=${BENCH_CONNS:-32}
-tmp=$(mktemp -d /tmp/imgrec-bench-XXXXXX)
-pids=""
+. "$(dirname "$0")/bench_lib.sh"
 
-cleanup() {
-    trap - EXIT INT TERM
-    [ -n "$pids" ] && kill $pids 2>/dev/null
-    wait 2>/dev/null
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# Prints the port a program started with --port 0 reports in its log ("... listening on ... N").
-port_from_log() {
-    i=0
-    while [ $i -lt 100 ]; do
-        port=$(sed -n 's/.*listening on [^0-9]*\([0-9][0-9]*\).*/\1/p' "$1" | head -n1)
-        [ -n "$port" ] && { echo "$port"; return 0; }
-        sleep 0.1
-        i=$((i + 1))
-    done
-    echo "did not start:" >&2
-    cat "$1" >&2
-    return 1
-}
-
-# A free port for nginx (which cannot report one): probe upward from a random base.
-free_port() {
-    p=$((20000 + $(od -An -N2 -tu2 /dev/urandom) % 20000))
-    while nc -z 127.0.0.1 "$p" 2>/dev/null; do p=$((p + 1)); done
-    echo "$p"
-}
-
-for w in w1 w2; do
-    "$bin/worker" --host 127.0.0.1 --port 0 --model "$model" >"$tmp/$w.log" 2>&1 &
-    pids="$pids $!"
-done
-w1=$(port_from_log "$tmp/w1.log")
-w2=$(port_from_log "$tmp/w2.log")
+start_workers 2 "$model"
+set -- $worker_ports
+w1=$1 w2=$2
 "$bin/balancer" --host 127.0.0.1 --port 0 --backend "127.0.0.1:$w1" --backend "127.0.0.1:$w2" \
     --www www --results "$tmp" >"$tmp/bal.log" 2>&1 &
 pids="$pids $!"
 bal=$(port_from_log "$tmp/bal.log")
-
 ngx=$(free_port)
-mkdir -p "$tmp/nginx"
-cat >"$tmp/nginx/nginx.conf" <<EOF
-worker_processes 1;
-daemon off;
-pid $tmp/nginx/nginx.pid;
-events { worker_connections 4096; }
-http {
-    access_log $tmp/nginx/access.log;  # both balancers log every request, for a fair match
-    client_body_temp_path $tmp/nginx/body;
-    proxy_temp_path $tmp/nginx/proxy;
-    fastcgi_temp_path $tmp/nginx/fastcgi;
-    uwsgi_temp_path $tmp/nginx/uwsgi;
-    scgi_temp_path $tmp/nginx/scgi;
-    client_max_body_size 16m;
-    upstream workers {
-        random;
-        server 127.0.0.1:$w1;
-        server 127.0.0.1:$w2;
-        keepalive 64;
-    }
-    server {
-        listen 127.0.0.1:$ngx;
-        location / {
-            proxy_pass http://workers;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-        }
-    }
-}
-EOF
-nginx -e "$tmp/nginx/error.log" -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" &
-pids="$pids $!"
-for p in "$w1" "$w2" "$bal"; do
-    curl -fs -o /dev/null --retry 50 --retry-delay 0 --retry-connrefused "http://127.0.0.1:$p/healthz"
-done
-i=0
-until nc -z 127.0.0.1 "$ngx" 2>/dev/null; do
-    i=$((i + 1))
-    [ $i -gt 100 ] && { echo "nginx did not start" >&2; cat "$tmp/nginx/error.log" >&2; exit 1; }
-    sleep 0.1
-done
+start_nginx_random "$ngx" "$w1" "$w2"
+wait_healthy "$w1" "$w2" "$bal"
 
 # wrk request scripts: the image as a raw body, and an empty POST.
 cat >"$tmp/image.lua" <<EOF
@@ -108,18 +34,6 @@ cat >"$tmp/empty.lua" <<'EOF'
 wrk.method = "POST"
 wrk.body = ""
 EOF
-
-# run_wrk NAME SCRIPT THREADS CONNS SECONDS URL: prints "NAME req/s p50_ms p90_ms p99_ms".
-run_wrk() {
-    wrk -t"$3" -c"$4" -d"$5"s --latency -s "$2" "$6" >"$tmp/$1.wrk" 2>&1 || { cat "$tmp/$1.wrk" >&2; return 1; }
-    awk -v name="$1" '
-        function ms(v) {
-            if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v
-        }
-        /Requests\/sec:/ { rps = $2 }
-        $1 == "50%" { p50 = ms($2) } $1 == "90%" { p90 = ms($2) } $1 == "99%" { p99 = ms($2) }
-        END { printf "%s %.1f %.3f %.3f %.3f\n", name, rps, p50, p90, p99 }' "$tmp/$1.wrk"
-}
 
 echo "warming up..." >&2
 run_wrk warm "$tmp/image.lua" 1 1 2 "http://127.0.0.1:$bal/predict" >/dev/null

@@ -31,6 +31,7 @@ int load_opts_handle(int c, const char *arg, struct load_opts *o)
     case 'i': o->image = arg; return 1;
     case 'o': o->out = arg; return 1;
     case 'c': o->csv = 1; return 1;
+    case 'r': o->raw_body = 1; return 1;
     case 'd': return args_positive("--duration", arg, &o->cfg.window_s) < 0 ? -1 : 1;
     case 't': return args_positive("--timeout-ms", arg, &o->cfg.timeout_ms) < 0 ? -1 : 1;
     case 'w':
@@ -80,7 +81,7 @@ int load_opts_request(const struct load_opts *o, const char *url_text, int backe
         fprintf(stderr, "client: %s\n", err);
         return -1;
     }
-    int rc = upload_build(u, bytes, len, image, out);
+    int rc = o->raw_body ? upload_build_raw(u, bytes, len, image, out) : upload_build(u, bytes, len, image, out);
     free(bytes);
     if (rc < 0)
         fprintf(stderr, "client: building the request failed\n");

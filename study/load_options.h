@@ -13,6 +13,7 @@ struct load_opts {
     struct load_config cfg;
     const char *url, *image, *out;
     int csv;
+    int raw_body;        /* send the picture as the raw body (peers that take no forms) */
     int queue_bound;     /* the workers' --queue, for the predictions (0 = unbounded) */
 };
 
@@ -22,8 +23,9 @@ struct load_opts {
     { "duration", required_argument, 0, 'd' }, { "max-windows", required_argument, 0, 'w' },        \
     { "seed", required_argument, 0, 's' }, { "timeout-ms", required_argument, 0, 't' },             \
     { "max-conns", required_argument, 0, 'C' }, { "csv", no_argument, 0, 'c' },                     \
-    { "out", required_argument, 0, 'o' }, { "queue-bound", required_argument, 0, 'Q' }
-#define LOAD_OPTS_SHORT "u:i:d:w:s:t:C:co:Q:"
+    { "out", required_argument, 0, 'o' }, { "queue-bound", required_argument, 0, 'Q' },         \
+    { "raw-body", no_argument, 0, 'r' }
+#define LOAD_OPTS_SHORT "u:i:d:w:s:t:C:co:Q:r"
 #define LOAD_OPTS_HELP                                                                              \
     "  --duration SEC     window length (default 5); windows repeat until two agree within 10%%\n"  \
     "  --max-windows K    at most K windows (default 4)\n"                                           \
@@ -32,7 +34,8 @@ struct load_opts {
     "  --max-conns N      requests in flight at most (default 512; more arrivals count as dropped)\n" \
     "  --image FILE       picture to send (default $IMGREC_SHARED/eval/seed_test_images/test_224.jpg)\n" \
     "  --queue-bound K    the workers queue at most K requests (their --queue): caps predicted waits\n" \
-    "  --csv              CSV instead of a table; --out DIR also writes the study files there\n"
+    "  --csv              CSV instead of a table; --out DIR also writes the study files there\n"  \
+    "  --raw-body         send the picture as the raw request body, not a form (e.g. URL .../predict)\n"
 
 void load_opts_defaults(struct load_opts *o);
 /* Handles one shared option letter.  Returns 1 handled, 0 not a shared option, -1 bad value (reported). */

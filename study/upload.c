@@ -30,11 +30,21 @@ static void safe_name(const char *filename, char *out, size_t cap)
     out[n] = '\0';
 }
 
-int upload_build(const struct url *u, const void *image, size_t len, const char *filename, struct buf *out)
+/* "POST target" with Host, keep-alive, the body's type and length. */
+static int request_head(const struct url *u, const char *type, size_t body_len, struct buf *out)
 {
-    char host[SOCK_HOST_MAX + 16], name[256];
+    char host[SOCK_HOST_MAX + 16];
     if (url_authority(u, host, sizeof host) < 0)
         return -1;
+    return buf_printf(out,
+                      "POST %s HTTP/1.1\r\nHost: %s\r\nConnection: keep-alive\r\nAccept: application/json\r\n"
+                      "Content-Type: %s\r\nContent-Length: %zu\r\n\r\n",
+                      u->target, host, type, body_len) < 0 ? -1 : 0;
+}
+
+int upload_build(const struct url *u, const void *image, size_t len, const char *filename, struct buf *out)
+{
+    char name[256];
     safe_name(filename, name, sizeof name);
     char head[1024];
     int hn = snprintf(head, sizeof head,
@@ -46,13 +56,17 @@ int upload_build(const struct url *u, const void *image, size_t len, const char 
     if (hn < 0 || (size_t)hn >= sizeof head)
         return -1;
     size_t body_len = (size_t)hn + len + sizeof tail - 1;
-    if (buf_printf(out,
-                   "POST %s HTTP/1.1\r\nHost: %s\r\nConnection: keep-alive\r\nAccept: application/json\r\n"
-                   "Content-Type: multipart/form-data; boundary=" BOUNDARY "\r\nContent-Length: %zu\r\n\r\n",
-                   u->target, host, body_len) < 0)
+    if (request_head(u, "multipart/form-data; boundary=" BOUNDARY, body_len, out) < 0)
         return -1;
     if (buf_append(out, head, (size_t)hn) < 0 || buf_append(out, image, len) < 0 ||
         buf_append(out, tail, sizeof tail - 1) < 0)
         return -1;
     return 0;
+}
+
+int upload_build_raw(const struct url *u, const void *image, size_t len, const char *filename, struct buf *out)
+{
+    if (request_head(u, content_type_of(filename), len, out) < 0)
+        return -1;
+    return buf_append(out, image, len) < 0 ? -1 : 0;
 }

@@ -339,6 +339,17 @@ START_TEST(upload_parses_with_the_servers_parsers)
     ck_assert_uint_eq(part.data.len, sizeof image);
     ck_assert_mem_eq(part.data.p, image, sizeof image);
     ck_assert(mp_param_eq(part.filename, "x_y.png"));
+    /* --raw-body: the same picture as the whole body, typed by its extension. */
+    buf_clear(&b);
+    ck_assert_int_eq(upload_build_raw(&u, image, sizeof image, "a.png", &b), 0);
+    head = http_parse_request(buf_ptr(&b), buf_len(&b), NULL, &req, hdrs, 16);
+    ck_assert_int_gt(head, 0);
+    ck_assert(http_str_eq(req.path, "/submit") && req.keep_alive && req.framing == HTTP_BODY_LENGTH);
+    ck_assert_uint_eq(req.content_length, sizeof image);
+    ck_assert_uint_eq(buf_len(&b) - (size_t)head, sizeof image);
+    ck_assert_mem_eq(buf_ptr(&b) + head, image, sizeof image);
+    ct = http_find_header(req.headers, req.num_headers, "Content-Type");
+    ck_assert(ct && http_str_eq(ct->value, "image/png"));
     buf_free(&b);
 }
 END_TEST
