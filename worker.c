@@ -1,7 +1,7 @@
 /* worker: one model behind HTTP.  POST /predict (multipart field "image", or the raw body) answers the
  * top-5 as JSON; GET /healthz says the model is loaded.  The event loop reads and parses requests while
- * a single inference thread classifies them one at a time, in arrival order, from a bounded queue
- * (full → 503 with Retry-After, instead of a queue that grows without bound). */
+ * decoder threads decode the pictures and engine threads (one model each) run the network, in arrival
+ * order, from a bounded queue (full → 503 with Retry-After, instead of a queue that grows without bound). */
 #define _GNU_SOURCE
 #include <getopt.h>
 #include <stdio.h>
@@ -40,8 +40,13 @@ static void usage(FILE *to)
             "  --host ADDR       address to listen on (default: all interfaces)\n"
             "  --model FILE      the .tflite model\n"
             "  --threads N       threads one inference uses (default 1)\n"
+            "  --engines N       inference threads sharing the queue, each with its own copy of the model (default 1)\n"
+            "  --decoders N      threads decoding and resizing pictures beside inference (default 1; each holds\n"
+            "                    one decoded picture at a time)\n"
+            "  --batch-max B     decoded requests an engine takes at once (default 1)\n"
+            "  --batch-delay-ms D  how long an engine with fewer than B waits for more (default 0: never)\n"
             "  --max-body BYTES  largest request body (default %u; over it -> 413)\n"
-            "  --queue N         requests that may wait for the inference thread (default 16; over -> 503)\n"
+            "  --queue N         requests that may wait beyond those being decoded or run (default 16; over -> 503)\n"
             "  --max-memory MB   request bodies held at once, all clients together (default %d; over -> 503)\n"
             "  --timeout MS      a request must arrive within MS (else 408); idle connections close (default 30000)\n"
             "  --name ID         how answers name this worker (default HOSTNAME:PORT)\n"
@@ -85,8 +90,8 @@ static int format_answer(struct worker *w, const struct infer_job *job)
     }
     rc |= buf_append_str(b, "],\"worker\":");
     rc |= buf_append_json_str(b, w->id, strlen(w->id));
-    rc |= buf_printf(b, ",\"timing_ms\":{\"queue\":%.3f,\"decode\":%.3f,\"inference\":%.3f,\"total\":%.3f}}\n",
-                     job->queued_ms, r->decode_ms, r->inference_ms, job->total_ms);
+    rc |= buf_printf(b, ",\"timing_ms\":{\"queue\":%.3f,\"decode\":%.3f,\"inference\":%.3f,\"total\":%.3f,\"batch\":%d}}\n",
+                     job->queued_ms, r->decode_ms, r->inference_ms, job->total_ms, job->batch);
     return rc;
 }
 
@@ -209,7 +214,7 @@ static void handle(struct srv_conn *c, struct srv_request *r, void *data)
 
 struct options {
     const char *host, *model, *name;
-    long port, threads, max_body, queue, timeout_ms, max_memory_mb;
+    long port, threads, max_body, queue, timeout_ms, max_memory_mb, engines, decoders, batch_max, batch_delay_ms;
 };
 
 static int parse_options(int argc, char **argv, struct options *o)
@@ -219,10 +224,13 @@ static int parse_options(int argc, char **argv, struct options *o)
         { "model", required_argument, NULL, 'm' },    { "threads", required_argument, NULL, 't' },
         { "max-body", required_argument, NULL, 'b' }, { "queue", required_argument, NULL, 'q' },
         { "timeout", required_argument, NULL, 'T' },  { "name", required_argument, NULL, 'n' },
-        { "max-memory", required_argument, NULL, 'M' }, { "help", no_argument, NULL, 'h' }, { 0, 0, 0, 0 },
+        { "max-memory", required_argument, NULL, 'M' }, { "engines", required_argument, NULL, 'e' },
+        { "decoders", required_argument, NULL, 'd' },  { "batch-max", required_argument, NULL, 'B' },
+        { "batch-delay-ms", required_argument, NULL, 'D' }, { "help", no_argument, NULL, 'h' }, { 0, 0, 0, 0 },
     };
     *o = (struct options){ .port = -1, .threads = 1, .max_body = HTTP_DEFAULT_MAX_BODY, .queue = 16,
-                           .timeout_ms = 30000, .max_memory_mb = CLI_DEFAULT_MAX_MEMORY_MB };
+                           .timeout_ms = 30000, .max_memory_mb = CLI_DEFAULT_MAX_MEMORY_MB, .engines = 1,
+                           .decoders = 1, .batch_max = 1 };
     int opt, rc = 0;
     while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1 && rc == 0) {
         switch (opt) {
@@ -235,6 +243,10 @@ static int parse_options(int argc, char **argv, struct options *o)
         case 'q': rc = cli_long(PROG, "--queue", optarg, 0, 4096, &o->queue); break;
         case 'T': rc = cli_long(PROG, "--timeout", optarg, 10, 3600000, &o->timeout_ms); break;
         case 'n': o->name = optarg; break;
+        case 'e': rc = cli_long(PROG, "--engines", optarg, 1, 64, &o->engines); break;
+        case 'd': rc = cli_long(PROG, "--decoders", optarg, 1, 64, &o->decoders); break;
+        case 'B': rc = cli_long(PROG, "--batch-max", optarg, 1, 64, &o->batch_max); break;
+        case 'D': rc = cli_long(PROG, "--batch-delay-ms", optarg, 0, 10000, &o->batch_delay_ms); break;
         case 'h': usage(stdout); exit(0);
         default: rc = -1;
         }
@@ -249,20 +261,30 @@ int main(int argc, char **argv)
     if (parse_options(argc, argv, &o) != 0)
         return 2;
     char err[256];
-    struct nn_model *model = nn_load(o.model, err, sizeof err);
-    if (!model) {
-        fprintf(stderr, PROG ": %s: %s\n", o.model, err);
-        return 1;
+    struct nn_model *models[64]; /* one per engine: a model runs one pass at a time */
+    for (int i = 0; i < o.engines; i++) {
+        models[i] = nn_load(o.model, err, sizeof err);
+        if (!models[i]) {
+            fprintf(stderr, PROG ": %s: %s\n", o.model, err);
+            while (i > 0)
+                nn_free(models[--i]);
+            return 1;
+        }
+        if (nn_set_threads(models[i], (int)o.threads) != 0)
+            fprintf(stderr, PROG ": could not start %ld threads; inference runs on one\n", o.threads);
     }
-    if (nn_set_threads(model, (int)o.threads) != 0)
-        fprintf(stderr, PROG ": could not start %ld threads; inference runs on one\n", o.threads);
     struct loop *l = loop_create(4096);
     struct worker w = { 0 };
     buf_init(&w.json, 16 * 1024);
-    w.queue = l ? iq_create(l, model, (int)o.queue, on_classified, &w) : NULL;
+    struct iq_config qc = { .capacity = (int)o.queue, .decoders = (int)o.decoders, .engines = (int)o.engines,
+                            .batch_max = (int)o.batch_max, .batch_delay_ms = (int)o.batch_delay_ms };
+    if (l)
+        w.queue = iq_create(l, models, &qc, on_classified, &w); /* owns the models, even on failure */
+    else
+        for (int i = 0; i < o.engines; i++)
+            nn_free(models[i]);
     if (!w.queue) {
-        fprintf(stderr, PROG ": cannot start the event loop or the inference thread\n");
-        nn_free(model);
+        fprintf(stderr, PROG ": cannot start the event loop or the inference threads\n");
         return 1;
     }
     struct srv_config cfg = {
@@ -284,7 +306,8 @@ int main(int argc, char **argv)
         host[sizeof host - 1] = '\0';
         snprintf(w.id, sizeof w.id, "%s:%d", host, srv_port(s));
     }
-    fprintf(stderr, PROG " %s: listening on port %d, model %s, queue %ld\n", w.id, srv_port(s), o.model, o.queue);
+    fprintf(stderr, PROG " %s: listening on port %d, model %s, queue %ld, %ld engine(s), %ld decoder(s), batch %ld/%ldms\n",
+            w.id, srv_port(s), o.model, o.queue, o.engines, o.decoders, o.batch_max, o.batch_delay_ms);
     int rc = loop_run(l);
     fprintf(stderr, PROG " %s: stopping\n", w.id);
     iq_destroy(w.queue); /* first: the running job reads a connection's buffer */

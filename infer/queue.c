@@ -1,25 +1,49 @@
-/* infer_queue: one inference thread fed by a bounded FIFO (see infer_queue.h). */
+/* infer_queue: decoder threads and engine threads behind one bounded FIFO (see queue.h). */
 #define _GNU_SOURCE
 #include "infer/queue.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
+
+#include "infer/decode.h"
+
+#define TENSOR_FLOATS ((size_t)NN_INPUT_SIZE * NN_INPUT_SIZE * 3)
+
+struct engine {
+    struct infer_queue *queue;
+    struct nn_model *model;
+    struct infer_job **batch;  /* batch_max entries */
+};
+
+struct fifo {
+    struct infer_job *head, *tail;
+};
 
 struct infer_queue {
     struct loop *loop;
-    struct nn_model *model;
+    struct iq_config cfg;
     iq_done_fn *done;
     void *data;
-    struct infer_job *jobs;    /* capacity + 1 of them: the waiting ones and the running one */
+    struct infer_job *jobs;    /* capacity + slots of them */
     struct infer_job *free;    /* loop thread only */
     int in_use;                /* loop thread only */
-    pthread_mutex_t lock;      /* guards head, tail, stopping */
-    pthread_cond_t wake;
-    struct infer_job *head, *tail;
+    float *slot_mem;           /* nslots tensors */
+    struct engine *engines;
+    pthread_t *threads;        /* decoders first, then engines */
+    int nthreads;              /* started */
+    pthread_mutex_t lock;      /* guards everything below */
+    pthread_cond_t decode_cv;  /* pending work and a free slot, or stopping */
+    pthread_cond_t engine_cv;  /* ready work, or stopping (CLOCK_MONOTONIC, for the batch delay) */
+    struct fifo pending, ready;
+    float **free_slots;
+    int nfree;
+    int decoding, peak_decoding;
     bool stopping;
-    pthread_t thread;
+    bool sync_ready;           /* lock and conds initialised */
 };
 
 static uint64_t now_ns(void)
@@ -29,67 +53,216 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+static double ms_between(uint64_t from, uint64_t to)
+{
+    return (double)(to - from) / 1e6;
+}
+
+static void fifo_push(struct fifo *f, struct infer_job *job)
+{
+    job->next = NULL;
+    if (f->tail)
+        f->tail->next = job;
+    else
+        f->head = job;
+    f->tail = job;
+}
+
+static struct infer_job *fifo_pop(struct fifo *f)
+{
+    struct infer_job *job = f->head;
+    if (job) {
+        f->head = job->next;
+        if (!f->head)
+            f->tail = NULL;
+    }
+    return job;
+}
+
 /* On the loop thread: hand the finished job to the program. */
 static void on_job_done(struct loop *l, void *data)
 {
     (void)l;
     struct infer_job *job = data;
-    job->total_ms = (double)(now_ns() - job->submitted_ns) / 1e6;
+    job->total_ms = ms_between(job->submitted_ns, now_ns());
     job->queue->done(job, job->queue->data);
 }
 
-static void *inference_thread(void *arg)
+static void finish(struct infer_queue *q, struct infer_job *job)
+{
+    loop_post(q->loop, &job->task, on_job_done, job);
+}
+
+static void release_slot(struct infer_queue *q, float *slot)
+{
+    pthread_mutex_lock(&q->lock);
+    q->free_slots[q->nfree++] = slot;
+    pthread_cond_signal(&q->decode_cv);
+    pthread_mutex_unlock(&q->lock);
+}
+
+/* A decoder: the oldest pending job into a free slot, then on to the engines (or back, on error). */
+static void *decoder_thread(void *arg)
 {
     struct infer_queue *q = arg;
     for (;;) {
         pthread_mutex_lock(&q->lock);
-        while (!q->head && !q->stopping)
-            pthread_cond_wait(&q->wake, &q->lock);
+        while (!q->stopping && !(q->pending.head && q->nfree > 0))
+            pthread_cond_wait(&q->decode_cv, &q->lock);
         if (q->stopping) {
             pthread_mutex_unlock(&q->lock);
             return NULL;
         }
-        struct infer_job *job = q->head;
-        q->head = job->next;
-        if (!q->head)
-            q->tail = NULL;
+        struct infer_job *job = fifo_pop(&q->pending);
+        job->tensor = q->free_slots[--q->nfree];
+        if (++q->decoding > q->peak_decoding)
+            q->peak_decoding = q->decoding;
         pthread_mutex_unlock(&q->lock);
 
-        job->queued_ms = (double)(now_ns() - job->submitted_ns) / 1e6;
+        uint64_t start = now_ns();
+        job->queued_ms = ms_between(job->submitted_ns, start);
         job->err[0] = '\0';
-        job->rc = nn_classify_image(q->model, job->bytes, job->len, NN_TOPK_MAX, &job->result, job->err,
-                                    sizeof job->err);
-        loop_post(q->loop, &job->task, on_job_done, job);
+        job->batch = 0;
+        memset(&job->result, 0, sizeof job->result);
+        job->rc = infer_decode(job->bytes, job->len, job->tensor, job->err, sizeof job->err);
+        job->decoded_ns = now_ns();
+        job->result.decode_ms = ms_between(start, job->decoded_ns);
+        pthread_mutex_lock(&q->lock);
+        q->decoding--;
+        if (job->rc != 0) {
+            q->free_slots[q->nfree++] = job->tensor;
+            pthread_cond_signal(&q->decode_cv);
+            pthread_mutex_unlock(&q->lock);
+            finish(q, job);
+            continue;
+        }
+        fifo_push(&q->ready, job);
+        pthread_cond_signal(&q->engine_cv);
+        pthread_mutex_unlock(&q->lock);
     }
 }
 
-struct infer_queue *iq_create(struct loop *l, struct nn_model *m, int capacity, iq_done_fn *done, void *data)
+/* Up to batch_max decoded jobs into e->batch: those ready now, and with a batch delay those that become
+ * ready before it ends.  Waits for the first.  0 when stopping. */
+static int take_batch(struct engine *e)
 {
-    struct infer_queue *q = calloc(1, sizeof *q);
-    if (!q)
+    struct infer_queue *q = e->queue;
+    int n = 0;
+    pthread_mutex_lock(&q->lock);
+    while (!q->stopping && !q->ready.head)
+        pthread_cond_wait(&q->engine_cv, &q->lock);
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_nsec += (long)q->cfg.batch_delay_ms * 1000000L;
+    deadline.tv_sec += deadline.tv_nsec / 1000000000L;
+    deadline.tv_nsec %= 1000000000L;
+    while (!q->stopping && n < q->cfg.batch_max) {
+        struct infer_job *job = fifo_pop(&q->ready);
+        if (job) {
+            e->batch[n++] = job;
+            continue;
+        }
+        if (q->cfg.batch_delay_ms == 0 || pthread_cond_timedwait(&q->engine_cv, &q->lock, &deadline) == ETIMEDOUT)
+            break;
+    }
+    if (q->stopping)
+        n = 0; /* iq_destroy drops unfinished jobs */
+    pthread_mutex_unlock(&q->lock);
+    return n;
+}
+
+/* The seam a batched forward pass plugs into: today n single-image passes on the engine's one model, each
+ * job answered as soon as its own pass ends.  Every job reports the batch it was taken in. */
+static void run_batch(struct engine *e, int n)
+{
+    struct infer_queue *q = e->queue;
+    for (int i = 0; i < n; i++) {
+        struct infer_job *job = e->batch[i];
+        job->queued_ms += ms_between(job->decoded_ns, now_ns());
+        memcpy(nn_input(e->model), job->tensor, TENSOR_FLOATS * sizeof(float));
+        release_slot(q, job->tensor);
+        double decode_ms = job->result.decode_ms;
+        job->rc = nn_forward(e->model, NN_TOPK_MAX, &job->result);
+        job->result.decode_ms = decode_ms;
+        job->batch = n;
+        finish(q, job);
+    }
+}
+
+static void *engine_thread(void *arg)
+{
+    struct engine *e = arg;
+    int n;
+    while ((n = take_batch(e)) > 0)
+        run_batch(e, n);
+    return NULL;
+}
+
+static int slots_of(const struct iq_config *cfg)
+{
+    return cfg->decoders + cfg->engines * cfg->batch_max;
+}
+
+static void free_models(struct nn_model **models, int n)
+{
+    for (int i = 0; i < n; i++)
+        nn_free(models[i]);
+}
+
+struct infer_queue *iq_create(struct loop *l, struct nn_model **models, const struct iq_config *cfg,
+                              iq_done_fn *done, void *data)
+{
+    if (cfg->capacity < 0 || cfg->decoders < 1 || cfg->engines < 1 || cfg->batch_max < 1 || cfg->batch_delay_ms < 0) {
+        free_models(models, cfg->engines);
         return NULL;
-    q->jobs = calloc((size_t)capacity + 1, sizeof *q->jobs);
-    if (!q->jobs || pthread_mutex_init(&q->lock, NULL) != 0) {
-        free(q->jobs);
+    }
+    struct infer_queue *q = calloc(1, sizeof *q);
+    struct engine *engines = calloc((size_t)cfg->engines, sizeof *engines);
+    if (!q || !engines) {
+        free_models(models, cfg->engines);
+        free(engines);
         free(q);
         return NULL;
     }
-    pthread_cond_init(&q->wake, NULL);
-    q->loop = l;
-    q->model = m;
-    q->done = done;
-    q->data = data;
-    for (int i = 0; i <= capacity; i++) {
+    *q = (struct infer_queue){ .loop = l, .cfg = *cfg, .done = done, .data = data, .engines = engines };
+    bool ok = true;
+    for (int i = 0; i < cfg->engines; i++) { /* from here on iq_destroy frees the models */
+        engines[i] = (struct engine){ .queue = q, .model = models[i] };
+        engines[i].batch = calloc((size_t)cfg->batch_max, sizeof *engines[i].batch);
+        ok &= engines[i].batch != NULL;
+    }
+    int nslots = slots_of(cfg), njobs = cfg->capacity + nslots;
+    q->jobs = calloc((size_t)njobs, sizeof *q->jobs);
+    q->slot_mem = malloc((size_t)nslots * TENSOR_FLOATS * sizeof(float));
+    q->free_slots = calloc((size_t)nslots, sizeof *q->free_slots);
+    q->threads = calloc((size_t)(cfg->decoders + cfg->engines), sizeof *q->threads);
+    ok &= q->jobs && q->slot_mem && q->free_slots && q->threads;
+    pthread_condattr_t attr;
+    if (ok && pthread_condattr_init(&attr) == 0) {
+        q->sync_ready = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) == 0 &&
+                        pthread_mutex_init(&q->lock, NULL) == 0 && pthread_cond_init(&q->engine_cv, &attr) == 0 &&
+                        pthread_cond_init(&q->decode_cv, NULL) == 0;
+        pthread_condattr_destroy(&attr);
+    }
+    if (!q->sync_ready) {
+        iq_destroy(q);
+        return NULL;
+    }
+    for (int i = 0; i < njobs; i++) {
         q->jobs[i].queue = q;
         q->jobs[i].next = q->free;
         q->free = &q->jobs[i];
     }
-    if (pthread_create(&q->thread, NULL, inference_thread, q) != 0) {
-        pthread_cond_destroy(&q->wake);
-        pthread_mutex_destroy(&q->lock);
-        free(q->jobs);
-        free(q);
-        return NULL;
+    for (int i = 0; i < nslots; i++)
+        q->free_slots[q->nfree++] = q->slot_mem + (size_t)i * TENSOR_FLOATS;
+    for (int i = 0; i < cfg->decoders + cfg->engines; i++) {
+        int rc = i < cfg->decoders ? pthread_create(&q->threads[i], NULL, decoder_thread, q)
+                                   : pthread_create(&q->threads[i], NULL, engine_thread, &engines[i - cfg->decoders]);
+        if (rc != 0) {
+            iq_destroy(q);
+            return NULL;
+        }
+        q->nthreads++;
     }
     return q;
 }
@@ -98,14 +271,26 @@ void iq_destroy(struct infer_queue *q)
 {
     if (!q)
         return;
-    pthread_mutex_lock(&q->lock);
-    q->stopping = true;
-    pthread_cond_signal(&q->wake);
-    pthread_mutex_unlock(&q->lock);
-    pthread_join(q->thread, NULL);
-    pthread_cond_destroy(&q->wake);
-    pthread_mutex_destroy(&q->lock);
-    nn_free(q->model);
+    if (q->sync_ready) {
+        pthread_mutex_lock(&q->lock);
+        q->stopping = true;
+        pthread_cond_broadcast(&q->decode_cv);
+        pthread_cond_broadcast(&q->engine_cv);
+        pthread_mutex_unlock(&q->lock);
+        for (int i = 0; i < q->nthreads; i++)
+            pthread_join(q->threads[i], NULL);
+        pthread_cond_destroy(&q->decode_cv);
+        pthread_cond_destroy(&q->engine_cv);
+        pthread_mutex_destroy(&q->lock);
+    }
+    for (int i = 0; i < q->cfg.engines; i++) {
+        nn_free(q->engines[i].model);
+        free(q->engines[i].batch);
+    }
+    free(q->engines);
+    free(q->threads);
+    free(q->free_slots);
+    free(q->slot_mem);
     free(q->jobs);
     free(q);
 }
@@ -124,14 +309,9 @@ struct infer_job *iq_acquire(struct infer_queue *q)
 void iq_submit(struct infer_queue *q, struct infer_job *job)
 {
     job->submitted_ns = now_ns();
-    job->next = NULL;
     pthread_mutex_lock(&q->lock);
-    if (q->tail)
-        q->tail->next = job;
-    else
-        q->head = job;
-    q->tail = job;
-    pthread_cond_signal(&q->wake);
+    fifo_push(&q->pending, job);
+    pthread_cond_signal(&q->decode_cv);
     pthread_mutex_unlock(&q->lock);
 }
 
@@ -145,4 +325,12 @@ void iq_release(struct infer_queue *q, struct infer_job *job)
 int iq_depth(const struct infer_queue *q)
 {
     return q->in_use;
+}
+
+int iq_peak_decoding(struct infer_queue *q)
+{
+    pthread_mutex_lock(&q->lock);
+    int peak = q->peak_decoding;
+    pthread_mutex_unlock(&q->lock);
+    return peak;
 }

@@ -1,9 +1,17 @@
-/* infer_queue: the worker's one inference thread and its bounded FIFO of jobs.
+/* infer_queue: the worker's pipeline behind one bounded FIFO of jobs.
  *
- * The loop thread acquires a job (NULL when capacity jobs are already waiting: the caller answers 503),
- * points it at the image bytes, and submits it.  The inference thread classifies jobs one at a time in
- * arrival order and posts each back to the loop thread, where done(job) runs; the caller then releases
- * it.  Jobs are allocated once at creation: nothing is allocated per request.
+ *   loop thread --submit--> pending --decoder threads--> ready --engine threads--> done (loop thread)
+ *
+ * Decoder threads decode and resize a job's picture into a tensor slot; engine threads (one model each:
+ * a model runs one pass at a time) take up to batch_max decoded jobs at once and run them, so a worker's
+ * throughput is set by the slower stage, not by the sum of both.  Each finished job is posted back to the
+ * loop thread, where done(job) runs; the caller then releases it.
+ *
+ * Bounds: at most capacity jobs wait in pending beyond the ones being decoded or run (iq_acquire returns
+ * NULL past that: the caller answers 503).  Tensor slots (NN_INPUT_SIZE^2 x 3 floats each) number
+ * decoders + engines x batch_max, so decoding never runs ahead of the engines by more than that, and at
+ * most `decoders` pictures are decoded at once (each decode holds its full-size picture until it ends).
+ * Jobs and slots are allocated once at creation: nothing is allocated per request by the queue.
  *
  * The image bytes must stay valid until done runs (they live in the request's connection buffer, which
  * the server keeps until the request is answered). */
@@ -21,34 +29,48 @@ struct infer_job {
     const void *bytes;
     size_t len;
     void *owner;              /* the caller's context (e.g. the connection) */
-    /* filled by the inference thread */
+    /* filled by the pipeline */
     int rc;                   /* 0 or a negative enum nn_error */
-    struct nn_result result;
+    struct nn_result result;  /* decode_ms and inference_ms are the job's own stages */
     char err[256];
-    double queued_ms;         /* time spent waiting for the inference thread */
+    double queued_ms;         /* time spent waiting: for a decoder, then for an engine */
+    int batch;                /* how many jobs the engine ran together with this one (it included); 0 if
+                                 the picture never reached an engine */
     double total_ms;          /* submit to done (set on the loop thread just before done runs) */
     /* private */
     struct infer_queue *queue;
     struct loop_task task;
     struct infer_job *next;
-    uint64_t submitted_ns;
+    float *tensor;
+    uint64_t submitted_ns, decoded_ns;
 };
 
 typedef void iq_done_fn(struct infer_job *job, void *data);
 
+struct iq_config {
+    int capacity;             /* jobs that may wait beyond those in a stage (the worker's --queue) */
+    int decoders;             /* decoder threads, >= 1 */
+    int engines;              /* engine threads, >= 1: one model each */
+    int batch_max;            /* jobs an engine takes at once, >= 1 */
+    int batch_delay_ms;       /* how long an engine holding fewer than batch_max waits for more (0: never) */
+};
+
 struct infer_queue;
 
-/* Starts the inference thread on model m (owned by the queue from now on; freed by iq_destroy).
- * capacity: how many jobs may wait behind the one running.  NULL on failure. */
-struct infer_queue *iq_create(struct loop *l, struct nn_model *m, int capacity, iq_done_fn *done, void *data);
-/* Stops the thread (after the job it is running) and frees everything.  Unfinished jobs are dropped. */
+/* Starts the threads.  models: cfg->engines models, owned by the queue from now on (freed by iq_destroy,
+ * also on failure).  NULL on failure. */
+struct infer_queue *iq_create(struct loop *l, struct nn_model **models, const struct iq_config *cfg,
+                              iq_done_fn *done, void *data);
+/* Stops the threads (after the jobs they are running) and frees everything.  Unfinished jobs are dropped. */
 void iq_destroy(struct infer_queue *q);
 
 /* Loop thread only. */
 struct infer_job *iq_acquire(struct infer_queue *q);
 void iq_submit(struct infer_queue *q, struct infer_job *job);
 void iq_release(struct infer_queue *q, struct infer_job *job);
-/* Jobs waiting or running. */
+/* Jobs waiting or in a stage. */
 int iq_depth(const struct infer_queue *q);
+/* Any thread: the most pictures decoded at once so far (never above cfg.decoders). */
+int iq_peak_decoding(struct infer_queue *q);
 
 #endif
