@@ -41,16 +41,17 @@ wait_healthy() {
     done
 }
 
-# start_workers N MODEL [worker options]: N imgrec workers on free ports; sets $worker_ports.
+# start_workers NAME N MODEL [worker options]: N imgrec workers on free ports (logs $tmp/NAME-w<i>.log);
+# sets $worker_ports.
 start_workers() {
-    n=$1 wmodel=$2
-    shift 2
+    wname=$1 n=$2 wmodel=$3
+    shift 3
     worker_ports=""
     i=1
     while [ $i -le "$n" ]; do
-        "$bin/worker" --host 127.0.0.1 --port 0 --model "$wmodel" "$@" >"$tmp/w$i.log" 2>&1 &
+        "$bin/worker" --host 127.0.0.1 --port 0 --model "$wmodel" "$@" >"$tmp/$wname-w$i.log" 2>&1 &
         pids="$pids $!"
-        worker_ports="$worker_ports $(port_from_log "$tmp/w$i.log")"
+        worker_ports="$worker_ports $(port_from_log "$tmp/$wname-w$i.log")"
         i=$((i + 1))
     done
 }

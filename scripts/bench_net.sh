@@ -11,7 +11,7 @@ seconds=${BENCH_SECONDS:-8}
 conns=${BENCH_CONNS:-32}
 . "$(dirname "$0")/bench_lib.sh"
 
-start_workers 2 "$model"
+start_workers net 2 "$model"
 set -- $worker_ports
 w1=$1 w2=$2
 "$bin/balancer" --host 127.0.0.1 --port 0 --backend "127.0.0.1:$w1" --backend "127.0.0.1:$w2" \
