@@ -2,8 +2,9 @@
  *   --budget-ms B --bandwidth-mbps X: the most accurate resolution whose predicted RTT fits B, where
  *     predicted RTT = loopback mean RTT at that size (study 2) + hops x request bytes at X Mbit/s
  *     (the balancer stores and forwards, so each shaped hop costs the whole transfer);
- *   --rate R --p99-ms T: the fewest workers whose predicted p99 meets T (service time from study 3,
- *     random-split M/G/1 model), and with --check URL a load run at R on ?backends=c to verify it. */
+ *   --rate R --p99-ms T: the fewest workers whose predicted p99 meets T (service time from study 3, the
+ *     model of the balancer's policy, --policy, default random: see queueing.h), and with --check URL a
+ *     load run at R on ?backends=c to verify it. */
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -23,20 +24,25 @@ struct rec {
     const char *results, *rtt_name;
     double budget_ms, mbps, rate, p99_ms, s_ms, scv;
     long max_workers, hops;
+    const char *policy;
+    enum q_model model;
 };
 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: client recommend --budget-ms B --bandwidth-mbps X [--hops N] [--results DIR] [--rtt-name NAME]\n"
                "       client recommend --rate R --p99-ms T [--results DIR | --service-ms S [--service-scv V]]\n"
-               "                        [--max-workers N] [--check URL [--duration SEC]]\n"
+               "                        [--policy random|least|p2c|round-robin] [--max-workers N]\n"
+               "                        [--check URL [--duration SEC]]\n"
                "  First form: the resolution with the best top-1 whose RTT fits the budget on a link of X\n"
                "  Mbit/s, from DIR/accuracy/accuracy.csv and DIR/rtt/NAME.csv (default results, loopback;\n"
                "  loopback-photo has the photo re-encoded per size).  --hops N: links of that speed the\n"
                "  picture crosses one after the other (default 1; study 2's namespaces have 2).\n"
                "  Second form: workers needed for R requests/s with p99 <= T ms, from DIR/load/service.csv\n"
-               "  and the random-split M/G/1 model; --check URL (a balancer with enough backends) runs the\n"
-               "  open-loop load at R through ?backends=c and reports whether the p99 target is met.\n");
+               "  and the queueing model of the balancer's policy (random: c x M/G/1; least: M/G/c Allen-Cunneen;\n"
+               "  p2c: power-of-two-choices mean field; round-robin: c x E_c/G/1 Kingman); --check URL (a\n"
+               "  balancer with enough backends, running that policy) runs the open-loop load at R through\n"
+               "  ?backends=c and reports whether the p99 target is met.\n");
 }
 
 static struct csv *load_csv(const char *dir, const char *sub, const char *name)
@@ -149,12 +155,12 @@ static int workers_needed(struct rec *q)
     if (service_time(q) < 0)
         return 1;
     double lambda = q->rate / 1000; /* per ms */
-    int c = q_workers_needed(Q_RANDOM_SPLIT, lambda, q->s_ms, q->scv, q->p99_ms, (int)q->max_workers);
+    int c = q_workers_needed(q->model, lambda, q->s_ms, q->scv, q->p99_ms, (int)q->max_workers);
     printf("| workers | rho | pred_mean_ms | pred_p99_ms | pred_mgc_mean_ms |\n|---|---|---|---|---|\n");
     int last = c > 0 ? c + 1 : (int)q->max_workers;
     for (int k = 1; k <= last && k <= q->max_workers; k++) {
         struct q_prediction p, g;
-        q_predict(Q_RANDOM_SPLIT, lambda, q->s_ms, q->scv, k, NULL, &p);
+        q_predict(q->model, lambda, q->s_ms, q->scv, k, NULL, &p);
         q_predict(Q_SHARED_QUEUE, lambda, q->s_ms, q->scv, k, NULL, &g);
         printf("| %d | %.3f | %.1f | %.1f | %.1f |\n", k, p.rho, p.mean_ms, p.p99_ms, g.mean_ms);
     }
@@ -163,8 +169,8 @@ static int workers_needed(struct rec *q)
                 q->p99_ms, q->s_ms);
         return 1;
     }
-    printf("recommend: %d workers for %.1f req/s with p99 <= %.1f ms (S = %.1f ms, scv %.3f, random split)\n", c,
-           q->rate, q->p99_ms, q->s_ms, q->scv);
+    printf("recommend: %d workers for %.1f req/s with p99 <= %.1f ms (S = %.1f ms, scv %.3f, policy %s)\n", c,
+           q->rate, q->p99_ms, q->s_ms, q->scv, q->policy);
     return q->o.url ? check_by_measuring(q, c) : 0;
 }
 
@@ -177,14 +183,15 @@ int cmd_recommend(int argc, char **argv)
         { "service-ms", required_argument, 0, 'S' }, { "service-scv", required_argument, 0, 'V' },
         { "max-workers", required_argument, 0, 'M' }, { "check", required_argument, 0, 'K' },
         { "duration", required_argument, 0, 'd' }, { "hops", required_argument, 0, 'H' },
-        { "help", no_argument, 0, 'h' },
+        { "policy", required_argument, 0, 'p' }, { "help", no_argument, 0, 'h' },
         { 0, 0, 0, 0 },
     };
-    struct rec q = { .results = "results", .rtt_name = "loopback", .max_workers = MAX_WORKERS, .hops = 1 };
+    struct rec q = { .results = "results", .rtt_name = "loopback", .max_workers = MAX_WORKERS, .hops = 1,
+                     .policy = "random", .model = Q_RANDOM_SPLIT };
     load_opts_defaults(&q.o);
     int c, bad = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "B:X:R:P:D:n:S:V:M:K:d:H:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "B:X:R:P:D:n:S:V:M:K:d:H:p:h", opts, NULL)) != -1) {
         switch (c) {
         case 'B': bad |= args_positive("--budget-ms", optarg, &q.budget_ms); break;
         case 'X': bad |= args_positive("--bandwidth-mbps", optarg, &q.mbps); break;
@@ -198,6 +205,13 @@ int cmd_recommend(int argc, char **argv)
         case 'K': q.o.url = optarg; break;
         case 'd': bad |= load_opts_handle('d', optarg, &q.o) < 0; break;
         case 'H': bad |= args_int("--hops", optarg, 1, 16, &q.hops); break;
+        case 'p':
+            q.policy = optarg;
+            if ((int)(q.model = (enum q_model)q_model_of_policy(optarg)) < 0) {
+                fprintf(stderr, "client: --policy: '%s' is not random, least, p2c or round-robin\n", optarg);
+                bad = 1;
+            }
+            break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }

@@ -100,6 +100,31 @@ static double run_wait_p99(double lambda, double s, double scv, const struct q_r
     return run->max_wait_ms > 0 ? fmin(w, run->max_wait_ms) : w;
 }
 
+int q_model_of_policy(const char *policy)
+{
+    static const char *const names[] = { [Q_RANDOM_SPLIT] = "random", [Q_SHARED_QUEUE] = "least",
+                                         [Q_TWO_CHOICES] = "p2c", [Q_ROUND_ROBIN] = "round-robin" };
+    for (int i = 0; i < (int)(sizeof names / sizeof names[0]); i++)
+        if (strcmp(policy, names[i]) == 0)
+            return i;
+    return -1;
+}
+
+/* Mean wait of the power-of-two-choices mean-field model (see queueing.h); INFINITY when rho >= 1. */
+static double two_choices_wait(double rho, double s, double scv)
+{
+    if (rho >= 1)
+        return INFINITY;
+    double sum = 0;
+    for (int k = 2; k < 31; k++) { /* rho^(2^k - 2) falls doubly exponentially: a few terms suffice */
+        double term = pow(rho, ldexp(1, k) - 2);
+        sum += term;
+        if (term < 1e-15)
+            break;
+    }
+    return (1 + scv) / 2 * s * sum;
+}
+
 int q_predict(enum q_model model, double lambda, double s, double scv, int c, const struct q_run *run,
               struct q_prediction *out)
 {
@@ -114,14 +139,29 @@ int q_predict(enum q_model model, double lambda, double s, double scv, int c, co
         wait = q_mg1_wait(lambda / c, s, scv);
         pw = out->rho; /* M/G/1: an arrival waits iff the server is busy */
         theta = q_mg1_decay(lambda / c, s, scv);
-    } else {
+    } else if (model == Q_SHARED_QUEUE) {
         wait = q_mgc_wait(lambda, s, scv, c);
         pw = q_erlang_c(c, lambda * s);
         theta = out->stable && wait > 0 ? pw / wait : 0; /* exact for M/M/c */
+    } else if (model == Q_TWO_CHOICES && c > 1) {
+        wait = two_choices_wait(out->rho, s, scv);
+        pw = out->rho * out->rho;
+        double shared = q_mgc_wait(lambda, s, scv, c);
+        if (shared > wait) { /* few workers: the mean field undershoots the shared queue no policy beats */
+            wait = shared;
+            pw = q_erlang_c(c, lambda * s);
+        }
+        theta = out->stable && wait > 0 ? pw / wait : 0; /* an exponential tail behind the waiting share */
+    } else if (model == Q_TWO_CHOICES) {
+        return q_predict(Q_RANDOM_SPLIT, lambda, s, scv, c, run, out);
+    } else {
+        wait = out->stable ? (1.0 / c + scv) / 2 * out->rho / (1 - out->rho) * s : INFINITY;
+        pw = out->rho;
+        theta = out->stable && wait > 0 ? pw / wait : 0;
     }
     double p99 = out->stable ? q_wait_quantile(pw, theta, 0.99) : INFINITY;
     if (run) {
-        /* Both models see, per worker, work arriving at lambda/c: the run's bound is per worker. */
+        /* Every model sees, per worker, work arriving at lambda/c: the run's bound is per worker. */
         wait = fmin(wait, q_run_wait(lambda / c, s, scv, run));
         p99 = fmin(p99, run_wait_p99(lambda / c, s, scv, run));
     }

@@ -8,10 +8,30 @@
 #ifndef STUDY_QUEUEING_H
 #define STUDY_QUEUEING_H
 
+/* One model per balancing policy (balancer --policy, from the failover work):
+ *   random       Q_RANDOM_SPLIT: a Poisson stream split at random stays Poisson, so the c queues are exact
+ *                independent M/G/1s.
+ *   least        Q_SHARED_QUEUE: sending to the backend with the fewest requests in flight keeps no worker
+ *                idle while another has a queue, which is close to one shared queue, M/G/c (Allen-Cunneen);
+ *                it is a lower bound (a job waiting at one worker cannot move to another that frees up).
+ *   p2c          Q_TWO_CHOICES: the power-of-two-choices mean-field limit (Mitzenmacher's supermarket
+ *                model): the fraction of workers holding at least k jobs is rho^(2^k - 1), so by Little
+ *                the mean response is S * sum_{k>=1} rho^(2^k - 2); exact for exponential service as c
+ *                grows, the wait scaled by (1 + scv)/2 as Allen-Cunneen does for other service times.  An
+ *                arrival waits when both sampled workers are busy: rho^2.  With c = 1 it is M/G/1.  With few
+ *                workers the limit can fall below M/G/c, which no policy beats; the prediction is then M/G/c
+ *                (at c = 2 the two samples are both workers: p2c is join-the-shortest-queue).
+ *   round-robin  Q_ROUND_ROBIN: each worker sees every c-th arrival, Erlang-c gaps (scv 1/c): GI/G/1 by
+ *                Kingman, Wq = (1/c + scv)/2 * rho/(1 - rho) * S. */
 enum q_model {
     Q_RANDOM_SPLIT, /* c x M/G/1, each with rate lambda/c; c = 1 is plain M/G/1 (M/D/1 when scv = 0) */
     Q_SHARED_QUEUE, /* M/G/c, Allen-Cunneen: Wq = (1 + scv)/2 * Wq(M/M/c) */
+    Q_TWO_CHOICES,  /* power of two choices, mean field */
+    Q_ROUND_ROBIN,  /* c x E_c/G/1, Kingman */
 };
+
+/* The model of a policy name (random, least, p2c, round-robin); -1 for any other name. */
+int q_model_of_policy(const char *policy);
 
 struct q_prediction {
     double rho;     /* utilisation per worker, lambda S / c */

@@ -194,6 +194,13 @@ START_TEST(bad_inputs_fail_alone_with_one_line_each)
     ck_assert_msg(strstr(out, "/labels.csv: not a regular file\n"), "%s", out);
 
     ck_assert_int_eq(client_sh("recommend --budget-ms 100 --bandwidth-mbps 10 --rate 5 --p99-ms 100"), 2);
+    ck_assert_int_eq(client_sh("recommend --rate 60 --p99-ms 80 --service-ms 20 --policy fastest"), 2);
+    ck_assert_msg(strstr(out, "--policy: 'fastest' is not random, least, p2c or round-robin"), "%s", out);
+    /* The policy's model decides: random halves need 3 workers where a least-in-flight queue needs 2. */
+    ck_assert_int_eq(client_sh("recommend --rate 60 --p99-ms 80 --service-ms 20 --policy random"), 0);
+    ck_assert_msg(strstr(out, "recommend: 3 workers") && strstr(out, "policy random"), "%s", out);
+    ck_assert_int_eq(client_sh("recommend --rate 60 --p99-ms 80 --service-ms 20 --policy least"), 0);
+    ck_assert_msg(strstr(out, "recommend: 2 workers") && strstr(out, "policy least"), "%s", out);
     ck_assert_int_eq(client_sh("load --url http://127.0.0.1:1 --interval 0.05 --rate 5"), 2);
     ck_assert_int_eq(client_sh("load --url http://127.0.0.1:1 --interval 0.05 --duration 1e12"), 2);
     ck_assert_int_eq(client_sh("rtt --url http://127.0.0.1:1 --image %s --n 1", dir), 1);

@@ -134,6 +134,42 @@ START_TEST(random_split_is_mg1_at_lambda_over_c)
 }
 END_TEST
 
+/* The policies' models at known values: p2c's mean field at rho = 0.5 with exponential service is
+ * S (1 + 0.5^2 + 0.5^6 + 0.5^14 + ...); round robin with one worker is M/G/1; the order random > round
+ * robin > p2c > least holds for the mean at moderate load on many workers. */
+START_TEST(policy_models)
+{
+    ck_assert_int_eq(q_model_of_policy("random"), Q_RANDOM_SPLIT);
+    ck_assert_int_eq(q_model_of_policy("least"), Q_SHARED_QUEUE);
+    ck_assert_int_eq(q_model_of_policy("p2c"), Q_TWO_CHOICES);
+    ck_assert_int_eq(q_model_of_policy("round-robin"), Q_ROUND_ROBIN);
+    ck_assert_int_eq(q_model_of_policy("fastest"), -1);
+    struct q_prediction p, q;
+    ck_assert_int_eq(q_predict(Q_TWO_CHOICES, 0.4, 10, 1, 8, NULL, &p), 0); /* rho = 0.5 */
+    ck_assert_double_eq_tol(p.mean_ms, 10 * (1 + 0.25 + pow(0.5, 6) + pow(0.5, 14) + pow(0.5, 30)), 1e-9);
+    ck_assert_double_eq_tol(p.rho, 0.5, 1e-12);
+    /* one worker: no choice, M/G/1 */
+    ck_assert_int_eq(q_predict(Q_TWO_CHOICES, 0.05, 10, 0.3, 1, NULL, &p), 0);
+    ck_assert_int_eq(q_predict(Q_RANDOM_SPLIT, 0.05, 10, 0.3, 1, NULL, &q), 0);
+    ck_assert_double_eq_tol(p.mean_ms, q.mean_ms, 1e-12);
+    ck_assert_int_eq(q_predict(Q_ROUND_ROBIN, 0.05, 10, 0.3, 1, NULL, &p), 0);
+    ck_assert_double_eq_tol(p.mean_ms, q.mean_ms, 1e-9);
+    /* c = 4, exponential service, rho = 0.7: Kingman gives (1/4 + 1)/2 * 0.7/0.3 * S of wait */
+    ck_assert_int_eq(q_predict(Q_ROUND_ROBIN, 0.28, 10, 1, 4, NULL, &p), 0);
+    ck_assert_double_eq_tol(p.wait_ms, 0.625 * 0.7 / 0.3 * 10, 1e-9);
+    double mean[4];
+    for (int m = 0; m < 4; m++) {
+        ck_assert_int_eq(q_predict((enum q_model)m, 0.28, 10, 1, 4, NULL, &p), 0);
+        ck_assert(p.stable && p.p99_ms > p.mean_ms);
+        mean[m] = p.mean_ms;
+    }
+    ck_assert(mean[Q_RANDOM_SPLIT] > mean[Q_ROUND_ROBIN] && mean[Q_ROUND_ROBIN] > mean[Q_TWO_CHOICES] &&
+              mean[Q_TWO_CHOICES] > mean[Q_SHARED_QUEUE]);
+    ck_assert_int_eq(q_predict(Q_TWO_CHOICES, 0.5, 10, 1, 4, NULL, &p), 0); /* rho > 1 */
+    ck_assert(!p.stable && isinf(p.mean_ms));
+}
+END_TEST
+
 START_TEST(overload_and_finite_runs)
 {
     struct q_prediction p;
@@ -486,6 +522,7 @@ Suite *test_suite(void)
     tcase_add_test(q, md1_mean_wait_is_textbook);
     tcase_add_test(q, mm1_and_erlang_c);
     tcase_add_test(q, random_split_is_mg1_at_lambda_over_c);
+    tcase_add_test(q, policy_models);
     tcase_add_test(q, md1_tail_decay_solves_the_lundberg_equation);
     tcase_add_test(q, overload_and_finite_runs);
     tcase_add_test(q, workers_needed_is_the_smallest_that_meets_p99);
