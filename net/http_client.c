@@ -25,6 +25,7 @@
 #define MAX_RESPONSE_HEADERS 64
 #define READ_CHUNK (64u * 1024)
 #define KEEP_IDLE_BUF (256u * 1024)   /* a pooled connection keeps at most this much of a buffer */
+#define MAX_IDLE 64                   /* idle connections kept per client (so at most 32 MiB held idle) */
 #define MAX_REQUEST_HEAD (64u * 1024) /* the head we send (the body is not copied) */
 
 enum hc_state { HC_IDLE, HC_CONNECTING, HC_SENDING, HC_RECEIVING, HC_FINISHING };
@@ -77,6 +78,7 @@ struct http_client {
     struct hc_conn *conns;
     int nconns;
     struct hc_conn *idle;
+    int nidle;
     struct http_call *wait_head, *wait_tail;
     int nwaiting;
     int in_flight;
@@ -129,6 +131,7 @@ static void unlink_idle(struct hc_conn *k)
     for (struct hc_conn **p = &k->c->idle; *p; p = &(*p)->next_idle)
         if (*p == k) {
             *p = k->next_idle;
+            k->c->nidle--;
             return;
         }
 }
@@ -258,13 +261,14 @@ static void conn_release(struct hc_conn *k)
         start_on(k, call);
         return;
     }
-    if (k_watch(k, LOOP_READABLE) != 0) { /* watched while idle, so a server-side close is noticed */
+    if (c->nidle >= MAX_IDLE || k_watch(k, LOOP_READABLE) != 0) { /* watched: a server's close is noticed */
         conn_free(k);
         return;
     }
     k->state = HC_IDLE;
     k->next_idle = c->idle;
     c->idle = k;
+    c->nidle++;
 }
 
 /* (Re)starts k's exchange on a fresh connection; false when it failed at once (k and its call ended). */
@@ -607,6 +611,7 @@ struct http_call *http_client_send(struct http_client *c, const char *head, size
     } else if (c->idle) {
         struct hc_conn *k = c->idle;
         c->idle = k->next_idle;
+        c->nidle--;
         k->reused = true;
         start_on(k, call);
     } else if (c->nconns < c->o.max_conns) {
@@ -695,6 +700,7 @@ void http_client_free(struct http_client *c)
         return;
     c->nwaiting = 0; /* no pump from conn_free now */
     c->idle = NULL;
+    c->nidle = 0;
     while (c->conns) { /* the calls in flight end unanswered: their callers are gone at shutdown */
         c->conns->state = HC_CONNECTING; /* the idle list is dropped whole above */
         conn_free(c->conns);
