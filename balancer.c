@@ -12,20 +12,21 @@
 
 #include "net/buf.h"
 #include "net/http.h"
+#include "net/http_client.h"
 #include "net/loop.h"
 #include "net/cli.h"
 #include "balance/forward.h"
 #include "balance/results_index.h"
 #include "net/server.h"
 #include "balance/static_files.h"
-#include "balance/upstream.h"
 
 #define PROG "balancer"
 #define MAX_BACKENDS 64
 #define MAX_STATIC_FILE (16u * 1024 * 1024)
+#define SERVER_MAX_CONNS 4000
 
 struct balancer {
-    struct upstream *backends[MAX_BACKENDS];
+    struct http_client *backends[MAX_BACKENDS];
     int nbackends;
     struct static_root www;
     const char *results_dir;
@@ -33,7 +34,7 @@ struct balancer {
     bool has_results;
     uint64_t rng;                 /* xorshift64* state */
     struct buf scratch;           /* file contents, forwarded heads (loop thread only) */
-    struct buf dechunked;         /* a chunked backend answer, decoded */
+    uint64_t backend_timeout_ms;
 };
 
 static void usage(FILE *to)
@@ -73,22 +74,20 @@ static uint64_t next_random(struct balancer *b)
 
 static struct balancer B; /* the one balancer of this process (the backend callbacks reach it here) */
 
-static void on_backend_reply(void *data, const struct upstream_reply *reply)
+static void on_backend_reply(void *data, const struct http_client_result *reply)
 {
     struct srv_conn *c = data;
     if (!reply->res) {
-        srv_respond_error(c, reply->status, reply->status == 504 ? "backend_timeout" : "bad_gateway",
-                          reply->detail, NULL);
+        bool timeout = reply->error == HTTP_CLIENT_TIMEOUT;
+        srv_respond_error(c, timeout ? 504 : 502, timeout ? "backend_timeout" : "bad_gateway", reply->detail, NULL);
         return;
     }
-    const char *body;
-    size_t body_len;
-    if (forward_response_head(reply->res, reply->raw, &B.scratch) != 0 ||
-        forward_response_body(reply->res, reply->raw, reply->raw_len, &B.dechunked, &body, &body_len) != 0) {
+    if (forward_response_head(reply->res, reply->raw, &B.scratch) != 0) {
         srv_respond_error(c, 502, "bad_gateway", "the backend's answer could not be relayed", NULL);
         return;
     }
-    srv_respond_relay(c, reply->status, buf_ptr(&B.scratch), buf_len(&B.scratch), body, body_len);
+    srv_respond_relay(c, reply->res->status, buf_ptr(&B.scratch), buf_len(&B.scratch), reply->body,
+                      reply->body_len);
 }
 
 static void forward(struct srv_conn *c, struct srv_request *r)
@@ -101,13 +100,15 @@ static void forward(struct srv_conn *c, struct srv_request *r)
     }
     if (n == 0 || n > B.nbackends)
         n = B.nbackends;
-    struct upstream *u = B.backends[next_random(&B) % (uint64_t)n];
-    snprintf(r->note, sizeof r->note, "backend=%s", upstream_name(u));
+    struct http_client *u = B.backends[next_random(&B) % (uint64_t)n];
+    snprintf(r->note, sizeof r->note, "backend=%s", http_client_name(u));
     if (forward_request_head(r, &B.scratch) != 0) {
         srv_respond_error(c, 431, "headers_too_large", "the request head is too large to forward", NULL);
         return;
     }
-    upstream_call(u, buf_ptr(&B.scratch), buf_len(&B.scratch), r->body, r->body_len, on_backend_reply, c);
+    if (!http_client_send(u, buf_ptr(&B.scratch), buf_len(&B.scratch), r->body, r->body_len, B.backend_timeout_ms,
+                          on_backend_reply, c))
+        srv_respond_error(c, 502, "bad_gateway", "out of memory", NULL);
 }
 
 /* ---- files ------------------------------------------------------------------------------------------ */
@@ -247,15 +248,17 @@ int main(int argc, char **argv)
     B.results_dir = o.results;
     B.rng = (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ULL ^ (uint64_t)getpid() << 32 ^ 1;
     buf_init(&B.scratch, MAX_STATIC_FILE + 4096);
-    buf_init(&B.dechunked, UPSTREAM_MAX_RESPONSE);
     struct loop *l = loop_create(8192);
     if (!l) {
         fprintf(stderr, PROG ": cannot create the event loop\n");
         return 1;
     }
     int status = 1;
+    B.backend_timeout_ms = (uint64_t)o.backend_timeout_ms;
+    /* as many connections per backend as the balancer has clients: a call never waits for one */
+    struct http_client_opts backend_opts = { SERVER_MAX_CONNS, 0, HTTP_CLIENT_DEFAULT_MAX_RESPONSE };
     for (int i = 0; i < o.nbackends; i++) {
-        B.backends[i] = upstream_create(l, o.backends[i], (int)o.backend_timeout_ms, err, sizeof err);
+        B.backends[i] = http_client_create_hostport(l, o.backends[i], &backend_opts, err, sizeof err);
         if (!B.backends[i]) {
             fprintf(stderr, PROG ": --backend %s: %s\n", o.backends[i], err);
             goto out;
@@ -264,7 +267,7 @@ int main(int argc, char **argv)
     }
     struct srv_config cfg = {
         .host = o.host, .port = (int)o.port, .limits = HTTP_LIMITS_DEFAULT,
-        .timeout_ms = (int)o.timeout_ms, .max_conns = 4000, .max_memory = (size_t)o.max_memory_mb << 20,
+        .timeout_ms = (int)o.timeout_ms, .max_conns = SERVER_MAX_CONNS, .max_memory = (size_t)o.max_memory_mb << 20,
     };
     cfg.limits.max_body = (uint64_t)o.max_body;
     struct srv *s = srv_create(l, &cfg, handle, NULL, err, sizeof err);
@@ -280,9 +283,8 @@ int main(int argc, char **argv)
     srv_destroy(s);
 out:
     for (int i = 0; i < B.nbackends; i++)
-        upstream_free(B.backends[i]);
+        http_client_free(B.backends[i]);
     loop_destroy(l);
     buf_free(&B.scratch);
-    buf_free(&B.dechunked);
     return status;
 }
