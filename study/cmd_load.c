@@ -92,13 +92,14 @@ int cmd_load(int argc, char **argv)
     struct url u;
     struct buf req;
     buf_init(&req, 128u * 1024 * 1024);
-    if (load_opts_request(&o, o.url, 0, &u, &req) < 0) {
+    size_t head_len;
+    if (load_opts_request(&o, o.url, 0, &u, &req, &head_len) < 0) {
         buf_free(&req);
         return 1;
     }
     struct load_result r;
     char err[512];
-    rc = load_run(u.host, u.port, buf_ptr(&req), buf_len(&req), &o.cfg, &r, err, sizeof err);
+    rc = load_run(u.host, u.port, buf_ptr(&req), head_len, buf_len(&req), &o.cfg, &r, err, sizeof err);
     buf_free(&req);
     if (rc < 0) {
         fprintf(stderr, "client: %s\n", err);

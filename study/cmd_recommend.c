@@ -131,8 +131,10 @@ static int check_by_measuring(struct rec *q, int c)
     struct load_config cfg = q->o.cfg;
     cfg.interval_ms = 1000 / q->rate;
     struct load_result r;
-    int rc = load_opts_request(&q->o, q->o.url, c, &u, &req);
-    if (rc == 0 && (rc = load_run(u.host, u.port, buf_ptr(&req), buf_len(&req), &cfg, &r, err, sizeof err)) < 0)
+    size_t head_len;
+    int rc = load_opts_request(&q->o, q->o.url, c, &u, &req, &head_len);
+    if (rc == 0 &&
+        (rc = load_run(u.host, u.port, buf_ptr(&req), head_len, buf_len(&req), &cfg, &r, err, sizeof err)) < 0)
         fprintf(stderr, "client: %s\n", err);
     buf_free(&req);
     if (rc < 0)

@@ -14,7 +14,7 @@
 #include "study/measure.h"
 #include "study/stats.h"
 #include "study/table.h"
-#include "study/upload.h"
+#include "net/multipart_request.h"
 
 #define MAX_SIZES 16
 #define IMAGE_FILE_MAX (64u * 1024 * 1024)
@@ -116,12 +116,14 @@ static int run_rows(const struct rtt_opts *o, const struct url *u, const struct 
         int rc = picture(o, photo, o->sizes[i], &bytes, &len, err, sizeof err);
         if (rc < 0) /* its messages name the file or the size already */
             name[0] = '\0';
-        if (rc == 0 && upload_build(u, bytes, len, "image.jpg", &req) < 0) {
+        size_t head_len = 0;
+        if (rc == 0 && mp_request_build(u, "image", bytes, len, "image.jpg", &req, &head_len) < 0) {
             snprintf(err, sizeof err, "building the request failed");
             rc = -1;
         }
         if (rc == 0)
-            rc = measure_sequential(u, buf_ptr(&req), buf_len(&req), o->n, RTT_TIMEOUT_MS, &q, err, sizeof err);
+            rc = measure_sequential(u, buf_ptr(&req), head_len, buf_len(&req), o->n, RTT_TIMEOUT_MS, &q, err,
+                                    sizeof err);
         if (rc == 0) {
             fmt_row(t, o->image ? image_width(bytes, len) : o->sizes[i], len, buf_len(&req), &q);
             if (q.errors)

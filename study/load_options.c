@@ -8,7 +8,7 @@
 #include "study/args.h"
 #include "study/commands.h"
 #include "study/files.h"
-#include "study/upload.h"
+#include "net/multipart_request.h"
 
 #define IMAGE_FILE_MAX (64u * 1024 * 1024)
 
@@ -58,7 +58,8 @@ int load_opts_handle(int c, const char *arg, struct load_opts *o)
     }
 }
 
-int load_opts_request(const struct load_opts *o, const char *url_text, int backends, struct url *u, struct buf *out)
+int load_opts_request(const struct load_opts *o, const char *url_text, int backends, struct url *u, struct buf *out,
+                      size_t *head_len)
 {
     char text[URL_TARGET_MAX + 512], err[512];
     int n = backends > 0 ? snprintf(text, sizeof text, "%s%sbackends=%d", url_text,
@@ -80,7 +81,7 @@ int load_opts_request(const struct load_opts *o, const char *url_text, int backe
         fprintf(stderr, "client: %s\n", err);
         return -1;
     }
-    int rc = upload_build(u, bytes, len, image, out);
+    int rc = mp_request_build(u, "image", bytes, len, image, out, head_len);
     free(bytes);
     if (rc < 0)
         fprintf(stderr, "client: building the request failed\n");
