@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "net/cli.h"
 #include "study/args.h"
 #include "study/commands.h"
 #include "study/load_options.h"
@@ -66,11 +67,11 @@ int cmd_load(int argc, char **argv)
             o.cfg.interval_ms = 1000 / v;
             break;
         case 'N':
-            if (args_int("--count", optarg, 1, 2000000, &o.cfg.count) < 0)
+            if (cli_long("client", "--count", optarg, 1, 2000000, &o.cfg.count) < 0)
                 return 2;
             break;
         case 'W':
-            if (args_int("--workers", optarg, 1, 1024, &workers) < 0)
+            if (cli_long("client", "--workers", optarg, 1, 1024, &workers) < 0)
                 return 2;
             break;
         case 'S':

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "net/cli.h"
 #include "study/args.h"
 #include "study/commands.h"
 #include "study/load_options.h"
@@ -75,7 +76,7 @@ static int parse(int argc, char **argv, struct study *s)
                 return 2;
             break;
         case 'K':
-            if (args_int("--calibrate", optarg, 2, 100000, &s->calibrate) < 0)
+            if (cli_long("client", "--calibrate", optarg, 2, 100000, &s->calibrate) < 0)
                 return 2;
             break;
         case 'T': s->note = optarg; break;

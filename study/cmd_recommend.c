@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "net/cli.h"
 #include "study/args.h"
 #include "study/commands.h"
 #include "study/csvread.h"
@@ -196,10 +197,10 @@ int cmd_recommend(int argc, char **argv)
         case 'n': q.rtt_name = optarg; break;
         case 'S': bad |= args_positive("--service-ms", optarg, &q.s_ms); break;
         case 'V': bad |= args_nonnegative("--service-scv", optarg, &q.scv); break;
-        case 'M': bad |= args_int("--max-workers", optarg, 1, MAX_WORKERS, &q.max_workers); break;
+        case 'M': bad |= cli_long("client", "--max-workers", optarg, 1, MAX_WORKERS, &q.max_workers); break;
         case 'K': q.o.url = optarg; break;
         case 'd': bad |= load_opts_handle('d', optarg, &q.o) < 0; break;
-        case 'H': bad |= args_int("--hops", optarg, 1, 16, &q.hops); break;
+        case 'H': bad |= cli_long("client", "--hops", optarg, 1, 16, &q.hops); break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "net/buf.h"
+#include "net/cli.h"
 #include "study/args.h"
 #include "study/commands.h"
 #include "study/degrade.h"
@@ -165,7 +166,7 @@ static int parse(int argc, char **argv, struct rtt_opts *o)
                 return 2;
             break;
         case 'n':
-            if (args_int("--n", optarg, 1, 100000, &v) < 0)
+            if (cli_long("client", "--n", optarg, 1, 100000, &v) < 0)
                 return 2;
             o->n = (int)v;
             break;

@@ -1,4 +1,5 @@
 /* load_opts: shared option handling for the two load commands. */
+#include "net/cli.h"
 #include "study/load_options.h"
 
 #include <stdio.h>
@@ -34,22 +35,22 @@ int load_opts_handle(int c, const char *arg, struct load_opts *o)
     case 'd': return args_positive("--duration", arg, &o->cfg.window_s) < 0 ? -1 : 1;
     case 't': return args_positive("--timeout-ms", arg, &o->cfg.timeout_ms) < 0 ? -1 : 1;
     case 'w':
-        if (args_int("--max-windows", arg, 1, LOAD_MAX_WINDOWS, &v) < 0)
+        if (cli_long("client", "--max-windows", arg, 1, LOAD_MAX_WINDOWS, &v) < 0)
             return -1;
         o->cfg.max_windows = (int)v;
         return 1;
     case 's':
-        if (args_int("--seed", arg, 0, 0x7fffffffL, &v) < 0)
+        if (cli_long("client", "--seed", arg, 0, 0x7fffffffL, &v) < 0)
             return -1;
         o->cfg.seed = (uint64_t)v;
         return 1;
     case 'Q':
-        if (args_int("--queue-bound", arg, 0, 1000000, &v) < 0)
+        if (cli_long("client", "--queue-bound", arg, 0, 1000000, &v) < 0)
             return -1;
         o->queue_bound = (int)v;
         return 1;
     case 'C':
-        if (args_int("--max-conns", arg, 1, 60000, &v) < 0)
+        if (cli_long("client", "--max-conns", arg, 1, 60000, &v) < 0)
             return -1;
         o->cfg.max_conns = (int)v;
         return 1;
