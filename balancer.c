@@ -47,19 +47,13 @@ static void usage(FILE *to)
             "  POST /submit, /predict  forwarded to a random backend (among the first N with ?backends=N\n"
             "                          or the form field number_backend_servers=N)\n"
             "  GET  /healthz           200 and the backend list\n"
-            "options:\n"
-            "  --port P                port to listen on (default 5000; 0 = any free port)\n"
-            "  --host ADDR             address to listen on (default: all interfaces)\n"
-            "  --backend HOST:PORT     a worker (repeat, or separate with commas)\n"
-            "  --www DIR               the page's folder (default www)\n"
-            "  --results DIR           the studies' output folder (default results)\n"
-            "  --timeout MS            a request must arrive within MS (else 408) (default 30000)\n"
-            "  --backend-timeout MS    a backend must answer within MS (else 504) (default 30000)\n"
-            "  --max-body BYTES        largest request body (default %u; over it -> 413)\n"
-            "  --max-memory MB         request bodies held at once, all clients together (default %d;\n"
-            "                          over it -> 503 with Retry-After)\n"
-            "  --help                  this text\n",
-            HTTP_DEFAULT_MAX_BODY, CLI_DEFAULT_MAX_MEMORY_MB);
+            "options (--port defaults to 5000):\n"
+            "  --backend HOST:PORT   a worker (repeat, or separate with commas)\n"
+            "  --www DIR             the page's folder (default www)\n"
+            "  --results DIR         the studies' output folder (default results)\n"
+            "  --backend-timeout MS  a backend must answer within MS (else 504) (default 30000)\n");
+    cli_server_usage(to);
+    fprintf(to, "  --help                this text\n");
 }
 
 static uint64_t next_random(struct balancer *b)
@@ -184,10 +178,11 @@ static void handle(struct srv_conn *c, struct srv_request *r, void *data)
 /* ---- start-up --------------------------------------------------------------------------------------- */
 
 struct options {
-    const char *host, *www, *results;
+    const char *www, *results;
     const char *backends[MAX_BACKENDS];
     int nbackends;
-    long port, timeout_ms, backend_timeout_ms, max_body, max_memory_mb;
+    long backend_timeout_ms;
+    struct srv_config srv;
 };
 
 /* Adds each comma-separated HOST:PORT of arg. */
@@ -206,27 +201,24 @@ static int add_backends(struct options *o, char *arg)
 static int parse_options(int argc, char **argv, struct options *o)
 {
     static const struct option longopts[] = {
-        { "port", required_argument, NULL, 'p' },    { "host", required_argument, NULL, 'H' },
+        CLI_SERVER_LONGOPTS,
         { "backend", required_argument, NULL, 'B' }, { "www", required_argument, NULL, 'w' },
-        { "results", required_argument, NULL, 'r' }, { "timeout", required_argument, NULL, 'T' },
-        { "backend-timeout", required_argument, NULL, 'U' }, { "max-body", required_argument, NULL, 'b' },
-        { "max-memory", required_argument, NULL, 'M' }, { "help", no_argument, NULL, 'h' }, { 0, 0, 0, 0 },
+        { "results", required_argument, NULL, 'r' }, { "backend-timeout", required_argument, NULL, 'U' },
+        { "help", no_argument, NULL, 'h' },          { 0, 0, 0, 0 },
     };
-    *o = (struct options){ .www = "www", .results = "results", .port = 5000, .timeout_ms = 30000,
-                           .backend_timeout_ms = 30000, .max_body = HTTP_DEFAULT_MAX_BODY,
-                           .max_memory_mb = CLI_DEFAULT_MAX_MEMORY_MB };
+    *o = (struct options){ .www = "www", .results = "results", .backend_timeout_ms = 30000 };
+    cli_server_defaults(&o->srv, 5000, SERVER_MAX_CONNS);
     int opt, rc = 0;
     while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1 && rc == 0) {
+        if ((rc = cli_server_option(PROG, opt, optarg, &o->srv)) != 0) {
+            rc = rc < 0 ? -1 : 0;
+            continue;
+        }
         switch (opt) {
-        case 'p': rc = cli_long(PROG, "--port", optarg, 0, 65535, &o->port); break;
-        case 'H': o->host = optarg; break;
         case 'B': rc = add_backends(o, optarg); break;
         case 'w': o->www = optarg; break;
         case 'r': o->results = optarg; break;
-        case 'T': rc = cli_long(PROG, "--timeout", optarg, 10, 3600000, &o->timeout_ms); break;
         case 'U': rc = cli_long(PROG, "--backend-timeout", optarg, 10, 3600000, &o->backend_timeout_ms); break;
-        case 'b': rc = cli_long(PROG, "--max-body", optarg, 1, 1L << 30, &o->max_body); break;
-        case 'M': rc = cli_long(PROG, "--max-memory", optarg, 1, CLI_MAX_MEMORY_MB, &o->max_memory_mb); break;
         case 'h': usage(stdout); exit(0);
         default: rc = -1;
         }
@@ -265,14 +257,9 @@ int main(int argc, char **argv)
         }
         B.nbackends++;
     }
-    struct srv_config cfg = {
-        .host = o.host, .port = (int)o.port, .limits = HTTP_LIMITS_DEFAULT,
-        .timeout_ms = (int)o.timeout_ms, .max_conns = SERVER_MAX_CONNS, .max_memory = (size_t)o.max_memory_mb << 20,
-    };
-    cfg.limits.max_body = (uint64_t)o.max_body;
-    struct srv *s = srv_create(l, &cfg, handle, NULL, err, sizeof err);
+    struct srv *s = srv_create(l, &o.srv, handle, NULL, err, sizeof err);
     if (!s) {
-        fprintf(stderr, PROG ": cannot listen on port %ld: %s\n", o.port, err);
+        fprintf(stderr, PROG ": cannot listen on port %d: %s\n", o.srv.port, err);
         goto out;
     }
     if (cli_stop_on_signals(l) == 0) {
