@@ -4,6 +4,7 @@
  * Prints, for the model in $IMGREC_MODEL: RSS after load, the check against one golden case, the
  * single-thread median and its GFLOP/s, the ratio to ONNX Runtime's median (when given), the 2-thread
  * speedup for one image, and images/s of two single-threaded engines (uint8 and int8 models) side by side. */
+#include "net/clock.h"
 #include "nn/kernels/gemm.h"
 #include "nn/graph/graph.h"
 #include "nn/nn.h"
@@ -22,9 +23,7 @@
 
 static double now_s(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+    return (double)clock_now_ns() / 1e9;
 }
 
 static long rss_kb(void)

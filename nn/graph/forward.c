@@ -65,7 +65,7 @@ void nn_run_layers(void *arg, struct nn_team *team, int part)
     }
 }
 
-static double now_ms(void)
+double nn_clock_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -88,13 +88,13 @@ static void top_k(const struct nn_model *m, const float *probs, int k, struct nn
 
 int nn_forward(struct nn_model *m, int k, struct nn_result *out)
 {
-    double t0 = now_ms();
+    double t0 = nn_clock_ms();
     if (m->team)
         nn_team_run(m->team);
     else
         nn_run_layers(m, NULL, 0);
     memset(out, 0, sizeof *out);
-    out->inference_ms = now_ms() - t0;
+    out->inference_ms = nn_clock_ms() - t0;
     k = k < 0 ? 0 : k > NN_TOPK_MAX ? NN_TOPK_MAX : k;
     if (k > 0)
         top_k(m, m->act[m->output], k, out);

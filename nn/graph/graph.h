@@ -74,4 +74,8 @@ void nn_run_layers(void *model, struct nn_team *team, int part);
 /* Places activations in one arena and resolves every layer's pointers.  Returns 0 or -1. */
 int nn_plan_memory(struct nn_model *m, char *err, size_t errlen);
 
+/* The engine's monotonic clock in milliseconds, for the timings it reports (nn/ uses no net/, so this is
+ * the one clock besides net/clock.h). */
+double nn_clock_ms(void);
+
 #endif
