@@ -220,17 +220,13 @@ static int parse_options(int argc, char **argv, struct options *o)
     cli_server_defaults(&o->srv, -1, 2000);
     int opt, rc = 0;
     while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1 && rc == 0) {
-        if ((rc = cli_server_option(PROG, opt, optarg, &o->srv)) != 0) {
-            rc = rc < 0 ? -1 : 0;
-            continue;
-        }
         switch (opt) {
         case 'm': o->model = optarg; break;
         case 't': rc = cli_long(PROG, "--threads", optarg, 1, 64, &o->threads); break;
         case 'q': rc = cli_long(PROG, "--queue", optarg, 0, 4096, &o->queue); break;
         case 'n': o->name = optarg; break;
         case 'h': usage(stdout); exit(0);
-        default: rc = -1;
+        default: rc = cli_server_option(PROG, opt, optarg, &o->srv) == 1 ? 0 : -1; /* --port, --host ... */
         }
     }
     return cli_finish(PROG, rc, o->srv.port >= 0 && o->model && optind == argc, "--port and --model are required",

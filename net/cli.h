@@ -33,8 +33,8 @@ void cli_server_usage(FILE *to);
 /* Defaults: port (-1 = the caller requires --port), all interfaces, HTTP_LIMITS_DEFAULT, a 30 s request
  * timeout, CLI_DEFAULT_MAX_MEMORY_MB, and max_conns. */
 void cli_server_defaults(struct srv_config *cfg, int port, int max_conns);
-/* Handles one getopt letter.  Returns 1 when it was a server option (taken), 0 when it is not one, -1
- * on a bad value (reported as "PROG: --opt ..."). */
+/* Handles one getopt letter (call it from the switch's default).  Returns 1 when it was a server option
+ * (taken), 0 when it is not one ('?' included), -1 on a bad value (reported as "PROG: --opt ..."). */
 int cli_server_option(const char *prog, int opt, const char *arg, struct srv_config *cfg);
 
 /* SIGINT and SIGTERM stop loop l (loop_run returns); SIGPIPE is ignored. */
