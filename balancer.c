@@ -210,17 +210,13 @@ static int parse_options(int argc, char **argv, struct options *o)
     cli_server_defaults(&o->srv, 5000, SERVER_MAX_CONNS);
     int opt, rc = 0;
     while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1 && rc == 0) {
-        if ((rc = cli_server_option(PROG, opt, optarg, &o->srv)) != 0) {
-            rc = rc < 0 ? -1 : 0;
-            continue;
-        }
         switch (opt) {
         case 'B': rc = add_backends(o, optarg); break;
         case 'w': o->www = optarg; break;
         case 'r': o->results = optarg; break;
         case 'U': rc = cli_long(PROG, "--backend-timeout", optarg, 10, 3600000, &o->backend_timeout_ms); break;
         case 'h': usage(stdout); exit(0);
-        default: rc = -1;
+        default: rc = cli_server_option(PROG, opt, optarg, &o->srv) == 1 ? 0 : -1; /* --port, --host ... */
         }
     }
     return cli_finish(PROG, rc, o->nbackends > 0 && optind == argc, "at least one --backend HOST:PORT is required",
