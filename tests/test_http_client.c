@@ -193,6 +193,28 @@ static struct http_client *client_for(struct loop *l, int port, int max_conns, i
     return c;
 }
 
+/* A scripted server, a loop and a client for it, set up and torn down together. */
+struct rig {
+    struct fake f;
+    struct loop *l;
+    struct http_client *c;
+};
+
+static void rig_up(struct rig *r, play_fn *play, int conns, int max_conns, int max_waiting, size_t max_response)
+{
+    fake_start(&r->f, play, conns);
+    r->l = loop_create(256);
+    ck_assert_ptr_nonnull(r->l);
+    r->c = client_for(r->l, r->f.port, max_conns, max_waiting, max_response);
+}
+
+static void rig_down(struct rig *r)
+{
+    http_client_free(r->c);
+    loop_destroy(r->l);
+    fake_stop(&r->f);
+}
+
 /* ---- keep-alive and the retry ----------------------------------------------------------------------- */
 
 static void play_keepalive(struct fake *f, int fd, int nth)
@@ -204,10 +226,10 @@ static void play_keepalive(struct fake *f, int fd, int nth)
 
 START_TEST(answers_reuse_one_connection)
 {
-    struct fake f;
-    fake_start(&f, play_keepalive, 2);
-    struct loop *l = loop_create(256);
-    struct http_client *c = client_for(l, f.port, 4, 4, 4096);
+    struct rig r;
+    rig_up(&r, play_keepalive, 2, 4, 4, 4096);
+    struct loop *l = r.l;
+    struct http_client *c = r.c;
     for (int i = 0; i < 3; i++) {
         struct outcome o;
         send_get(c, &o, 2000);
@@ -219,21 +241,19 @@ START_TEST(answers_reuse_one_connection)
         ck_assert_str_eq(o.header, "kept");
         ck_assert_int_eq(http_client_in_flight(c), 0);
     }
-    ck_assert_int_eq(atomic_load(&f.accepted), 1);
-    ck_assert_int_eq(atomic_load(&f.requests), 3);
+    ck_assert_int_eq(atomic_load(&r.f.accepted), 1);
+    ck_assert_int_eq(atomic_load(&r.f.requests), 3);
     /* the blocking wrapper on the same pool */
-    struct http_reply r;
-    ck_assert_int_eq(http_client_roundtrip(c, GET, sizeof GET - 1, NULL, 0, 2000, &r), 0);
-    ck_assert_int_eq(r.status, 200);
-    ck_assert_str_eq(r.body, "hello");
-    http_reply_free(&r);
-    ck_assert_int_eq(atomic_load(&f.accepted), 1);
+    struct http_reply reply;
+    ck_assert_int_eq(http_client_roundtrip(c, GET, sizeof GET - 1, NULL, 0, 2000, &reply), 0);
+    ck_assert_int_eq(reply.status, 200);
+    ck_assert_str_eq(reply.body, "hello");
+    http_reply_free(&reply);
+    ck_assert_int_eq(atomic_load(&r.f.accepted), 1);
     char name[32];
-    snprintf(name, sizeof name, "127.0.0.1:%d", f.port);
+    snprintf(name, sizeof name, "127.0.0.1:%d", r.f.port);
     ck_assert_str_eq(http_client_name(c), name);
-    http_client_free(c);
-    loop_destroy(l);
-    fake_stop(&f);
+    rig_down(&r);
 }
 END_TEST
 
@@ -253,10 +273,10 @@ static void play_close_on_second(struct fake *f, int fd, int nth)
 
 START_TEST(a_pooled_connection_found_closed_is_retried_once)
 {
-    struct fake f;
-    fake_start(&f, play_close_on_second, 2);
-    struct loop *l = loop_create(256);
-    struct http_client *c = client_for(l, f.port, 1, 0, 4096);
+    struct rig r;
+    rig_up(&r, play_close_on_second, 2, 1, 0, 4096);
+    struct loop *l = r.l;
+    struct http_client *c = r.c;
     struct outcome o[2];
     send_get(c, &o[0], 2000);
     run_until(l, &o[0], 1);
@@ -265,11 +285,9 @@ START_TEST(a_pooled_connection_found_closed_is_retried_once)
     run_until(l, &o[1], 1);
     ck_assert_int_eq(o[1].error, HTTP_CLIENT_OK);
     ck_assert_str_eq(o[1].body, "retry");
-    ck_assert_int_eq(atomic_load(&f.accepted), 2);
-    ck_assert_int_eq(atomic_load(&f.requests), 3);
-    http_client_free(c);
-    loop_destroy(l);
-    fake_stop(&f);
+    ck_assert_int_eq(atomic_load(&r.f.accepted), 2);
+    ck_assert_int_eq(atomic_load(&r.f.requests), 3);
+    rig_down(&r);
 }
 END_TEST
 
@@ -285,10 +303,10 @@ static void play_close_always(struct fake *f, int fd, int nth)
 
 START_TEST(the_retry_is_made_once_only)
 {
-    struct fake f;
-    fake_start(&f, play_close_always, 3);
-    struct loop *l = loop_create(256);
-    struct http_client *c = client_for(l, f.port, 1, 0, 4096);
+    struct rig r;
+    rig_up(&r, play_close_always, 3, 1, 0, 4096);
+    struct loop *l = r.l;
+    struct http_client *c = r.c;
     struct outcome o;
     send_get(c, &o, 2000);
     run_until(l, &o, 1);
@@ -296,10 +314,8 @@ START_TEST(the_retry_is_made_once_only)
     run_until(l, &o, 1);
     ck_assert_int_eq(o.error, HTTP_CLIENT_CLOSED);
     ck_assert_int_eq(o.answer_started, 0);
-    ck_assert_int_eq(atomic_load(&f.accepted), 2);
-    http_client_free(c);
-    loop_destroy(l);
-    fake_stop(&f);
+    ck_assert_int_eq(atomic_load(&r.f.accepted), 2);
+    rig_down(&r);
 }
 END_TEST
 
@@ -315,10 +331,10 @@ static void play_interim(struct fake *f, int fd, int nth)
 
 START_TEST(interim_answers_are_skipped_split_anywhere)
 {
-    struct fake f;
-    fake_start(&f, play_interim, 1);
-    struct loop *l = loop_create(256);
-    struct http_client *c = client_for(l, f.port, 1, 0, 4096);
+    struct rig r;
+    rig_up(&r, play_interim, 1, 1, 0, 4096);
+    struct loop *l = r.l;
+    struct http_client *c = r.c;
     struct outcome o;
     send_get(c, &o, 5000);
     run_until(l, &o, 1);
@@ -326,9 +342,7 @@ START_TEST(interim_answers_are_skipped_split_anywhere)
     ck_assert_int_eq(o.status, 201);
     ck_assert_str_eq(o.header, "final");
     ck_assert_str_eq(o.body, "done");
-    http_client_free(c);
-    loop_destroy(l);
-    fake_stop(&f);
+    rig_down(&r);
 }
 END_TEST
 
@@ -342,10 +356,10 @@ static void play_switching(struct fake *f, int fd, int nth)
 
 START_TEST(an_unasked_101_is_malformed_at_once)
 {
-    struct fake f;
-    fake_start(&f, play_switching, 1);
-    struct loop *l = loop_create(256);
-    struct http_client *c = client_for(l, f.port, 1, 0, 4096);
+    struct rig r;
+    rig_up(&r, play_switching, 1, 1, 0, 4096);
+    struct loop *l = r.l;
+    struct http_client *c = r.c;
     struct outcome o;
     uint64_t t0 = clock_now_ms();
     send_get(c, &o, 4000);
@@ -353,9 +367,7 @@ START_TEST(an_unasked_101_is_malformed_at_once)
     ck_assert_int_eq(o.error, HTTP_CLIENT_MALFORMED);
     ck_assert_int_eq(o.answer_started, 1);
     ck_assert_msg(clock_now_ms() - t0 < 3000, "the 101 was waited past");
-    http_client_free(c);
-    loop_destroy(l);
-    fake_stop(&f);
+    rig_down(&r);
 }
 END_TEST
 
@@ -370,10 +382,10 @@ static void play_chunked_bytewise(struct fake *f, int fd, int nth)
 
 START_TEST(a_chunked_answer_split_at_every_byte_is_decoded)
 {
-    struct fake f;
-    fake_start(&f, play_chunked_bytewise, 1);
-    struct loop *l = loop_create(256);
-    struct http_client *c = client_for(l, f.port, 1, 0, 4096);
+    struct rig r;
+    rig_up(&r, play_chunked_bytewise, 1, 1, 0, 4096);
+    struct loop *l = r.l;
+    struct http_client *c = r.c;
     struct outcome o;
     send_get(c, &o, 5000);
     run_until(l, &o, 1);
@@ -384,10 +396,8 @@ START_TEST(a_chunked_answer_split_at_every_byte_is_decoded)
     send_get(c, &o, 2000);
     run_until(l, &o, 1);
     ck_assert_str_eq(o.body, "hello");
-    ck_assert_int_eq(atomic_load(&f.accepted), 1);
-    http_client_free(c);
-    loop_destroy(l);
-    fake_stop(&f);
+    ck_assert_int_eq(atomic_load(&r.f.accepted), 1);
+    rig_down(&r);
 }
 END_TEST
 
@@ -433,19 +443,17 @@ static void check_big(void *data, const struct http_client_result *r)
 
 START_TEST(views_survive_the_buffer_growing_under_them)
 {
-    struct fake f;
-    fake_start(&f, play_big_chunked, 1);
-    struct loop *l = loop_create(256);
-    struct http_client *c = client_for(l, f.port, 1, 0, 4u << 20);
+    struct rig r;
+    rig_up(&r, play_big_chunked, 1, 1, 0, 4u << 20);
+    struct loop *l = r.l;
+    struct http_client *c = r.c;
     ck_assert_ptr_nonnull(http_client_send(c, GET, sizeof GET - 1, NULL, 0, 5000, check_big, NULL));
     uint64_t deadline = clock_now_ms() + 8000;
     while (big_len == 0 && clock_now_ms() < deadline)
         ck_assert_int_ge(loop_run_once(l, 50), 0);
     ck_assert_uint_eq(big_len, 3 * BIG_CHUNK);
     ck_assert_int_eq(big_ok, 1);
-    http_client_free(c);
-    loop_destroy(l);
-    fake_stop(&f);
+    rig_down(&r);
 }
 END_TEST
 
@@ -458,10 +466,10 @@ static void play_until_close(struct fake *f, int fd, int nth)
 
 START_TEST(a_body_that_ends_at_close_is_whole_and_not_pooled)
 {
-    struct fake f;
-    fake_start(&f, play_until_close, 2);
-    struct loop *l = loop_create(256);
-    struct http_client *c = client_for(l, f.port, 1, 0, 4096);
+    struct rig r;
+    rig_up(&r, play_until_close, 2, 1, 0, 4096);
+    struct loop *l = r.l;
+    struct http_client *c = r.c;
     struct outcome o;
     for (int i = 0; i < 2; i++) {
         send_get(c, &o, 2000);
@@ -469,10 +477,8 @@ START_TEST(a_body_that_ends_at_close_is_whole_and_not_pooled)
         ck_assert_int_eq(o.error, HTTP_CLIENT_OK);
         ck_assert_str_eq(o.body, "until close");
     }
-    ck_assert_int_eq(atomic_load(&f.accepted), 2);
-    http_client_free(c);
-    loop_destroy(l);
-    fake_stop(&f);
+    ck_assert_int_eq(atomic_load(&r.f.accepted), 2);
+    rig_down(&r);
 }
 END_TEST
 
@@ -509,19 +515,17 @@ static void play_bad_chunk(struct fake *f, int fd, int nth)
 
 static void expect_error(play_fn *play, size_t max_response, enum http_client_error want, int started)
 {
-    struct fake f;
-    fake_start(&f, play, 1);
-    struct loop *l = loop_create(256);
-    struct http_client *c = client_for(l, f.port, 1, 0, max_response);
+    struct rig r;
+    rig_up(&r, play, 1, 1, 0, max_response);
+    struct loop *l = r.l;
+    struct http_client *c = r.c;
     struct outcome o;
     send_get(c, &o, 3000);
     run_until(l, &o, 1);
     ck_assert_msg(o.error == want, "error %s, wanted %s", http_client_error_name(o.error),
                   http_client_error_name(want));
     ck_assert_int_eq(o.answer_started, started);
-    http_client_free(c);
-    loop_destroy(l);
-    fake_stop(&f);
+    rig_down(&r);
 }
 
 START_TEST(oversized_malformed_and_cut_answers_fail_by_kind)
@@ -578,10 +582,10 @@ static void play_slow_keepalive(struct fake *f, int fd, int nth)
 
 START_TEST(calls_beyond_the_pool_wait_in_order_then_are_refused)
 {
-    struct fake f;
-    fake_start(&f, play_slow_keepalive, 1);
-    struct loop *l = loop_create(256);
-    struct http_client *c = client_for(l, f.port, 1, 2, 4096);
+    struct rig r;
+    rig_up(&r, play_slow_keepalive, 1, 1, 2, 4096);
+    struct loop *l = r.l;
+    struct http_client *c = r.c;
     struct outcome o[4];
     finished = 0;
     for (int i = 0; i < 4; i++)
@@ -595,11 +599,9 @@ START_TEST(calls_beyond_the_pool_wait_in_order_then_are_refused)
         ck_assert_int_eq(o[i].error, HTTP_CLIENT_OK);
         ck_assert_int_eq(o[i].order, i + 2);
     }
-    ck_assert_int_eq(atomic_load(&f.accepted), 1); /* the waiters took the one connection in turn */
+    ck_assert_int_eq(atomic_load(&r.f.accepted), 1); /* the waiters took the one connection in turn */
     ck_assert_int_eq(http_client_in_flight(c), 0);
-    http_client_free(c);
-    loop_destroy(l);
-    fake_stop(&f);
+    rig_down(&r);
 }
 END_TEST
 
@@ -625,10 +627,10 @@ END_TEST
 
 START_TEST(a_cancelled_call_never_calls_back)
 {
-    struct fake f;
-    fake_start(&f, play_slow_keepalive, 2);
-    struct loop *l = loop_create(256);
-    struct http_client *c = client_for(l, f.port, 1, 1, 4096);
+    struct rig r;
+    rig_up(&r, play_slow_keepalive, 2, 1, 1, 4096);
+    struct loop *l = r.l;
+    struct http_client *c = r.c;
     struct outcome o[3];
     struct http_call *sent = send_get(c, &o[0], 2000);
     struct http_call *waiting = send_get(c, &o[1], 2000);
@@ -644,10 +646,8 @@ START_TEST(a_cancelled_call_never_calls_back)
         loop_run_once(l, 5);
     ck_assert_int_eq(o[0].calls, 0);
     ck_assert_int_eq(o[1].calls, 0);
-    ck_assert_int_eq(atomic_load(&f.accepted), 2);
-    http_client_free(c);
-    loop_destroy(l);
-    fake_stop(&f);
+    ck_assert_int_eq(atomic_load(&r.f.accepted), 2);
+    rig_down(&r);
 }
 END_TEST
 
@@ -674,10 +674,10 @@ static void play_early_413(struct fake *f, int fd, int nth)
 
 START_TEST(an_early_answer_is_heard_while_the_body_is_still_going)
 {
-    struct fake f;
-    fake_start(&f, play_early_413, 1);
-    struct loop *l = loop_create(256);
-    struct http_client *c = client_for(l, f.port, 1, 0, 4096);
+    struct rig r;
+    rig_up(&r, play_early_413, 1, 1, 0, 4096);
+    struct loop *l = r.l;
+    struct http_client *c = r.c;
     size_t len = 32u << 20;
     char *body = calloc(1, len);
     char head[128];
@@ -690,10 +690,8 @@ START_TEST(an_early_answer_is_heard_while_the_body_is_still_going)
     ck_assert_int_eq(o.error, HTTP_CLIENT_OK);
     ck_assert_int_eq(o.status, 413);
     ck_assert_str_eq(o.body, "big");
-    http_client_free(c);
-    loop_destroy(l);
     free(body);
-    fake_stop(&f);
+    rig_down(&r);
 }
 END_TEST
 
