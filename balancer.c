@@ -209,18 +209,19 @@ static int parse_options(int argc, char **argv, struct options *o)
     *o = (struct options){ .www = "www", .results = "results", .backend_timeout_ms = 30000 };
     cli_server_defaults(&o->srv, 5000, SERVER_MAX_CONNS);
     int opt, rc = 0;
-    while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1 && rc == 0) {
+    opterr = 0; /* cli_bad_option names a bad option once, without the program's path */
+    while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1 && rc == 0) {
         switch (opt) {
         case 'B': rc = add_backends(o, optarg); break;
         case 'w': o->www = optarg; break;
         case 'r': o->results = optarg; break;
         case 'U': rc = cli_long(PROG, "--backend-timeout", optarg, 10, 3600000, &o->backend_timeout_ms); break;
         case 'h': usage(stdout); exit(0);
+        case '?': rc = cli_bad_option(PROG, argv); break;
         default: rc = cli_server_option(PROG, opt, optarg, &o->srv) == 1 ? 0 : -1; /* --port, --host ... */
         }
     }
-    return cli_finish(PROG, rc, o->nbackends > 0 && optind == argc, "at least one --backend HOST:PORT is required",
-                      usage);
+    return cli_finish(PROG, rc, o->nbackends > 0 && optind == argc, "at least one --backend HOST:PORT is required");
 }
 
 int main(int argc, char **argv)

@@ -219,18 +219,19 @@ static int parse_options(int argc, char **argv, struct options *o)
     *o = (struct options){ .threads = 1, .queue = 16 };
     cli_server_defaults(&o->srv, -1, 2000);
     int opt, rc = 0;
-    while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1 && rc == 0) {
+    opterr = 0; /* cli_bad_option names a bad option once, without the program's path */
+    while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1 && rc == 0) {
         switch (opt) {
         case 'm': o->model = optarg; break;
         case 't': rc = cli_long(PROG, "--threads", optarg, 1, 64, &o->threads); break;
         case 'q': rc = cli_long(PROG, "--queue", optarg, 0, 4096, &o->queue); break;
         case 'n': o->name = optarg; break;
         case 'h': usage(stdout); exit(0);
+        case '?': rc = cli_bad_option(PROG, argv); break;
         default: rc = cli_server_option(PROG, opt, optarg, &o->srv) == 1 ? 0 : -1; /* --port, --host ... */
         }
     }
-    return cli_finish(PROG, rc, o->srv.port >= 0 && o->model && optind == argc, "--port and --model are required",
-                      usage);
+    return cli_finish(PROG, rc, o->srv.port >= 0 && o->model && optind == argc, "--port and --model are required");
 }
 
 int main(int argc, char **argv)

@@ -20,15 +20,30 @@ int cli_long(const char *prog, const char *opt, const char *val, long min, long 
     return 0;
 }
 
-int cli_finish(const char *prog, int rc, int complete, const char *complaint, void (*usage)(FILE *))
+int cli_finish(const char *prog, int rc, int complete, const char *complaint)
 {
     if (rc == 0 && !complete) {
         fprintf(stderr, "%s: %s\n", prog, complaint);
         rc = -1;
     }
     if (rc != 0)
-        usage(stderr);
+        cli_hint(prog);
     return rc == 0 ? 0 : -1;
+}
+
+int cli_bad_option(const char *prog, char *const argv[])
+{
+    const char *typed = optind > 1 ? argv[optind - 1] : "?";
+    if (optopt && typed[0] == '-' && typed[1] != '-') /* a short option, maybe inside a cluster */
+        fprintf(stderr, "%s: -%c: unknown option or missing value\n", prog, optopt);
+    else
+        fprintf(stderr, "%s: %s: unknown option or missing value\n", prog, typed);
+    return -1;
+}
+
+void cli_hint(const char *prog)
+{
+    fprintf(stderr, "%s: see %s --help\n", prog, prog);
 }
 
 void cli_server_usage(FILE *to)

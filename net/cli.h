@@ -13,9 +13,15 @@
  * when it is not. */
 int cli_long(const char *prog, const char *opt, const char *val, long min, long max, long *out);
 
-/* Ends option parsing: when rc is 0 but the options are not complete, prints "PROG: complaint";
- * on any error prints the usage to stderr.  Returns 0 when all is well, else -1. */
-int cli_finish(const char *prog, int rc, int complete, const char *complaint, void (*usage)(FILE *));
+/* Ends option parsing: when rc is 0 but the options are not complete, prints "PROG: complaint"; on any
+ * error adds the one-line hint "PROG: see PROG --help" (not the whole usage).  Returns 0 or -1. */
+int cli_finish(const char *prog, int rc, int complete, const char *complaint);
+
+/* For getopt_long's '?' (run with opterr = 0): prints "PROG: OPTION: unknown option or missing value"
+ * naming what was typed (argv[optind - 1]), once.  Returns -1. */
+int cli_bad_option(const char *prog, char *const argv[]);
+/* "PROG: see PROG --help" */
+void cli_hint(const char *prog);
 
 /* The default of --max-memory (MiB of request bodies a program holds at once) and its upper bound. */
 #define CLI_DEFAULT_MAX_MEMORY_MB 256

@@ -9,6 +9,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+int args_bad_option(const char *cmd, char *const argv[])
+{
+    char prog[64];
+    snprintf(prog, sizeof prog, "client %s", cmd);
+    cli_bad_option(prog, argv);
+    cli_hint(prog);
+    return 2;
+}
+
 /* One number up to ARGS_POSITIVE_MAX, above 0 or (allow_zero) at least 0. */
 static int one_number(const char *opt, const char *s, int allow_zero, double *out)
 {

@@ -73,7 +73,10 @@ static int remote(struct classifier *c, const void *bytes, size_t len, const cha
                                    CLASSIFIER_TIMEOUT_MS, &r);
     *rtt_ms = (double)r.elapsed_ns / 1e6;
     char why[256];
-    if (rc < 0)
+    if (rc < 0 && r.status == 0) { /* the service failed, not the picture: its detail names the address */
+        snprintf(err, errlen, "%s", r.detail);
+        rc = r.error == HTTP_CLIENT_CONNECT ? CLASSIFIER_UNREACHABLE : -1;
+    } else if (rc < 0)
         snprintf(err, errlen, "%s: %s", name, r.detail);
     else if (prediction_from_json(r.body, r.body_len, out, why, sizeof why) < 0) {
         snprintf(err, errlen, "%s: HTTP %d: %s", name, r.status, why);

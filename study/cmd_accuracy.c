@@ -136,7 +136,7 @@ int cmd_accuracy(int argc, char **argv)
             break;
         case 'o': out = optarg; break;
         case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        default: return args_bad_option("accuracy", argv);
         }
     }
     if (!set || optind != argc) {

@@ -83,7 +83,7 @@ int cmd_load(int argc, char **argv)
                 return 2;
             break;
         case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        default: return args_bad_option("load", argv);
         }
     }
     if (!o.url || !(o.cfg.interval_ms > 0) || optind != argc) {

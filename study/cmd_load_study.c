@@ -81,7 +81,7 @@ static int parse(int argc, char **argv, struct study *s)
             break;
         case 'T': s->note = optarg; break;
         case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        default: return args_bad_option("load-study", argv);
         }
     }
     if (!s->o.url || optind != argc) {

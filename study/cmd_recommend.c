@@ -202,7 +202,7 @@ int cmd_recommend(int argc, char **argv)
         case 'd': bad |= load_opts_handle('d', optarg, &q.o) < 0; break;
         case 'H': bad |= cli_long("client", "--hops", optarg, 1, 16, &q.hops); break;
         case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        default: return args_bad_option("recommend", argv);
         }
     }
     /* The two forms answer different questions: given both, one would be dropped without a word. */

@@ -174,7 +174,7 @@ static int parse(int argc, char **argv, struct rtt_opts *o)
         case 'o': o->out = optarg; break;
         case 'N': o->name = optarg; break;
         case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        default: return args_bad_option("rtt", argv);
         }
     }
     if (!o->url || optind != argc || (o->image && o->photo)) {

@@ -472,6 +472,29 @@ START_TEST(namespaces_come_and_go)
 }
 END_TEST
 
+/* What a person typed -> the one line they see: a dead --url is named once (not once per picture, not as
+ * the picture's fault); a bad flag is named once with a one-line hint instead of the whole usage; -h works. */
+START_TEST(mistakes_get_one_line_naming_what_failed)
+{
+    char good[512], want[512];
+    seed("test_224.jpg", good, sizeof good);
+    int port = sh_free_port();
+    ck_assert_int_eq(client_sh("classify --url http://127.0.0.1:%d '%s' '%s'", port, good, good), 1);
+    snprintf(want, sizeof want, "client: cannot connect to 127.0.0.1:%d: Connection refused\n", port);
+    ck_assert_str_eq(out, want);
+
+    ck_assert_int_eq(client_sh("classify --bogus '%s'", good), 2);
+    ck_assert_str_eq(out, "client classify: --bogus: unknown option or missing value\n"
+                          "client classify: see client classify --help\n");
+    ck_assert_int_eq(client_sh("rtt --url"), 2);
+    ck_assert_str_eq(out, "client rtt: --url: unknown option or missing value\nclient rtt: see client rtt --help\n");
+    ck_assert_int_eq(client_sh("load -x"), 2);
+    ck_assert_str_eq(out, "client load: -x: unknown option or missing value\nclient load: see client load --help\n");
+    ck_assert_int_eq(client_sh("classify -h"), 0);
+    ck_assert_ptr_nonnull(strstr(out, "usage: client classify"));
+}
+END_TEST
+
 Suite *test_suite(void)
 {
     Suite *s = suite_create("client");
@@ -479,6 +502,7 @@ Suite *test_suite(void)
     tcase_add_checked_fixture(local, alloc_out, free_out);
     tcase_add_test(local, classify_local_matches_the_engine_and_bad_files_fail_alone);
     tcase_add_test(local, bad_inputs_fail_alone_with_one_line_each);
+    tcase_add_test(local, mistakes_get_one_line_naming_what_failed);
     tcase_set_timeout(local, 30);
     suite_add_tcase(s, local);
 

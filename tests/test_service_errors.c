@@ -678,6 +678,18 @@ START_TEST(help_and_bad_options)
         ck_assert_ptr_nonnull(strstr(out, "usage:"));
         const char *bad[] = { bin, "--port", "not-a-number", NULL };
         ck_assert_int_eq(sh_run(bad, out, sizeof out, 5000), 2);
+        const char *h[] = { bin, "-h", NULL };
+        ck_assert_int_eq(sh_run(h, out, sizeof out, 5000), 0);
+        ck_assert_ptr_nonnull(strstr(out, "usage:"));
+        /* what a person sees (stderr): the mistake named once, then a one-line hint, not the usage */
+        char cmd[1200], want[512];
+        snprintf(cmd, sizeof cmd, "'%s' --port not-a-number 2>&1; '%s' --bogus 2>&1", bin, bin);
+        const char *sh[] = { "sh", "-c", cmd, NULL };
+        ck_assert_int_eq(sh_run(sh, out, sizeof out, 5000), 2);
+        snprintf(want, sizeof want, "%s: --port wants a whole number from 0 to 65535, got 'not-a-number'\n"
+                 "%s: see %s --help\n%s: --bogus: unknown option or missing value\n%s: see %s --help\n",
+                 progs[i], progs[i], progs[i], progs[i], progs[i], progs[i]);
+        ck_assert_str_eq(out, want);
     }
 }
 END_TEST
