@@ -6,6 +6,7 @@
 #include "net/cli.h"
 #include "study/args.h"
 #include "study/commands.h"
+#include "study/service_probe.h"
 #include "study/load_options.h"
 #include "study/load_report.h"
 
@@ -17,7 +18,8 @@ static void usage(FILE *f)
                "  instant.  Prints workers,factor,interval_ms,rho,offered_rps,sent,ok,http_errors,failed,\n"
                "  dropped,mean_ms,p50_ms,p90_ms,p99_ms,throughput_rps,windows,stable and the predictions.\n"
                "  --count N          one window of exactly N arrivals instead of timed windows\n"
-               "  --workers C        workers behind the URL (for the prediction; default 1)\n"
+               "  --workers C        workers behind the URL (for the prediction; default: the balancer's\n"
+               "                     /healthz backend count, 1 for a worker alone)\n"
                "  pred_* columns: c random-split M/G/1 queues with service time S (without --service-ms,\n"
                "  the workers' own timings, decode + inference), for a run starting empty.\n"
                "  --service-ms S     a lone request's RTT; also sets factor = interval / S\n"
@@ -46,7 +48,7 @@ int cmd_load(int argc, char **argv)
     load_opts_defaults(&o);
     struct service_time st = { .mean_ms = 0 };
     double v;
-    long workers = 1;
+    long workers = 0;
     int c, rc;
     optind = 1;
     while ((c = getopt_long(argc, argv, LOAD_OPTS_SHORT "I:R:N:W:S:V:h", opts, NULL)) != -1) {
@@ -100,6 +102,14 @@ int cmd_load(int argc, char **argv)
     }
     struct load_result r;
     char err[512];
+    int behind;
+    if (service_probe(&u, &behind, err, sizeof err) < 0) {
+        fprintf(stderr, "client: %s\n", err);
+        buf_free(&req);
+        return 1;
+    }
+    if (workers == 0) /* not given: as many as the balancer has (1 for a worker alone) */
+        workers = behind;
     rc = load_run(u.host, u.port, buf_ptr(&req), head_len, buf_len(&req), &o.cfg, &r, err, sizeof err);
     buf_free(&req);
     if (rc < 0) {

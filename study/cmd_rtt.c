@@ -9,6 +9,7 @@
 #include "net/cli.h"
 #include "study/args.h"
 #include "study/commands.h"
+#include "study/service_probe.h"
 #include "study/degrade.h"
 #include "study/image_encode.h"
 #include "study/files.h"
@@ -206,15 +207,30 @@ int cmd_rtt(int argc, char **argv)
     if (o.photo) {
         unsigned char *bytes;
         size_t len;
-        rc = file_read(o.photo, IMAGE_FILE_MAX, &bytes, &len, err, sizeof err);
-        if (rc == 0 && img_decode(bytes, len, &photo, err, sizeof err) < 0)
+        char why[400];
+        rc = file_read(o.photo, IMAGE_FILE_MAX, &bytes, &len, err, sizeof err); /* err names the file */
+        if (rc == 0 && img_decode(bytes, len, &photo, why, sizeof why) < 0) {
+            snprintf(err, sizeof err, "%s: %s", o.photo, why);
             rc = -1;
+        }
         free(bytes);
         if (rc < 0) {
-            fprintf(stderr, "client: %s: %s\n", o.photo, err);
+            fprintf(stderr, "client: %s\n", err);
             return 1;
         }
     }
+    int workers;
+    unsigned char *image = NULL;
+    size_t image_len;
+    /* What was typed is checked before the network: a bad --image is named, then a dead URL in one line
+     * (not a table of zeros). */
+    if ((o.image && file_read(o.image, IMAGE_FILE_MAX, &image, &image_len, err, sizeof err) < 0) ||
+        service_probe(&u, &workers, err, sizeof err) < 0) {
+        fprintf(stderr, "client: %s\n", err);
+        img_free(&photo);
+        return 1;
+    }
+    free(image);
     struct table t;
     table_init(&t, 8, o.csv);
     char title[300];

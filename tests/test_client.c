@@ -341,6 +341,8 @@ START_TEST(open_loop_load_records_every_request)
     c = read_csv(dir, "load");
     ck_assert_int_eq(c->nrows, 1);
     ck_assert_double_eq(csv_num(c, 0, csv_col(c, "sent")), 15);
+    /* No --workers: the count comes from the balancer's /healthz (the fixture's two workers). */
+    ck_assert_double_eq(csv_num(c, 0, csv_col(c, "workers")), 2);
     /* No S given: the prediction rests on the workers' own timings. */
     ck_assert(csv_num(c, 0, csv_col(c, "pred_mean_ms")) >= csv_num(c, 0, csv_col(c, "service_ms")));
     free(c);
@@ -490,6 +492,19 @@ START_TEST(mistakes_get_one_line_naming_what_failed)
     ck_assert_str_eq(out, "client rtt: --url: unknown option or missing value\nclient rtt: see client rtt --help\n");
     ck_assert_int_eq(client_sh("load -x"), 2);
     ck_assert_str_eq(out, "client load: -x: unknown option or missing value\nclient load: see client load --help\n");
+    ck_assert_int_eq(client_sh("rtt --url http://127.0.0.1:%d --sizes 16 --n 2", port), 1); /* no table of zeros */
+    snprintf(want, sizeof want, "client: cannot connect to 127.0.0.1:%d: Connection refused\n", port);
+    ck_assert_str_eq(out, want);
+    ck_assert_int_eq(client_sh("load --url http://127.0.0.1:%d --rate 5 --count 3", port), 1);
+    ck_assert_str_eq(out, want);
+    char notimg[] = "/tmp/imgrec-test-client-notimg-XXXXXX";
+    int fd = mkstemp(notimg);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, "text\n", 5), 5);
+    close(fd);
+    ck_assert_int_eq(client_sh("rtt --url http://127.0.0.1:%d --photo %s", port, notimg), 1); /* named once */
+    ck_assert_msg(count_of(out, notimg) == 1 && count_of(out, "\n") == 1 && strstr(out, ": not an image"), "%s", out);
+    unlink(notimg);
     ck_assert_int_eq(client_sh("classify -h"), 0);
     ck_assert_ptr_nonnull(strstr(out, "usage: client classify"));
 }
