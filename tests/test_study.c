@@ -278,6 +278,27 @@ START_TEST(prints_the_same_json_it_reads)
     ck_assert_str_eq(back.top[1].label, p.top[1].label);
     ck_assert_str_eq(back.worker, "vm:5001");
     free(text);
+
+    /* What the worker sends, byte for byte (worker.c format_answer): the client's line is the same JSON
+     * with "file" first and "rtt_ms" last, same digits, same fields (timing_ms.queue included). */
+    static const char service[] =
+        "{\"label\":\"snowmobile\",\"class_index\":802,\"prob\":0.398532,\"top5\":["
+        "{\"label\":\"snowmobile\",\"class_index\":802,\"prob\":0.398532},"
+        "{\"label\":\"alp\",\"class_index\":970,\"prob\":0.131250},"
+        "{\"label\":\"ski\",\"class_index\":795,\"prob\":0.100001},"
+        "{\"label\":\"a\",\"class_index\":1,\"prob\":0.000123},"
+        "{\"label\":\"b\",\"class_index\":2,\"prob\":0.000001}],\"worker\":\"vm:5001\","
+        "\"timing_ms\":{\"queue\":0.101,\"decode\":8.558,\"inference\":14.900,\"total\":23.600}}\n";
+    ck_assert_int_eq(prediction_from_json(service, strlen(service), &p, err, sizeof err), 0);
+    f = open_memstream(&text, &len);
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(prediction_print(f, "x.jpg", &p, 25), 0);
+    fclose(f);
+    char want[2048];
+    snprintf(want, sizeof want, "{\"file\":\"x.jpg\",%.*s,\"rtt_ms\":25.000}\n", (int)strlen(service) - 3,
+             service + 1);
+    ck_assert_str_eq(text, want);
+    free(text);
 }
 END_TEST
 
