@@ -242,7 +242,7 @@ int main(int argc, char **argv)
     char err[256];
     struct nn_model *model = nn_load(o.model, err, sizeof err);
     if (!model) {
-        fprintf(stderr, PROG ": %s: %s\n", o.model, err);
+        fprintf(stderr, PROG ": %s\n", err); /* err names the file */
         return 1;
     }
     if (nn_set_threads(model, (int)o.threads) != 0)

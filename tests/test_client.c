@@ -460,6 +460,14 @@ START_TEST(make_study_quick_produces_every_output)
     struct csv *c = read_csv(load, "load");
     ck_assert_int_eq(c->nrows, 4); /* workers 1,2 x factors 2,0.5 */
     free(c);
+    /* A smoke run's numbers are refused as a basis for recommendations, with the command that makes real ones. */
+    ck_assert_int_eq(client_sh("recommend --budget-ms 100 --bandwidth-mbps 10 --results %s", dir), 1);
+    char want[1024];
+    snprintf(want, sizeof want, "client recommend: %s holds a smoke run (study/run.sh --quick), not measurements; "
+             "make real ones with: make study\n", dir);
+    ck_assert_str_eq(out, want);
+    ck_assert_int_eq(client_sh("recommend --rate 5 --p99-ms 200 --results %s", dir), 1);
+    ck_assert_str_eq(out, want);
 }
 END_TEST
 
@@ -505,6 +513,10 @@ START_TEST(mistakes_get_one_line_naming_what_failed)
     ck_assert_int_eq(client_sh("rtt --url http://127.0.0.1:%d --photo %s", port, notimg), 1); /* named once */
     ck_assert_msg(count_of(out, notimg) == 1 && count_of(out, "\n") == 1 && strstr(out, ": not an image"), "%s", out);
     unlink(notimg);
+    /* No study results yet: one line naming what is missing and the command that makes it. */
+    ck_assert_int_eq(client_sh("recommend --budget-ms 100 --bandwidth-mbps 10 --results /nonexistent"), 1);
+    ck_assert_str_eq(out, "client recommend: /nonexistent/accuracy/accuracy.csv is missing; make the study results "
+                          "with: make study\n");
     ck_assert_int_eq(client_sh("classify -h"), 0);
     ck_assert_ptr_nonnull(strstr(out, "usage: client classify"));
 }
