@@ -691,6 +691,14 @@ START_TEST(help_and_bad_options)
                  progs[i], progs[i], progs[i], progs[i], progs[i], progs[i]);
         ck_assert_str_eq(out, want);
     }
+    /* A model that is not there is named once (it was printed twice). */
+    char bin[512], out[4096];
+    fx_bin("worker", bin, sizeof bin);
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "'%s' --port 0 --model /nonexistent/m.tflite 2>&1", bin);
+    const char *sh[] = { "sh", "-c", cmd, NULL };
+    ck_assert_int_eq(sh_run(sh, out, sizeof out, 5000), 1);
+    ck_assert_str_eq(out, "worker: /nonexistent/m.tflite: No such file or directory\n");
 }
 END_TEST
 
