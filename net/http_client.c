@@ -35,7 +35,6 @@ struct hc_conn {
     struct hc_conn *prev, *next; /* every connection of c */
     struct hc_conn *next_idle;
     int fd;
-    int watched;                 /* the mask the loop has for fd (epoll_ctl only when it changes) */
     enum hc_state state;
     bool reused;                 /* this exchange runs on a pooled connection: an early close is retried once */
     struct http_call *call;      /* the exchange on it, NULL when idle */
@@ -108,12 +107,7 @@ const char *http_client_error_name(enum http_client_error e)
 
 static int k_watch(struct hc_conn *k, int mask)
 {
-    if (mask == k->watched)
-        return 0;
-    if (loop_watch(k->c->loop, k->fd, mask, on_event, k) != 0)
-        return -1;
-    k->watched = mask;
-    return 0;
+    return loop_watch(k->c->loop, k->fd, mask, on_event, k); /* no epoll_ctl when the mask is unchanged */
 }
 
 static void close_fd(struct hc_conn *k)
@@ -123,7 +117,6 @@ static void close_fd(struct hc_conn *k)
     loop_unwatch(k->c->loop, k->fd);
     close(k->fd);
     k->fd = -1;
-    k->watched = 0;
 }
 
 static void unlink_idle(struct hc_conn *k)

@@ -97,6 +97,11 @@ int loop_watch(struct loop *l, int fd, int mask, loop_file_fn *fn, void *data)
         return 0;
     }
     struct file_slot *s = &l->slots[fd];
+    if (s->mask == mask) { /* the same events: no system call, only the callback may change */
+        s->fn = fn;
+        s->data = data;
+        return 0;
+    }
     struct epoll_event ev = { .events = 0, .data.fd = fd };
     if (mask & LOOP_READABLE)
         ev.events |= EPOLLIN;
