@@ -1,6 +1,7 @@
 /* nn: the engine against ../shared/golden (uint8 model, every case, all 1001 probabilities within 1e-4),
  * the int8 per-channel model's answers, two models in one process, and the thread setting. */
 #include "nn/graph/arena.h"
+#include "nn/graph/graph.h"
 #include "nn/kernels/gemm.h"
 #include "nn/kernels/kernels.h"
 #include "nn/nn.h"
@@ -235,6 +236,10 @@ START_TEST(path_matches_golden)
     struct nn_model *m = load("IMGREC_MODEL");
     ck_assert_int_eq(unsetenv("IMGREC_NN_ISA"), 0);
     ck_assert_str_eq(nn_isa(m), name);
+    int others = 0; /* every layer runs the chosen path's kernels, not just the model's label */
+    for (int i = 0; i < m->nlayers; i++)
+        others += m->layers[i].mat.isa != (enum nn_isa)_i;
+    ck_assert_int_eq(others, 0);
     double worst = 0;
     for (int c = 0; c < NCASES; c++)
         worst = fmax(worst, golden_error(m, golden_cases[c]));

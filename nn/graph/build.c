@@ -341,7 +341,8 @@ static int build_elementwise(struct builder *b, const struct tfl_op *op, struct 
 
 static int build_layer(struct builder *b, const struct tfl_op *op, struct nn_layer *l)
 {
-    *l = (struct nn_layer){ .op = b->op, .in = op->inputs[0], .in2 = -1, .out = op->outputs[0] };
+    /* every layer's kernels run on the model's path */
+    *l = (struct nn_layer){ .op = b->op, .in = op->inputs[0], .in2 = -1, .out = op->outputs[0], .mat.isa = b->m->isa };
     if (op->ninputs < 1 || op->noutputs != 1)
         return fail(b, "has %d inputs and %d outputs, expected at least 1 and exactly 1", op->ninputs, op->noutputs);
     switch (op->opcode) {
@@ -408,7 +409,6 @@ int nn_build(const struct tfl_model *t, struct nn_model *m, char *err, size_t er
     if (check_io(&b) < 0)
         goto out;
     for (b.op = 0; b.op < t->nops; b.op++) {
-        m->layers[m->nlayers].mat.isa = m->isa; /* every layer's kernels run on the model's path */
         if (build_layer(&b, &t->ops[b.op], &m->layers[m->nlayers]) < 0)
             goto out;
         m->nlayers++;

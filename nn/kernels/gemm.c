@@ -85,7 +85,7 @@ NN_INLINE void tile_vec(const int R, const int S, const struct nn_gemm_a *av, co
             nn_v8 w0 = nn_load8(bp), w1 = nn_load8(bp + 8);
 #pragma GCC unroll 12
             for (int r = 0; r < R; r++) {
-                nn_v8 x = nn_splat8(a[r * lda + kk]);
+                float x = a[r * lda + kk]; /* scalar * vector: one broadcast from memory */
                 acc0[r] += x * w0;
                 acc1[r] += x * w1;
             }

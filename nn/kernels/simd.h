@@ -44,9 +44,11 @@ NN_INLINE nn_v16 nn_load16(const float *p)
         memcpy((p), &store_, sizeof store_);                                                         \
     } while (0)
 
+/* scalar + vector broadcasts the scalar: GCC emits one vbroadcastss, where a {x, x, ...} initializer
+ * became a chain of inserts. */
 NN_INLINE nn_v16 nn_splat16(float x)
 {
-    return (nn_v16){ x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x };
+    return x + (nn_v16){ 0 };
 }
 
 NN_INLINE nn_v8 nn_load8(const float *p)
@@ -64,7 +66,7 @@ NN_INLINE nn_v8 nn_load8(const float *p)
 
 NN_INLINE nn_v8 nn_splat8(float x)
 {
-    return (nn_v8){ x, x, x, x, x, x, x, x };
+    return x + (nn_v8){ 0 };
 }
 
 /* min(max(v, lo), hi) lane by lane (C has no vector ?:, so select through the comparison masks).
