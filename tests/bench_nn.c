@@ -204,10 +204,9 @@ int main(int argc, char **argv)
     }
     const char *coretype = getenv("OPENBLAS_CORETYPE");
     printf("== nn bench [%s] OPENBLAS_CORETYPE=%s\n", label, coretype ? coretype : "(unset)");
-    printf("GEMM path: %s; load average when starting: %s", nn_gemm_available() ?
-           "nn's own AVX-512 kernel (OpenBLAS not on the hot path)" : "OpenBLAS sgemm", loadavg());
-
     struct nn_model *m = load_or_die("IMGREC_MODEL");
+    printf("path: %s (IMGREC_NN_ISA=%s); load average when starting: %s", nn_isa(m),
+           getenv("IMGREC_NN_ISA") ? getenv("IMGREC_NN_ISA") : "auto", loadavg());
     nn_set_threads(m, 1);
     float *input = malloc(INPUT_FLOATS * sizeof *input), *want = malloc(1001 * sizeof *want);
     if (!input || !want || read_golden("test_224", ".input.f32", input, INPUT_FLOATS) < 0 ||

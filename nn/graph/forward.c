@@ -24,7 +24,7 @@ static void run_layer(const struct nn_layer *l, int part, int parts)
         break;
     case NN_LAYER_DEPTHWISE:
         nn_share(g->oh, part, parts, 1, &b, &e);
-        nn_depthwise(l->x, g, l->w, l->bias, l->lo, l->hi, l->y, b, e);
+        nn_depthwise(l->mat.isa, l->x, g, l->w, l->bias, l->lo, l->hi, l->y, b, e);
         break;
     case NN_LAYER_ADD:
         nn_share((int)l->n, part, parts, 16, &b, &e);

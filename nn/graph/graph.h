@@ -40,6 +40,7 @@ struct nn_layer {
 };
 
 struct nn_model {
+    enum nn_isa isa;           /* the kernels' path, chosen at load (nn/kernels/isa.h) */
     int nlayers;
     struct nn_layer *layers;
     float *weights;            /* every constant, dequantized and laid out, one allocation */
