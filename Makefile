@@ -151,21 +151,27 @@ $(ORT_PKG):
 $(B)/tests/bench_nn: $(B)/tests/bench_nn.o $(B)/libnn.a
 	$(CC) $(SAN) -o $@ $^ $(PKG_LIBS)
 # ONNX Runtime first (twice; the faster run counts, so noise from other processes favours the peer), then
-# the engine: its own AVX-512 GEMM (the default where the CPU has it), then the OpenBLAS path with the
-# workplace's pinned kernels and with SkylakeX ones (each run checks golden).
+# the engine on every path this CPU runs (bench_nn says so in one line for the others), each checked
+# against golden; the per-layer table (with each layer's kernel) for the default path; then OpenBLAS with
+# the environment's kernels and, only on a CPU with AVX-512, with its SkylakeX ones.
 ORT_RUN = ORT_MODULE=$(abspath $(ORT_DIR))/node_modules/onnxruntime-node \
   node $(SHARED)/peers/bench_ort.js $(SHARED)/peers/mobilenet_v2_1001_f32.onnx 1
 BENCH_NN = $(B)/tests/bench_nn --ort-ms $$ms --ort-min-ms $$min
+BENCH_SKYLAKEX = env -u OPENBLAS_L2_SIZE $(TEST_ENV) IMGREC_NN_ISA=openblas OPENBLAS_CORETYPE=SkylakeX \
+  $(BENCH_NN) --label "openblas path, SkylakeX kernels (unpinned)"
+HAS_AVX512 := $(shell grep -qw avx512f /proc/cpuinfo 2>/dev/null && echo 1)
 bench: $(B)/tests/bench_nn $(ORT_PKG) model
 	@ort=$$( { $(ORT_RUN) && $(ORT_RUN); } | sort -t= -k3 -n | head -1); \
 	echo "$$ort (faster of two runs)"; \
 	ms=$$(echo "$$ort" | sed -n 's/.*median_ms=\([0-9.]*\).*/\1/p'); \
 	min=$$(echo "$$ort" | sed -n 's/.*min_ms=\([0-9.]*\).*/\1/p'); \
 	[ -n "$$ms" ] && [ -n "$$min" ] || { echo "bench: ONNX Runtime gave no timing"; exit 1; }; \
-	env $(TEST_ENV) $(BENCH_NN) --label "default" && \
-	env $(TEST_ENV) IMGREC_NN_GEMM=openblas $(BENCH_NN) --label "OpenBLAS path, kernels pinned by the environment" && \
-	env -u OPENBLAS_L2_SIZE $(TEST_ENV) IMGREC_NN_GEMM=openblas OPENBLAS_CORETYPE=SkylakeX $(BENCH_NN) \
-	  --label "OpenBLAS path, SkylakeX kernels (unpinned)"
+	env $(TEST_ENV) $(BENCH_NN) --label "default (auto)" && \
+	for isa in avx512 avx2 generic; do \
+	  env $(TEST_ENV) IMGREC_NN_ISA=$$isa $(BENCH_NN) --label "$$isa path" || exit 1; done && \
+	env $(TEST_ENV) $(B)/tests/bench_nn --layers && \
+	env $(TEST_ENV) IMGREC_NN_ISA=openblas $(BENCH_NN) --label "openblas path, kernels pinned by the environment" \
+	$(if $(HAS_AVX512),&& $(BENCH_SKYLAKEX))
 
 # ---- bench-net: a JPEG via worker alone vs via the balancer; balancer vs nginx `random;` under wrk ----------
 BENCH_IMAGE ?= $(SHARED)/eval/seed_test_images/test_224.jpg
