@@ -24,6 +24,7 @@
 struct worker {
     struct infer_queue *queue;
     char id[128];              /* "host:port", reported in every answer */
+    const char *isa;           /* the engine's kernel path (nn_isa), reported by /healthz */
     struct buf json;           /* scratch for building answers (loop thread only) */
 };
 
@@ -169,14 +170,14 @@ static void predict(struct worker *w, struct srv_conn *c, struct srv_request *r)
     iq_submit(w->queue, job);
 }
 
-/* {"status":"ok","worker":"host:port","in_queue":N}: the model is loaded (it is before we listen). */
+/* {"status":"ok","worker":"host:port","isa":"avx512","in_queue":N}: the model is loaded (it is before we listen). */
 static void healthz(struct worker *w, struct srv_conn *c)
 {
     struct buf *b = &w->json;
     buf_clear(b);
     int rc = buf_append_str(b, "{\"status\":\"ok\",\"worker\":");
     rc |= buf_append_json_str(b, w->id, strlen(w->id));
-    rc |= buf_printf(b, ",\"in_queue\":%d}\n", iq_depth(w->queue));
+    rc |= buf_printf(b, ",\"isa\":\"%s\",\"in_queue\":%d}\n", w->isa, iq_depth(w->queue));
     if (rc != 0)
         srv_respond_error(c, 500, "internal_error", "could not format the answer", NULL);
     else
@@ -248,7 +249,7 @@ int main(int argc, char **argv)
     if (nn_set_threads(model, (int)o.threads) != 0)
         fprintf(stderr, PROG ": could not start %ld threads; inference runs on one\n", o.threads);
     struct loop *l = loop_create(4096);
-    struct worker w = { 0 };
+    struct worker w = { .isa = nn_isa(model) };
     buf_init(&w.json, 16 * 1024);
     w.queue = l ? iq_create(l, model, (int)o.queue, on_classified, &w) : NULL;
     if (!w.queue) {
@@ -270,7 +271,8 @@ int main(int argc, char **argv)
         host[sizeof host - 1] = '\0';
         snprintf(w.id, sizeof w.id, "%s:%d", host, srv_port(s));
     }
-    fprintf(stderr, PROG " %s: listening on port %d, model %s, queue %ld\n", w.id, srv_port(s), o.model, o.queue);
+    fprintf(stderr, PROG " %s: listening on port %d, model %s (engine path %s), queue %ld\n", w.id, srv_port(s),
+            o.model, w.isa, o.queue);
     int rc = loop_run(l);
     fprintf(stderr, PROG " %s: stopping\n", w.id);
     iq_destroy(w.queue); /* first: the running job reads a connection's buffer */
