@@ -53,7 +53,7 @@ TEST_ENV := IMGREC_SHARED=$(abspath $(SHARED)) IMGREC_MODEL=$(abspath $(MODEL)) 
             IMGREC_MODEL_PTQ=$(abspath $(MODEL_PTQ)) IMGREC_BIN=$(abspath $(BIN)) IMGREC_WWW=$(abspath www) \
             IMGREC_TESTS=$(abspath tests) NODE_PATH=$(abspath build/node_modules)
 
-.PHONY: all model run check test bench bench-net fuzz clean deps-check deps-bench deps-study study
+.PHONY: all model run check test bench bench-net bench-image fuzz clean deps-check deps-bench deps-study study
 all: $(PROGS) model
 
 # ---- dependencies ----------------------------------------------------------------------------------------
@@ -166,6 +166,12 @@ bench: $(B)/tests/bench_nn $(ORT_PKG) model
 	env $(TEST_ENV) IMGREC_NN_GEMM=openblas $(BENCH_NN) --label "OpenBLAS path, kernels pinned by the environment" && \
 	env -u OPENBLAS_L2_SIZE $(TEST_ENV) IMGREC_NN_GEMM=openblas OPENBLAS_CORETYPE=SkylakeX $(BENCH_NN) \
 	  --label "OpenBLAS path, SkylakeX kernels (unpinned)"
+
+# ---- bench-image: time and peak RSS each decode bomb of tests/image_bombs.c costs the picture path -------
+$(B)/tests/bench_image: $(B)/tests/bench_image.o $(B)/tests/image_bombs.o $(B)/libnn.a
+	$(CC) $(SAN) -o $@ $^ $(PKG_LIBS)
+bench-image: $(B)/tests/bench_image
+	@$(B)/tests/bench_image
 
 # ---- bench-net: a JPEG via worker alone vs via the balancer; balancer vs nginx `random;` under wrk ----------
 BENCH_IMAGE ?= $(SHARED)/eval/seed_test_images/test_224.jpg
