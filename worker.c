@@ -14,6 +14,7 @@
 #include "net/loop.h"
 #include "net/multipart.h"
 #include "nn/nn.h"
+#include "nn/image/image.h"
 #include "infer/answer_html.h"
 #include "net/cli.h"
 #include "infer/queue.h"
@@ -45,8 +46,13 @@ static void usage(FILE *to)
             "  --max-memory MB   request bodies held at once, all clients together (default %d; over -> 503)\n"
             "  --timeout MS      a request must arrive within MS (else 408); idle connections close (default 30000)\n"
             "  --name ID         how answers name this worker (default HOSTNAME:PORT)\n"
+            "picture limits (over one -> 413, checked from the headers before decoding):\n"
+            "  --max-decode-mb MB memory decoding may hold, one picture or all at once (default %d)\n"
+            "  --max-jpeg-scans N scans in one JPEG (default %d; encoders write <= 12)\n"
+            "  --max-jpeg-work M  millions of JPEG coefficients decoded over all scans (default %d)\n"
             "  --help            this text\n",
-            HTTP_DEFAULT_MAX_BODY, CLI_DEFAULT_MAX_MEMORY_MB);
+            HTTP_DEFAULT_MAX_BODY, CLI_DEFAULT_MAX_MEMORY_MB, IMG_DEFAULT_MAX_DECODE_MB, IMG_DEFAULT_MAX_JPEG_SCANS,
+            IMG_DEFAULT_MAX_JPEG_MCOEF);
 }
 
 /* Status and error code for an engine error. */
@@ -210,6 +216,7 @@ static void handle(struct srv_conn *c, struct srv_request *r, void *data)
 struct options {
     const char *host, *model, *name;
     long port, threads, max_body, queue, timeout_ms, max_memory_mb;
+    long decode_mb, jpeg_scans, jpeg_mcoef; /* picture limits (img_limits) */
 };
 
 static int parse_options(int argc, char **argv, struct options *o)
@@ -219,10 +226,14 @@ static int parse_options(int argc, char **argv, struct options *o)
         { "model", required_argument, NULL, 'm' },    { "threads", required_argument, NULL, 't' },
         { "max-body", required_argument, NULL, 'b' }, { "queue", required_argument, NULL, 'q' },
         { "timeout", required_argument, NULL, 'T' },  { "name", required_argument, NULL, 'n' },
-        { "max-memory", required_argument, NULL, 'M' }, { "help", no_argument, NULL, 'h' }, { 0, 0, 0, 0 },
+        { "max-memory", required_argument, NULL, 'M' }, { "help", no_argument, NULL, 'h' },
+        { "max-decode-mb", required_argument, NULL, 'D' }, { "max-jpeg-scans", required_argument, NULL, 'S' },
+        { "max-jpeg-work", required_argument, NULL, 'W' }, { 0, 0, 0, 0 },
     };
     *o = (struct options){ .port = -1, .threads = 1, .max_body = HTTP_DEFAULT_MAX_BODY, .queue = 16,
-                           .timeout_ms = 30000, .max_memory_mb = CLI_DEFAULT_MAX_MEMORY_MB };
+                           .timeout_ms = 30000, .max_memory_mb = CLI_DEFAULT_MAX_MEMORY_MB,
+                           .decode_mb = IMG_DEFAULT_MAX_DECODE_MB, .jpeg_scans = IMG_DEFAULT_MAX_JPEG_SCANS,
+                           .jpeg_mcoef = IMG_DEFAULT_MAX_JPEG_MCOEF };
     int opt, rc = 0;
     while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1 && rc == 0) {
         switch (opt) {
@@ -235,6 +246,9 @@ static int parse_options(int argc, char **argv, struct options *o)
         case 'q': rc = cli_long(PROG, "--queue", optarg, 0, 4096, &o->queue); break;
         case 'T': rc = cli_long(PROG, "--timeout", optarg, 10, 3600000, &o->timeout_ms); break;
         case 'n': o->name = optarg; break;
+        case 'D': rc = cli_long(PROG, "--max-decode-mb", optarg, 1, 1L << 20, &o->decode_mb); break;
+        case 'S': rc = cli_long(PROG, "--max-jpeg-scans", optarg, 1, 1L << 20, &o->jpeg_scans); break;
+        case 'W': rc = cli_long(PROG, "--max-jpeg-work", optarg, 1, 1L << 30, &o->jpeg_mcoef); break;
         case 'h': usage(stdout); exit(0);
         default: rc = -1;
         }
@@ -248,6 +262,9 @@ int main(int argc, char **argv)
     struct options o;
     if (parse_options(argc, argv, &o) != 0)
         return 2;
+    img_set_limits(&(struct img_limits){ .max_decode_bytes = (size_t)o.decode_mb << 20,
+                                         .max_jpeg_scans = (int)o.jpeg_scans,
+                                         .max_jpeg_work = (long long)o.jpeg_mcoef * 1000000 });
     char err[256];
     struct nn_model *model = nn_load(o.model, err, sizeof err);
     if (!model) {

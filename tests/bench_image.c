@@ -79,15 +79,19 @@ int main(int argc, char **argv)
         {"progressive JPEG 2048x2048, 500 refinement scans", ib_jpeg_refinement_bomb(2048, 2048, 500)},
         {"progressive JPEG 2048x2048, 100 refinement scans", ib_jpeg_refinement_bomb(2048, 2048, 100)},
         {"progressive JPEG 1024x1024, 2000 refinement scans", ib_jpeg_refinement_bomb(1024, 1024, 2000)},
+        {"progressive JPEG 2048x2048, 95 refinement scans (the most allowed)", ib_jpeg_refinement_bomb(2048, 2048, 95)},
         {"baseline JPEG 1448x1448, 100 full scans", ib_jpeg_repeated_scans(1448, 1448, 100)},
+        {"baseline JPEG 2048x2048, 47 full scans (the most allowed)", ib_jpeg_repeated_scans(2048, 2048, 47)},
         {"PNG 6000x6000 RGB of zeros", ib_png_zeros(6000, 6000, 8, 2, 0)},
         {"PNG 4000x4000 RGB 16-bit of zeros", ib_png_zeros(4000, 4000, 16, 2, 0)},
-        {"PNG 1x1 whose IDAT inflates to 200 MB", ib_png_zeros(1, 1, 8, 0, 200u << 20)},
+        {"PNG 1x1 whose IDAT inflates to 100 MB", ib_png_zeros(1, 1, 8, 0, 100u << 20)},
+        {"PNG 2800x2800 RGB of zeros (allowed)", ib_png_zeros(2800, 2800, 8, 2, 0)},
         {"GIF 1x1 frame on a 6000x6000 screen", ib_gif_canvas(6000, 6000)},
         {"PSD 6000x6000 header only", ib_psd(6000, 6000, 3, 8, 0, 0)},
         {"PSD 256x256 cut inside its pixels", ib_psd(256, 256, 3, 8, 0, 1000)},
         {"JPEG baseline 4000x3000, no scan", ib_jpeg_scanless(4000, 3000, 0)},
         {"JPEG progressive 4000x3000, no scan", ib_jpeg_scanless(4000, 3000, 1)},
+        {"JPEG progressive 640x480, no scan", ib_jpeg_scanless(640, 480, 1)},
     };
     size_t n = sizeof bombs / sizeof bombs[0];
     if (seeds) {
