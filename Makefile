@@ -184,9 +184,20 @@ FUZZERS := $(patsubst tests/fuzz_%.c,build/fuzz/fuzz_%,$(wildcard tests/fuzz_*.c
 build/fuzz/fuzz_%: tests/fuzz_%.c $(NET_SRC) $(NN_SRC) | build/.deps-build
 	@mkdir -p $(dir $@)
 	clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -I. $(PKG_CFLAGS) -o $@ $< $(NET_SRC) $(NN_SRC) $(PKG_LIBS)
-fuzz: $(FUZZERS)
-	@for f in $(FUZZERS); do n=$${f##*/fuzz_}; mkdir -p build/fuzz/corpus-$$n; \
-	  $$f -max_total_time=$(FUZZ_SECONDS) build/fuzz/corpus-$$n tests/corpus/$$n || exit 1; done
+# `make fuzz-NAME` runs one target; the image one with a per-allocation limit above the decode budget
+# (an allocation over it is a finding), seeds built by bench_image from tests/image_bombs.c, and a
+# 10 s per-input timeout (a picture that slow is a finding too).
+FUZZ_FLAGS_image = -malloc_limit_mb=64 -rss_limit_mb=1024 -max_len=65536 -timeout=10 -artifact_prefix=build/fuzz/
+FUZZ_SEEDS_image = build/fuzz/seeds-image
+build/fuzz/seeds-image: $(B)/tests/bench_image
+	@mkdir -p $@ && $< --seeds $@
+FUZZ_RUNS := $(patsubst build/fuzz/fuzz_%,fuzz-%,$(FUZZERS))
+.PHONY: $(FUZZ_RUNS)
+fuzz-image: build/fuzz/seeds-image
+$(FUZZ_RUNS): fuzz-%: build/fuzz/fuzz_%
+	@mkdir -p build/fuzz/corpus-$*
+	$< -max_total_time=$(FUZZ_SECONDS) $(FUZZ_FLAGS_$*) build/fuzz/corpus-$* tests/corpus/$* $(FUZZ_SEEDS_$*)
+fuzz: $(FUZZ_RUNS)
 
 clean:
 	rm -rf build $(PROGS)

@@ -2,7 +2,8 @@
  * to 224: what nn_classify_image does before the network), each in a fresh child process so its peak
  * resident set is its own: wall time, and VmHWM minus VmRSS before (peak reset through clear_refs).
  *   bench_image             one row per bomb
- *   bench_image --seeds DIR also writes each bomb to DIR (the image fuzz target's generated seeds) */
+ *   bench_image --seeds DIR writes the bombs of at most 64 KiB, and small ones of each kind, to DIR
+ *                           instead (the image fuzz target's seeds; it runs with -max_len=65536) */
 #define _GNU_SOURCE
 #include "nn/image/image.h"
 #include "tests/image_bombs.h"
@@ -95,11 +96,20 @@ int main(int argc, char **argv)
     };
     size_t n = sizeof bombs / sizeof bombs[0];
     if (seeds) {
-        for (size_t i = 0; i < n; i++) {
+        struct bomb small[] = {
+            {"png zlib", ib_png_zeros(1, 1, 8, 0, 4u << 20)}, {"png 16", ib_png_zeros(64, 64, 16, 2, 0)},
+            {"png grey", ib_png_zeros(2000, 2000, 8, 0, 0)}, {"psd rle", ib_psd(64, 64, 3, 8, 1, 400)},
+            {"psd raw", ib_psd(16, 16, 4, 8, 0, 1024)}, {"refine", ib_jpeg_refinement_bomb(64, 64, 20)},
+            {"baseline", ib_jpeg_repeated_scans(64, 64, 3)}, {"gif", ib_gif_canvas(64, 64)},
+        };
+        for (size_t i = 0; i < n + sizeof small / sizeof small[0]; i++) {
+            struct bomb *b = i < n ? &bombs[i] : &small[i - n];
+            if (b->bytes.len > 65536)
+                continue;
             char path[4096];
             snprintf(path, sizeof path, "%s/bomb-%02zu", seeds, i);
             FILE *f = fopen(path, "wb");
-            if (!f || fwrite(bombs[i].bytes.p, 1, bombs[i].bytes.len, f) != bombs[i].bytes.len || fclose(f) != 0) {
+            if (!f || fwrite(b->bytes.p, 1, b->bytes.len, f) != b->bytes.len || fclose(f) != 0) {
                 perror(path);
                 return 1;
             }

@@ -210,7 +210,7 @@ static void jpeg_eoi(struct ib_buf *b) { ib_byte(b, 0xFF), ib_byte(b, 0xD9); }
 
 static size_t blocks_of(unsigned w, unsigned h) { return (size_t)((w + 7) / 8) * ((h + 7) / 8); }
 
-struct ib_buf ib_jpeg_refinement_bomb(unsigned w, unsigned h, unsigned refinements)
+static struct ib_buf refinements_after(unsigned w, unsigned h, unsigned refinements, int dc_scan)
 {
     struct ib_buf b = {0};
     jpeg_head(&b, 0xC2, w, h, 1);
@@ -221,11 +221,13 @@ struct ib_buf ib_jpeg_refinement_bomb(unsigned w, unsigned h, unsigned refinemen
     jpeg_dht(&b, 0x00, 1, dc_symbols, 1);
     jpeg_dht(&b, 0x10, 4, eob_runs, 15);
     size_t blocks = blocks_of(w, h);
-    jpeg_sos(&b, 0, 0, 0x00); /* DC first pass: every difference 0 ("0", 1 bit) */
     struct jbits bw = {&b, 0, 0};
-    for (size_t i = 0; i < blocks; i++)
-        jbits_put(&bw, 0, 1);
-    jbits_flush(&bw);
+    if (dc_scan) {
+        jpeg_sos(&b, 0, 0, 0x00); /* DC first pass: every difference 0 ("0", 1 bit) */
+        for (size_t i = 0; i < blocks; i++)
+            jbits_put(&bw, 0, 1);
+        jbits_flush(&bw);
+    }
     for (unsigned s = 0; s < refinements; s++) {
         jpeg_sos(&b, 1, 63, 0x10); /* AC refinement, Ah 1 Al 0, whole band */
         for (size_t left = blocks; left;) {
@@ -242,6 +244,13 @@ struct ib_buf ib_jpeg_refinement_bomb(unsigned w, unsigned h, unsigned refinemen
     jpeg_eoi(&b);
     return b;
 }
+
+struct ib_buf ib_jpeg_refinement_bomb(unsigned w, unsigned h, unsigned refinements)
+{
+    return refinements_after(w, h, refinements, 1);
+}
+
+struct ib_buf ib_jpeg_without_dc(unsigned w, unsigned h) { return refinements_after(w, h, 1, 0); }
 
 struct ib_buf ib_jpeg_repeated_scans(unsigned w, unsigned h, unsigned scans)
 {

@@ -30,6 +30,9 @@ size_t ib_psd_data_bytes(unsigned w, unsigned h, unsigned channels, unsigned dep
 /* Grey progressive JPEG w x h: a DC scan, then `refinements` AC refinement scans over the whole band,
  * each one EOB run over every block (a few bytes per scan, w*h/64*63 coefficient visits each). */
 struct ib_buf ib_jpeg_refinement_bomb(unsigned w, unsigned h, unsigned refinements);
+/* The same with one refinement scan and no DC scan: no coefficient is ever set, so a decoder that does
+ * not zero its coefficient buffer refines (and shows) whatever memory held before. */
+struct ib_buf ib_jpeg_without_dc(unsigned w, unsigned h);
 /* Grey baseline JPEG w x h sent as `scans` full scans (every block DC 0, EOB: 2 bits per block). */
 struct ib_buf ib_jpeg_repeated_scans(unsigned w, unsigned h, unsigned scans);
 /* A JPEG with tables and a frame header (w x h, 3 components) but no scan before EOI. */

@@ -579,11 +579,13 @@ START_TEST(picture_at_the_decode_limit_decodes)
 END_TEST
 
 /* Files a decoder writes only part of: a GIF whose 1x1 frame leaves the rest of its screen, a
- * progressive JPEG with only its DC scan (no AC coefficient ever written), a PSD with 2 of 4 channels.
- * Decoded after different pictures (whose freed buffers hold their pixels), each gives the same bytes. */
+ * progressive JPEG with only its DC scan (no AC coefficient ever coded) and one with only an AC
+ * refinement scan (no coefficient ever set: stb_image's own malloc left them as the heap had them), a
+ * PSD with 2 of 4 channels.  Decoded after different pictures (whose freed buffers hold their pixels), each gives the same bytes. */
 START_TEST(unwritten_pixels_are_the_same_whatever_came_before)
 {
     struct ib_buf cases[] = {ib_gif_canvas(300, 200), ib_jpeg_refinement_bomb(320, 240, 0),
+                             ib_jpeg_without_dc(320, 240),
                              ib_psd(128, 128, 2, 8, 0, ib_psd_data_bytes(128, 128, 2, 8, 0))};
     struct img noise = pattern(320, 240), white = {320, 240, malloc(320 * 240 * 3)};
     memset(white.rgb, 255, 320 * 240 * 3);
