@@ -62,8 +62,8 @@ static int refuse_early(const void *bytes, size_t len, const struct img_probe *p
     if (probe->decode_bytes > lim->max_decode_bytes)
         return over_budget(probe, probe->width, probe->height, probe->decode_bytes, err, errlen);
     if (!probe->supported)
-        return fail(NN_ERR_NOT_IMAGE, err, errlen, "this %s variant (lossless or arithmetic-coded) is not supported",
-                    probe->name);
+        return fail(NN_ERR_NOT_IMAGE, err, errlen, "this %s variant (%s) is not supported", probe->name,
+                    probe->variant);
     int w, h, comp;
     if (!img_stb_info(bytes, (int)len, &w, &h, &comp)) {
         if (probe->format == IMG_FMT_UNKNOWN)

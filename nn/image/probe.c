@@ -220,6 +220,8 @@ static void probe_pnm(const unsigned char *p, size_t len, struct img_probe *out)
     unsigned channels = p[1] == '6' ? 3 : 1, sample = maxval > 255 ? 2 : 1;
     uint64_t need = (uint64_t)w * (uint64_t)h * channels * sample;
     out->complete = need <= len - i - 1;
+    if (sample == 2)
+        out->supported = 0, out->variant = "16-bit samples";
     /* the samples as stored, then 8-bit (16-bit files), then RGBA */
     out->decode_bytes = pixels_of(out) * (channels * sample + (sample == 2 ? channels : 0) + 4) + DECODER_STATE_BYTES;
 }
@@ -274,6 +276,7 @@ static void probe_jpeg(const unsigned char *p, size_t len, struct img_probe *out
     out->height = layout.height;
     out->complete = layout.complete;
     out->supported = !layout.sof || jpeg_sof_supported(layout.sof);
+    out->variant = "lossless or arithmetic-coded";
     out->orientation = exif_orientation(layout.tiff, layout.tiff_len);
     out->jpeg_scans = layout.scans;
     out->jpeg_uncovered = layout.uncovered;

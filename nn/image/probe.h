@@ -20,7 +20,10 @@ struct img_probe {
     int complete;        /* 0 when the container visibly stops early (JPEG without EOI, PNG without
                             IEND, BMP, PNM, PSD or TGA shorter than its pixels, GIF cut inside its
                             first frame, JPEG without a scan) */
-    int supported;       /* 0 for a variant stb_image cannot decode (lossless/arithmetic JPEG) */
+    int supported;       /* 0 for a variant stb_image cannot decode (lossless/arithmetic JPEG) or
+                            decodes wrongly (16-bit PNM: v2.27 reads its samples in the wrong byte
+                            order, and converting them to RGBA reads past its buffer) */
+    const char *variant; /* which variant, when supported is 0 */
     int orientation;     /* EXIF orientation 1..8 (JPEG), else 1 */
     unsigned long long decode_bytes; /* the memory stb_image allocates to decode it (its peak, counted
                                         from the header as an upper bound; the canvas for GIF), 0 when
