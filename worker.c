@@ -14,6 +14,7 @@
 #include "net/loop.h"
 #include "net/multipart.h"
 #include "nn/nn.h"
+#include "nn/image/image.h"
 #include "infer/answer_html.h"
 #include "net/cli.h"
 #include "infer/queue.h"
@@ -42,7 +43,13 @@ static void usage(FILE *to)
             "  --queue N             requests that may wait for the inference thread (default 16; over -> 503)\n"
             "  --name ID             how answers name this worker (default HOSTNAME:PORT)\n");
     cli_server_usage(to);
-    fprintf(to, "  --help                this text\n");
+    fprintf(to,
+            "picture limits (over one -> 413, checked from the headers before decoding):\n"
+            "  --max-decode-mb MB    memory decoding may hold, one picture or all at once (default %d)\n"
+            "  --max-jpeg-scans N    scans in one JPEG (default %d; encoders write <= 12)\n"
+            "  --max-jpeg-work M     millions of JPEG coefficients decoded over all scans (default %d)\n"
+            "  --help                this text\n",
+            IMG_DEFAULT_MAX_DECODE_MB, IMG_DEFAULT_MAX_JPEG_SCANS, IMG_DEFAULT_MAX_JPEG_MCOEF);
 }
 
 /* Status and error code for an engine error. */
@@ -206,6 +213,7 @@ static void handle(struct srv_conn *c, struct srv_request *r, void *data)
 struct options {
     const char *model, *name;
     long threads, queue;
+    long decode_mb, jpeg_scans, jpeg_mcoef; /* picture limits (img_limits) */
     struct srv_config srv;
 };
 
@@ -215,9 +223,11 @@ static int parse_options(int argc, char **argv, struct options *o)
         CLI_SERVER_LONGOPTS,
         { "model", required_argument, NULL, 'm' }, { "threads", required_argument, NULL, 't' },
         { "queue", required_argument, NULL, 'q' }, { "name", required_argument, NULL, 'n' },
-        { "help", no_argument, NULL, 'h' },        { 0, 0, 0, 0 },
+        { "max-decode-mb", required_argument, NULL, 'D' }, { "max-jpeg-scans", required_argument, NULL, 'S' },
+        { "max-jpeg-work", required_argument, NULL, 'W' }, { "help", no_argument, NULL, 'h' }, { 0, 0, 0, 0 },
     };
-    *o = (struct options){ .threads = 1, .queue = 16 };
+    *o = (struct options){ .threads = 1, .queue = 16, .decode_mb = IMG_DEFAULT_MAX_DECODE_MB,
+                           .jpeg_scans = IMG_DEFAULT_MAX_JPEG_SCANS, .jpeg_mcoef = IMG_DEFAULT_MAX_JPEG_MCOEF };
     cli_server_defaults(&o->srv, -1, 2000);
     int opt, rc = 0;
     opterr = 0; /* cli_bad_option names a bad option once, without the program's path */
@@ -227,6 +237,9 @@ static int parse_options(int argc, char **argv, struct options *o)
         case 't': rc = cli_long(PROG, "--threads", optarg, 1, 64, &o->threads); break;
         case 'q': rc = cli_long(PROG, "--queue", optarg, 0, 4096, &o->queue); break;
         case 'n': o->name = optarg; break;
+        case 'D': rc = cli_long(PROG, "--max-decode-mb", optarg, 1, 1L << 20, &o->decode_mb); break;
+        case 'S': rc = cli_long(PROG, "--max-jpeg-scans", optarg, 1, 1L << 20, &o->jpeg_scans); break;
+        case 'W': rc = cli_long(PROG, "--max-jpeg-work", optarg, 1, 1L << 30, &o->jpeg_mcoef); break;
         case 'h': usage(stdout); exit(0);
         case '?': rc = cli_bad_option(PROG, argv); break;
         default: rc = cli_server_option(PROG, opt, optarg, &o->srv) == 1 ? 0 : -1; /* --port, --host ... */
@@ -240,6 +253,9 @@ int main(int argc, char **argv)
     struct options o;
     if (parse_options(argc, argv, &o) != 0)
         return 2;
+    img_set_limits(&(struct img_limits){ .max_decode_bytes = (size_t)o.decode_mb << 20,
+                                         .max_jpeg_scans = (int)o.jpeg_scans,
+                                         .max_jpeg_work = (long long)o.jpeg_mcoef * 1000000 });
     char err[256];
     struct nn_model *model = nn_load(o.model, err, sizeof err);
     if (!model) {
