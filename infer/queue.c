@@ -1,6 +1,7 @@
 /* infer_queue: decoder threads and engine threads behind one bounded FIFO (see queue.h). */
 #define _GNU_SOURCE
 #include "infer/queue.h"
+#include "net/clock.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -46,13 +47,6 @@ struct infer_queue {
     bool sync_ready;           /* lock and conds initialised */
 };
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static double ms_between(uint64_t from, uint64_t to)
 {
     return (double)(to - from) / 1e6;
@@ -84,7 +78,7 @@ static void on_job_done(struct loop *l, void *data)
 {
     (void)l;
     struct infer_job *job = data;
-    job->total_ms = ms_between(job->submitted_ns, now_ns());
+    job->total_ms = ms_between(job->submitted_ns, clock_now_ns());
     job->queue->done(job, job->queue->data);
 }
 
@@ -119,13 +113,13 @@ static void *decoder_thread(void *arg)
             q->peak_decoding = q->decoding;
         pthread_mutex_unlock(&q->lock);
 
-        uint64_t start = now_ns();
+        uint64_t start = clock_now_ns();
         job->queued_ms = ms_between(job->submitted_ns, start);
         job->err[0] = '\0';
         job->batch = 0;
         memset(&job->result, 0, sizeof job->result);
         job->rc = infer_decode(job->bytes, job->len, job->tensor, job->err, sizeof job->err);
-        job->decoded_ns = now_ns();
+        job->decoded_ns = clock_now_ns();
         job->result.decode_ms = ms_between(start, job->decoded_ns);
         pthread_mutex_lock(&q->lock);
         q->decoding--;
@@ -178,7 +172,7 @@ static void run_batch(struct engine *e, int n)
     struct infer_queue *q = e->queue;
     for (int i = 0; i < n; i++) {
         struct infer_job *job = e->batch[i];
-        job->queued_ms += ms_between(job->decoded_ns, now_ns());
+        job->queued_ms += ms_between(job->decoded_ns, clock_now_ns());
         memcpy(nn_input(e->model), job->tensor, TENSOR_FLOATS * sizeof(float));
         release_slot(q, job->tensor);
         double decode_ms = job->result.decode_ms;
@@ -308,7 +302,7 @@ struct infer_job *iq_acquire(struct infer_queue *q)
 
 void iq_submit(struct infer_queue *q, struct infer_job *job)
 {
-    job->submitted_ns = now_ns();
+    job->submitted_ns = clock_now_ns();
     pthread_mutex_lock(&q->lock);
     fifo_push(&q->pending, job);
     pthread_cond_signal(&q->decode_cv);
