@@ -12,20 +12,21 @@
 
 #include "net/buf.h"
 #include "net/http.h"
+#include "net/http_client.h"
 #include "net/loop.h"
 #include "net/cli.h"
 #include "balance/forward.h"
 #include "balance/results_index.h"
 #include "net/server.h"
 #include "balance/static_files.h"
-#include "balance/upstream.h"
 
 #define PROG "balancer"
 #define MAX_BACKENDS 64
 #define MAX_STATIC_FILE (16u * 1024 * 1024)
+#define SERVER_MAX_CONNS 4000
 
 struct balancer {
-    struct upstream *backends[MAX_BACKENDS];
+    struct http_client *backends[MAX_BACKENDS];
     int nbackends;
     struct static_root www;
     const char *results_dir;
@@ -37,7 +38,7 @@ struct balancer {
     char cors_headers[320];       /* the Access-Control-Allow-Origin lines for an allowed Origin */
     uint64_t rng;                 /* xorshift64* state */
     struct buf scratch;           /* file contents, forwarded heads (loop thread only) */
-    struct buf dechunked;         /* a chunked backend answer, decoded */
+    uint64_t backend_timeout_ms;
 };
 
 static void usage(FILE *to)
@@ -52,21 +53,15 @@ static void usage(FILE *to)
             "  GET  /healthz           200 and the backend list\n"
             "  GET  /examples/         JSON list of example pictures (--examples); /examples/FILE each\n"
             "  OPTIONS (any path)      CORS preflight: 200 for the --cors origin, else 403\n"
-            "options:\n"
-            "  --port P                port to listen on (default 5000; 0 = any free port)\n"
-            "  --host ADDR             address to listen on (default: all interfaces)\n"
-            "  --backend HOST:PORT     a worker (repeat, or separate with commas)\n"
-            "  --www DIR               the page's folder (default www)\n"
-            "  --results DIR           the studies' output folder (default results)\n"
-            "  --examples DIR          pictures the page offers as examples (default: none)\n"
-            "  --cors ORIGIN           let pages from ORIGIN (e.g. http://localhost:8080, or *) call the API\n"
-            "  --timeout MS            a request must arrive within MS (else 408) (default 30000)\n"
-            "  --backend-timeout MS    a backend must answer within MS (else 504) (default 30000)\n"
-            "  --max-body BYTES        largest request body (default %u; over it -> 413)\n"
-            "  --max-memory MB         request bodies held at once, all clients together (default %d;\n"
-            "                          over it -> 503 with Retry-After)\n"
-            "  --help                  this text\n",
-            HTTP_DEFAULT_MAX_BODY, CLI_DEFAULT_MAX_MEMORY_MB);
+            "options (--port defaults to 5000):\n"
+            "  --backend HOST:PORT   a worker (repeat, or separate with commas)\n"
+            "  --www DIR             the page's folder (default www)\n"
+            "  --results DIR         the studies' output folder (default results)\n"
+            "  --examples DIR        pictures the page offers as examples (default: none)\n"
+            "  --cors ORIGIN         let pages from ORIGIN (e.g. http://localhost:8080, or *) call the API\n"
+            "  --backend-timeout MS  a backend must answer within MS (else 504) (default 30000)\n");
+    cli_server_usage(to);
+    fprintf(to, "  --help                this text\n");
 }
 
 static uint64_t next_random(struct balancer *b)
@@ -110,18 +105,16 @@ static void cors_preflight(struct srv_conn *c, struct srv_request *r)
     srv_respond(c, 200, NULL, NULL, 0, extra);
 }
 
-static void on_backend_reply(void *data, const struct upstream_reply *reply)
+static void on_backend_reply(void *data, const struct http_client_result *reply)
 {
     struct srv_conn *c = data;
     if (!reply->res) {
-        srv_respond_error(c, reply->status, reply->status == 504 ? "backend_timeout" : "bad_gateway",
-                          reply->detail, cors_extra(srv_conn_request(c)));
+        bool timeout = reply->error == HTTP_CLIENT_TIMEOUT;
+        srv_respond_error(c, timeout ? 504 : 502, timeout ? "backend_timeout" : "bad_gateway", reply->detail,
+                          cors_extra(srv_conn_request(c)));
         return;
     }
-    const char *body;
-    size_t body_len;
-    if (forward_response_head(reply->res, reply->raw, &B.scratch) != 0 ||
-        forward_response_body(reply->res, reply->raw, reply->raw_len, &B.dechunked, &body, &body_len) != 0) {
+    if (forward_response_head(reply->res, reply->raw, &B.scratch) != 0) {
         srv_respond_error(c, 502, "bad_gateway", "the backend's answer could not be relayed", NULL);
         return;
     }
@@ -130,7 +123,8 @@ static void on_backend_reply(void *data, const struct upstream_reply *reply)
         srv_respond_error(c, 502, "bad_gateway", "the backend's answer could not be relayed", NULL);
         return;
     }
-    srv_respond_relay(c, reply->status, buf_ptr(&B.scratch), buf_len(&B.scratch), body, body_len);
+    srv_respond_relay(c, reply->res->status, buf_ptr(&B.scratch), buf_len(&B.scratch), reply->body,
+                      reply->body_len);
 }
 
 static void forward(struct srv_conn *c, struct srv_request *r)
@@ -143,13 +137,15 @@ static void forward(struct srv_conn *c, struct srv_request *r)
     }
     if (n == 0 || n > B.nbackends)
         n = B.nbackends;
-    struct upstream *u = B.backends[next_random(&B) % (uint64_t)n];
-    snprintf(r->note, sizeof r->note, "backend=%s", upstream_name(u));
+    struct http_client *u = B.backends[next_random(&B) % (uint64_t)n];
+    snprintf(r->note, sizeof r->note, "backend=%s", http_client_name(u));
     if (forward_request_head(r, &B.scratch) != 0) {
         srv_respond_error(c, 431, "headers_too_large", "the request head is too large to forward", NULL);
         return;
     }
-    upstream_call(u, buf_ptr(&B.scratch), buf_len(&B.scratch), r->body, r->body_len, on_backend_reply, c);
+    if (!http_client_send(u, buf_ptr(&B.scratch), buf_len(&B.scratch), r->body, r->body_len, B.backend_timeout_ms,
+                          on_backend_reply, c))
+        srv_respond_error(c, 502, "bad_gateway", "out of memory", NULL);
 }
 
 /* ---- files ------------------------------------------------------------------------------------------ */
@@ -244,10 +240,11 @@ static void handle(struct srv_conn *c, struct srv_request *r, void *data)
 /* ---- start-up --------------------------------------------------------------------------------------- */
 
 struct options {
-    const char *host, *www, *results, *examples, *cors;
+    const char *www, *results, *examples, *cors;
     const char *backends[MAX_BACKENDS];
     int nbackends;
-    long port, timeout_ms, backend_timeout_ms, max_body, max_memory_mb;
+    long backend_timeout_ms;
+    struct srv_config srv;
 };
 
 /* Adds each comma-separated HOST:PORT of arg. */
@@ -266,21 +263,18 @@ static int add_backends(struct options *o, char *arg)
 static int parse_options(int argc, char **argv, struct options *o)
 {
     static const struct option longopts[] = {
-        { "port", required_argument, NULL, 'p' },    { "host", required_argument, NULL, 'H' },
+        CLI_SERVER_LONGOPTS,
         { "backend", required_argument, NULL, 'B' }, { "www", required_argument, NULL, 'w' },
-        { "results", required_argument, NULL, 'r' }, { "timeout", required_argument, NULL, 'T' },
-        { "backend-timeout", required_argument, NULL, 'U' }, { "max-body", required_argument, NULL, 'b' },
-        { "max-memory", required_argument, NULL, 'M' }, { "examples", required_argument, NULL, 'e' },
-        { "cors", required_argument, NULL, 'C' }, { "help", no_argument, NULL, 'h' }, { 0, 0, 0, 0 },
+        { "results", required_argument, NULL, 'r' }, { "backend-timeout", required_argument, NULL, 'U' },
+        { "examples", required_argument, NULL, 'e' }, { "cors", required_argument, NULL, 'C' },
+        { "help", no_argument, NULL, 'h' },          { 0, 0, 0, 0 },
     };
-    *o = (struct options){ .www = "www", .results = "results", .port = 5000, .timeout_ms = 30000,
-                           .backend_timeout_ms = 30000, .max_body = HTTP_DEFAULT_MAX_BODY,
-                           .max_memory_mb = CLI_DEFAULT_MAX_MEMORY_MB };
+    *o = (struct options){ .www = "www", .results = "results", .backend_timeout_ms = 30000 };
+    cli_server_defaults(&o->srv, 5000, SERVER_MAX_CONNS);
     int opt, rc = 0;
-    while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1 && rc == 0) {
+    opterr = 0; /* cli_bad_option names a bad option once, without the program's path */
+    while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1 && rc == 0) {
         switch (opt) {
-        case 'p': rc = cli_long(PROG, "--port", optarg, 0, 65535, &o->port); break;
-        case 'H': o->host = optarg; break;
         case 'B': rc = add_backends(o, optarg); break;
         case 'w': o->www = optarg; break;
         case 'r': o->results = optarg; break;
@@ -292,16 +286,13 @@ static int parse_options(int argc, char **argv, struct options *o)
                 rc = -1;
             }
             break;
-        case 'T': rc = cli_long(PROG, "--timeout", optarg, 10, 3600000, &o->timeout_ms); break;
         case 'U': rc = cli_long(PROG, "--backend-timeout", optarg, 10, 3600000, &o->backend_timeout_ms); break;
-        case 'b': rc = cli_long(PROG, "--max-body", optarg, 1, 1L << 30, &o->max_body); break;
-        case 'M': rc = cli_long(PROG, "--max-memory", optarg, 1, CLI_MAX_MEMORY_MB, &o->max_memory_mb); break;
         case 'h': usage(stdout); exit(0);
-        default: rc = -1;
+        case '?': rc = cli_bad_option(PROG, argv); break;
+        default: rc = cli_server_option(PROG, opt, optarg, &o->srv) == 1 ? 0 : -1; /* --port, --host ... */
         }
     }
-    return cli_finish(PROG, rc, o->nbackends > 0 && optind == argc, "at least one --backend HOST:PORT is required",
-                      usage);
+    return cli_finish(PROG, rc, o->nbackends > 0 && optind == argc, "at least one --backend HOST:PORT is required");
 }
 
 int main(int argc, char **argv)
@@ -328,29 +319,26 @@ int main(int argc, char **argv)
     }
     B.rng = (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ULL ^ (uint64_t)getpid() << 32 ^ 1;
     buf_init(&B.scratch, MAX_STATIC_FILE + 4096);
-    buf_init(&B.dechunked, UPSTREAM_MAX_RESPONSE);
     struct loop *l = loop_create(8192);
     if (!l) {
         fprintf(stderr, PROG ": cannot create the event loop\n");
         return 1;
     }
     int status = 1;
+    B.backend_timeout_ms = (uint64_t)o.backend_timeout_ms;
+    /* as many connections per backend as the balancer has clients: a call never waits for one */
+    struct http_client_opts backend_opts = { SERVER_MAX_CONNS, 0, HTTP_CLIENT_DEFAULT_MAX_RESPONSE };
     for (int i = 0; i < o.nbackends; i++) {
-        B.backends[i] = upstream_create(l, o.backends[i], (int)o.backend_timeout_ms, err, sizeof err);
+        B.backends[i] = http_client_create_hostport(l, o.backends[i], &backend_opts, err, sizeof err);
         if (!B.backends[i]) {
             fprintf(stderr, PROG ": --backend %s: %s\n", o.backends[i], err);
             goto out;
         }
         B.nbackends++;
     }
-    struct srv_config cfg = {
-        .host = o.host, .port = (int)o.port, .limits = HTTP_LIMITS_DEFAULT,
-        .timeout_ms = (int)o.timeout_ms, .max_conns = 4000, .max_memory = (size_t)o.max_memory_mb << 20,
-    };
-    cfg.limits.max_body = (uint64_t)o.max_body;
-    struct srv *s = srv_create(l, &cfg, handle, NULL, err, sizeof err);
+    struct srv *s = srv_create(l, &o.srv, handle, NULL, err, sizeof err);
     if (!s) {
-        fprintf(stderr, PROG ": cannot listen on port %ld: %s\n", o.port, err);
+        fprintf(stderr, PROG ": cannot listen on port %d: %s\n", o.srv.port, err);
         goto out;
     }
     if (cli_stop_on_signals(l) == 0) {
@@ -361,9 +349,8 @@ int main(int argc, char **argv)
     srv_destroy(s);
 out:
     for (int i = 0; i < B.nbackends; i++)
-        upstream_free(B.backends[i]);
+        http_client_free(B.backends[i]);
     loop_destroy(l);
     buf_free(&B.scratch);
-    buf_free(&B.dechunked);
     return status;
 }
