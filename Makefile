@@ -5,6 +5,7 @@ SHARED    ?= ../shared
 MODEL     := weights/mobilenet_v2_1.0_224_quant.tflite
 MODEL_PTQ := weights/tf2_mobilenet_v2_1.0_224_ptq.tflite
 PORT      ?= 5000
+EXAMPLES  := $(SHARED)/eval/seed_test_images
 
 # ---- Debian packages each step needs (installed when run as root, else the exact apt-get line) ----------
 DEBS_BUILD := gcc make pkg-config libopenblas-dev libstb-dev check curl ca-certificates
@@ -121,7 +122,7 @@ study: all deps-study
 	study/run.sh $(BIN) $(MODEL) $(SHARED) $(STUDY_OUT)
 
 run: all
-	@scripts/run_service.sh $(BIN) $(MODEL) $(PORT) www $(SHARED)
+	@scripts/run_service.sh $(BIN) $(MODEL) $(PORT) www $(SHARED) $(EXAMPLES)
 
 # The browser test drives Debian's chromium with playwright-core from npm (pinned; found via NODE_PATH).
 PLAYWRIGHT     := playwright-core@1.65.1

@@ -32,6 +32,10 @@ struct balancer {
     const char *results_dir;
     struct static_root results;   /* valid when has_results */
     bool has_results;
+    const char *examples_dir;     /* --examples, or NULL */
+    struct static_root examples;
+    const char *cors_origin;      /* --cors, or NULL */
+    char cors_headers[320];       /* the Access-Control-Allow-Origin lines for an allowed Origin */
     uint64_t rng;                 /* xorshift64* state */
     struct buf scratch;           /* file contents, forwarded heads (loop thread only) */
     uint64_t backend_timeout_ms;
@@ -47,10 +51,14 @@ static void usage(FILE *to)
             "  POST /submit, /predict  forwarded to a random backend (among the first N with ?backends=N\n"
             "                          or the form field number_backend_servers=N)\n"
             "  GET  /healthz           200 and the backend list\n"
+            "  GET  /examples/         JSON list of example pictures (--examples); /examples/FILE each\n"
+            "  OPTIONS (any path)      CORS preflight: 200 for the --cors origin, else 403\n"
             "options (--port defaults to 5000):\n"
             "  --backend HOST:PORT   a worker (repeat, or separate with commas)\n"
             "  --www DIR             the page's folder (default www)\n"
             "  --results DIR         the studies' output folder (default results)\n"
+            "  --examples DIR        pictures the page offers as examples (default: none)\n"
+            "  --cors ORIGIN         let pages from ORIGIN (e.g. http://localhost:8080, or *) call the API\n"
             "  --backend-timeout MS  a backend must answer within MS (else 504) (default 30000)\n");
     cli_server_usage(to);
     fprintf(to, "  --help                this text\n");
@@ -68,15 +76,50 @@ static uint64_t next_random(struct balancer *b)
 
 static struct balancer B; /* the one balancer of this process (the backend callbacks reach it here) */
 
+/* ---- CORS (--cors ORIGIN): answers to an allowed Origin carry Access-Control-Allow-Origin ----------- */
+
+static bool cors_allowed(const struct srv_request *r)
+{
+    const struct http_header *o = http_find_header(r->headers, r->http.num_headers, "Origin");
+    return B.cors_origin && o && (strcmp(B.cors_origin, "*") == 0 || http_str_eq(o->value, B.cors_origin));
+}
+
+/* The extra header lines for r's answer (NULL when none). */
+static const char *cors_extra(const struct srv_request *r)
+{
+    return cors_allowed(r) ? B.cors_headers : NULL;
+}
+
+/* OPTIONS: a preflight from the allowed origin gets 200 with what it may do; anything else 403. */
+static void cors_preflight(struct srv_conn *c, struct srv_request *r)
+{
+    if (!cors_allowed(r)) {
+        srv_respond_error(c, 403, "cors_refused",
+                          B.cors_origin ? "this Origin is not the one --cors allows" : "the balancer allows no other origin (--cors)",
+                          NULL);
+        return;
+    }
+    char extra[640];
+    snprintf(extra, sizeof extra, "%sAccess-Control-Allow-Methods: GET, HEAD, POST\r\n"
+             "Access-Control-Allow-Headers: Content-Type, Accept\r\nAccess-Control-Max-Age: 600\r\n", B.cors_headers);
+    srv_respond(c, 200, NULL, NULL, 0, extra);
+}
+
 static void on_backend_reply(void *data, const struct http_client_result *reply)
 {
     struct srv_conn *c = data;
     if (!reply->res) {
         bool timeout = reply->error == HTTP_CLIENT_TIMEOUT;
-        srv_respond_error(c, timeout ? 504 : 502, timeout ? "backend_timeout" : "bad_gateway", reply->detail, NULL);
+        srv_respond_error(c, timeout ? 504 : 502, timeout ? "backend_timeout" : "bad_gateway", reply->detail,
+                          cors_extra(srv_conn_request(c)));
         return;
     }
     if (forward_response_head(reply->res, reply->raw, &B.scratch) != 0) {
+        srv_respond_error(c, 502, "bad_gateway", "the backend's answer could not be relayed", NULL);
+        return;
+    }
+    const char *cors = cors_extra(srv_conn_request(c));
+    if (cors && buf_append_str(&B.scratch, cors) != 0) {
         srv_respond_error(c, 502, "bad_gateway", "the backend's answer could not be relayed", NULL);
         return;
     }
@@ -89,7 +132,7 @@ static void forward(struct srv_conn *c, struct srv_request *r)
     long n = forward_backend_limit(r);
     if (n < 0) {
         srv_respond_error(c, 400, "bad_backend_count",
-                          "number_backend_servers / backends must be a whole number from 1 up", NULL);
+                          "number_backend_servers / backends must be a whole number from 1 up", cors_extra(r));
         return;
     }
     if (n == 0 || n > B.nbackends)
@@ -146,6 +189,21 @@ static void serve_results(struct srv_conn *c, struct http_str path)
     serve_file(c, &B.results, rest);
 }
 
+/* /examples/: the list of --examples pictures; /examples/FILE: one of them. */
+static void serve_examples(struct srv_conn *c, struct http_str path)
+{
+    struct http_str rest = http_str_from(path.p + strlen("/examples"), path.len - strlen("/examples"));
+    if (!B.examples_dir)
+        srv_respond_error(c, 404, "not_found", "no example pictures (the balancer has no --examples DIR)", NULL);
+    else if (rest.len > 1)
+        serve_file(c, &B.examples, rest);
+    else if (results_files_json(B.examples_dir, "examples", &B.scratch) != 0)
+        srv_respond_error(c, 500, "index_too_large", NULL, NULL);
+    else
+        srv_respond(c, 200, "application/json", buf_ptr(&B.scratch), buf_len(&B.scratch),
+                    "Cache-Control: no-cache\r\n");
+}
+
 static bool has_prefix(struct http_str s, const char *prefix)
 {
     size_t n = strlen(prefix);
@@ -157,7 +215,9 @@ static void handle(struct srv_conn *c, struct srv_request *r, void *data)
     (void)data;
     struct http_str path = r->http.path, method = r->http.method;
     bool get = http_str_eq(method, "GET") || http_str_eq(method, "HEAD"); /* the server drops HEAD's body */
-    if (http_str_eq(path, "/submit") || http_str_eq(path, "/predict")) {
+    if (http_str_eq(method, "OPTIONS")) {
+        cors_preflight(c, r);
+    } else if (http_str_eq(path, "/submit") || http_str_eq(path, "/predict")) {
         if (http_str_eq(method, "POST"))
             forward(c, r);
         else
@@ -167,9 +227,11 @@ static void handle(struct srv_conn *c, struct srv_request *r, void *data)
     } else if (http_str_eq(path, "/healthz")) {
         char body[128];
         int n = snprintf(body, sizeof body, "{\"status\":\"ok\",\"backends\":%d}\n", B.nbackends);
-        srv_respond(c, 200, "application/json", body, (size_t)n, NULL);
+        srv_respond(c, 200, "application/json", body, (size_t)n, cors_extra(r));
     } else if (has_prefix(path, "/results")) {
         serve_results(c, path);
+    } else if (has_prefix(path, "/examples")) {
+        serve_examples(c, path);
     } else {
         serve_file(c, &B.www, path);
     }
@@ -178,7 +240,7 @@ static void handle(struct srv_conn *c, struct srv_request *r, void *data)
 /* ---- start-up --------------------------------------------------------------------------------------- */
 
 struct options {
-    const char *www, *results;
+    const char *www, *results, *examples, *cors;
     const char *backends[MAX_BACKENDS];
     int nbackends;
     long backend_timeout_ms;
@@ -204,6 +266,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         CLI_SERVER_LONGOPTS,
         { "backend", required_argument, NULL, 'B' }, { "www", required_argument, NULL, 'w' },
         { "results", required_argument, NULL, 'r' }, { "backend-timeout", required_argument, NULL, 'U' },
+        { "examples", required_argument, NULL, 'e' }, { "cors", required_argument, NULL, 'C' },
         { "help", no_argument, NULL, 'h' },          { 0, 0, 0, 0 },
     };
     *o = (struct options){ .www = "www", .results = "results", .backend_timeout_ms = 30000 };
@@ -215,6 +278,14 @@ static int parse_options(int argc, char **argv, struct options *o)
         case 'B': rc = add_backends(o, optarg); break;
         case 'w': o->www = optarg; break;
         case 'r': o->results = optarg; break;
+        case 'e': o->examples = optarg; break;
+        case 'C':
+            o->cors = optarg;
+            if (strlen(optarg) > 200 || strpbrk(optarg, "\r\n")) {
+                fprintf(stderr, PROG ": --cors: an origin such as http://localhost:8080 (at most 200 characters)\n");
+                rc = -1;
+            }
+            break;
         case 'U': rc = cli_long(PROG, "--backend-timeout", optarg, 10, 3600000, &o->backend_timeout_ms); break;
         case 'h': usage(stdout); exit(0);
         case '?': rc = cli_bad_option(PROG, argv); break;
@@ -235,6 +306,17 @@ int main(int argc, char **argv)
         return 1;
     }
     B.results_dir = o.results;
+    if (o.examples) {
+        if (static_root_init(&B.examples, o.examples, err, sizeof err) != 0) {
+            fprintf(stderr, PROG ": --examples: %s\n", err);
+            return 1;
+        }
+        B.examples_dir = o.examples;
+    }
+    if (o.cors) {
+        B.cors_origin = o.cors;
+        snprintf(B.cors_headers, sizeof B.cors_headers, "Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n", o.cors);
+    }
     B.rng = (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ULL ^ (uint64_t)getpid() << 32 ^ 1;
     buf_init(&B.scratch, MAX_STATIC_FILE + 4096);
     struct loop *l = loop_create(8192);

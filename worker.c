@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "net/buf.h"
+#include "net/html.h"
 #include "net/http.h"
 #include "net/loop.h"
 #include "net/multipart.h"
@@ -115,7 +116,7 @@ static void on_classified(struct infer_job *job, void *data)
         status = nn_error_status(job->rc, &code);
     } else {
         /* A browser that posted the plain form (no JavaScript) gets a page; everyone else JSON. */
-        bool html = answer_wants_html(http_find_header(r->headers, r->http.num_headers, "Accept"));
+        bool html = http_accepts_html(http_find_header(r->headers, r->http.num_headers, "Accept"));
         int rc = job->result.k < 1 ? -1
                  : html            ? answer_html(&w->json, &job->result, w->id, job->total_ms)
                                    : format_answer(w, job);

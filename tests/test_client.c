@@ -457,6 +457,7 @@ START_TEST(make_study_quick_produces_every_output)
         "accuracy/accuracy.csv", "accuracy/accuracy.md", "accuracy/accuracy.svg", "accuracy/accuracy.png",
         "rtt/loopback.csv", "rtt/loopback.md", "rtt/rtt.svg", "rtt/rtt.png",
         "load/load.csv", "load/load.md", "load/summary.md", "load/service.csv", "load/load.svg", "load/load.png",
+        "accuracy/run.txt", "rtt/run.txt", "load/run.txt",
     };
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
         assert_file(dir, files[i]);
