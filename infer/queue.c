@@ -19,6 +19,8 @@ struct infer_queue {
     pthread_cond_t wake;
     struct infer_job *head, *tail;
     bool stopping;
+    _Atomic bool running;      /* the thread has started */
+    uint64_t abandoned;        /* loop thread only */
     pthread_t thread;
 };
 
@@ -35,12 +37,14 @@ static void on_job_done(struct loop *l, void *data)
     (void)l;
     struct infer_job *job = data;
     job->total_ms = (double)(now_ns() - job->submitted_ns) / 1e6;
+    job->queue->abandoned += job->rc == IQ_ABANDONED;
     job->queue->done(job, job->queue->data);
 }
 
 static void *inference_thread(void *arg)
 {
     struct infer_queue *q = arg;
+    q->running = true;
     for (;;) {
         pthread_mutex_lock(&q->lock);
         while (!q->head && !q->stopping)
@@ -55,10 +59,16 @@ static void *inference_thread(void *arg)
             q->tail = NULL;
         pthread_mutex_unlock(&q->lock);
 
-        job->queued_ms = (double)(now_ns() - job->submitted_ns) / 1e6;
+        uint64_t waited_ns = now_ns() - job->submitted_ns;
+        job->queued_ms = (double)waited_ns / 1e6;
         job->err[0] = '\0';
-        job->rc = nn_classify_image(q->model, job->bytes, job->len, NN_TOPK_MAX, &job->result, job->err,
-                                    sizeof job->err);
+        /* Nobody waits for the answer of a job past its budget or whose caller left: do not compute it. */
+        if ((job->budget_ms && waited_ns > job->budget_ms * 1000000u) ||
+            (job->still_wanted && !job->still_wanted(job->owner)))
+            job->rc = IQ_ABANDONED;
+        else
+            job->rc = nn_classify_image(q->model, job->bytes, job->len, NN_TOPK_MAX, &job->result, job->err,
+                                        sizeof job->err);
         loop_post(q->loop, &job->task, on_job_done, job);
     }
 }
@@ -118,6 +128,8 @@ struct infer_job *iq_acquire(struct infer_queue *q)
     q->free = job->next;
     q->in_use++;
     job->next = NULL;
+    job->budget_ms = 0;
+    job->still_wanted = NULL;
     return job;
 }
 
@@ -145,4 +157,14 @@ void iq_release(struct infer_queue *q, struct infer_job *job)
 int iq_depth(const struct infer_queue *q)
 {
     return q->in_use;
+}
+
+bool iq_running(const struct infer_queue *q)
+{
+    return q->running;
+}
+
+uint64_t iq_abandoned(const struct infer_queue *q)
+{
+    return q->abandoned;
 }

@@ -268,6 +268,13 @@ struct srv_request *srv_conn_request(struct srv_conn *c)
     return c->state == CONN_HANDLING ? &c->req : NULL;
 }
 
+bool srv_conn_peer_closed(struct srv_conn *c)
+{
+    char byte;
+    ssize_t n = recv(c->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
 struct loop *srv_conn_loop(struct srv_conn *c)
 {
     return c->srv->loop;

@@ -75,6 +75,11 @@ void srv_respond_relay(struct srv_conn *c, int status, const char *head, size_t 
 
 /* The request this connection is answering (NULL when none is pending). */
 struct srv_request *srv_conn_request(struct srv_conn *c);
+/* True when the client has shut its side of the connection (read end at EOF or reset).  Safe from any
+ * thread while the request awaits its answer (it only peeks at the socket).  A half-closed client that
+ * still waits for its answer looks the same: callers decide whom to believe (the worker asks only for
+ * requests from the balancer, which never half-closes). */
+bool srv_conn_peer_closed(struct srv_conn *c);
 /* The loop the server runs on. */
 struct loop *srv_conn_loop(struct srv_conn *c);
 
