@@ -1,7 +1,8 @@
 /* balancer: the front door on :5000.  It serves the page (www/) and the study results, and forwards each
- * POST /submit or /predict to a backend worker chosen uniformly at random (or among the first N the
- * request asks for), relaying the answer.  It never decodes an image; it looks into a multipart body
- * only for the number_backend_servers field. */
+ * POST /submit or /predict to a healthy backend worker chosen by the policy (balance/choose.h; among the
+ * first N the request asks for), retrying a failed try on another one, and relaying the answer.  Health
+ * probes and the up/down rules are balance/health.h.  It never decodes an image; it looks into a
+ * multipart body only for the number_backend_servers field. */
 #define _GNU_SOURCE
 #include <getopt.h>
 #include <stdio.h>
@@ -19,23 +20,58 @@
 #include "net/server.h"
 #include "balance/static_files.h"
 #include "balance/upstream.h"
+#include "balance/choose.h"
+#include "balance/health.h"
 
 #define PROG "balancer"
 #define MAX_BACKENDS 64
 #define MAX_STATIC_FILE (16u * 1024 * 1024)
+#define MAX_CONNS 4000
+/* A healthy worker at its queue bound (16 waiting + 1 running, about 20 ms each here) answers within
+ * about 0.35 s; 2 s leaves room for a machine five times slower and still fails over well before the
+ * whole request's --backend-timeout. */
+#define DEFAULT_TRY_TIMEOUT_MS 2000
+
+struct backend {
+    struct upstream *tries;       /* requests, each call bounded by --try-timeout */
+    struct upstream *probes;      /* GET /healthz, bounded by --probe-timeout */
+    struct loop_timer probe_timer;
+    bool probing;
+    int index;                    /* in B.choose */
+};
+
+/* One forwarded request across its tries.  A fixed pool (one per possible client connection). */
+struct fwd {
+    struct srv_conn *conn;
+    struct srv_request *req;
+    int limit;                    /* ?backends=N (0 = all) */
+    int tries;                    /* tries sent so far */
+    int last;                     /* backend of the last try, -1 before the first */
+    uint64_t deadline_ms;         /* loop clock: the whole request must be answered by then */
+    bool timed_out;               /* the last try got no answer in time */
+    struct fwd *next;             /* free list, or the queue of requests waiting for a slot */
+};
+
+struct settings {
+    int retries, max_fails, queue_max;
+    uint64_t try_timeout_ms, backend_timeout_ms, probe_interval_ms;
+};
 
 struct balancer {
-    struct upstream *backends[MAX_BACKENDS];
-    int nbackends;
+    struct loop *loop;
+    struct chooser choose;
+    struct backend backends[MAX_BACKENDS];
+    struct settings set;
+    struct fwd *fwds, *free_fwds;
+    struct fwd *waiting, *waiting_tail;   /* every backend at --max-per-backend: FIFO, bounded */
+    int nwaiting;
     struct static_root www;
     const char *results_dir;
     struct static_root results;   /* valid when has_results */
     bool has_results;
-    uint64_t rng;                 /* xorshift64* state */
     struct buf scratch;           /* file contents, forwarded heads (loop thread only) */
     struct buf dechunked;         /* a chunked backend answer, decoded */
 };
-
 static void usage(FILE *to)
 {
     fprintf(to,
@@ -43,9 +79,10 @@ static void usage(FILE *to)
             "Serves the web page and spreads classification requests over worker backends.\n"
             "  GET  /, /app.js ...     files from --www\n"
             "  GET  /results/          JSON index of the study results; /results/STUDY/FILE the files\n"
-            "  POST /submit, /predict  forwarded to a random backend (among the first N with ?backends=N\n"
-            "                          or the form field number_backend_servers=N)\n"
-            "  GET  /healthz           200 and the backend list\n"
+            "  POST /submit, /predict  forwarded to a healthy backend chosen by --policy (among the first N\n"
+            "                          with ?backends=N or the form field number_backend_servers=N);\n"
+            "                          a try that fails before any answer is retried on another backend\n"
+            "  GET  /healthz           200 while a backend is up, else 503; JSON listing every backend\n"
             "options:\n"
             "  --port P                port to listen on (default 5000; 0 = any free port)\n"
             "  --host ADDR             address to listen on (default: all interfaces)\n"
@@ -53,42 +90,167 @@ static void usage(FILE *to)
             "  --www DIR               the page's folder (default www)\n"
             "  --results DIR           the studies' output folder (default results)\n"
             "  --timeout MS            a request must arrive within MS (else 408) (default 30000)\n"
-            "  --backend-timeout MS    a backend must answer within MS (else 504) (default 30000)\n"
+            "  --backend-timeout MS    the whole request, all tries, must be answered within MS (else 504)\n"
+            "                          (default 30000)\n"
+            "  --policy P              random (default: uniform, the original study's rule), p2c (the less\n"
+            "                          busy of two random ones), least (fewest in flight), round-robin\n"
+            "  --retries N             tries after the first, each on another backend (default 1)\n"
+            "  --try-timeout MS        one try must be answered within MS, else it is retried elsewhere\n"
+            "                          (default %d: a healthy worker at its queue bound of 16 answers in\n"
+            "                          about 0.35 s here; 2 s leaves room for a machine 5x slower)\n"
+            "  --max-per-backend N     tries in flight per backend (default 0: no limit); beyond every\n"
+            "                          backend's limit requests wait in a queue of --queue N (default 256),\n"
+            "                          then get 503\n"
+            "  --max-fails N           consecutive failed tries or probes that mark a backend down (default %d)\n"
+            "  --probe-interval MS     GET /healthz on every backend this often (default %d)\n"
+            "  --probe-timeout MS      a probe must be answered within MS (default %d)\n"
+            "  --slow-start MS         a backend back up gets a share rising from 1/10 to full over MS\n"
+            "                          (default %d)\n"
             "  --max-body BYTES        largest request body (default %u; over it -> 413)\n"
             "  --max-memory MB         request bodies held at once, all clients together (default %d;\n"
             "                          over it -> 503 with Retry-After)\n"
             "  --help                  this text\n",
-            HTTP_DEFAULT_MAX_BODY, CLI_DEFAULT_MAX_MEMORY_MB);
+            DEFAULT_TRY_TIMEOUT_MS, HEALTH_DEFAULT_MAX_FAILS, HEALTH_DEFAULT_INTERVAL_MS,
+            HEALTH_DEFAULT_PROBE_TIMEOUT_MS, HEALTH_DEFAULT_SLOW_START_MS, HTTP_DEFAULT_MAX_BODY,
+            CLI_DEFAULT_MAX_MEMORY_MB);
 }
 
-static uint64_t next_random(struct balancer *b)
-{
-    b->rng ^= b->rng >> 12;
-    b->rng ^= b->rng << 25;
-    b->rng ^= b->rng >> 27;
-    return b->rng * 0x2545F4914F6CDD1DULL;
-}
-
-/* ---- forwarding ----------------------------------------------------------------------------------- */
+/* ---- forwarding: tries, retries, the waiting queue ------------------------------------------------ */
 
 static struct balancer B; /* the one balancer of this process (the backend callbacks reach it here) */
 
-static void on_backend_reply(void *data, const struct upstream_reply *reply)
+static void try_next(struct fwd *f);
+
+static void fwd_done(struct fwd *f)
 {
-    struct srv_conn *c = data;
-    if (!reply->res) {
-        srv_respond_error(c, reply->status, reply->status == 504 ? "backend_timeout" : "bad_gateway",
-                          reply->detail, NULL);
+    f->next = B.free_fwds;
+    B.free_fwds = f;
+}
+
+/* Requests waiting for a backend below --max-per-backend get one, in arrival order. */
+static void dispatch_waiting(void)
+{
+    while (B.waiting &&
+           choose_pick(&B.choose, B.waiting->limit, B.waiting->last, loop_now_ms(B.loop)) != CHOOSE_ALL_BUSY) {
+        struct fwd *f = B.waiting;
+        B.waiting = f->next;
+        if (!B.waiting)
+            B.waiting_tail = NULL;
+        B.nwaiting--;
+        try_next(f);
+    }
+}
+
+static void log_change(int i, const char *why)
+{
+    const struct choose_backend *b = &B.choose.b[i];
+    fprintf(stderr, PROG ": backend %s is %s%s%s\n", b->name, b->up ? "up" : "down", why ? ": " : "", why ? why : "");
+}
+
+/* A try or a probe on backend i ended. */
+static void report(int i, bool ok, const char *why)
+{
+    if (health_report(&B.choose, i, ok, B.set.max_fails, loop_now_ms(B.loop)))
+        log_change(i, ok ? NULL : why);
+}
+
+/* Every try failed without an answer (and the budget is spent or nobody else is up): 503, come back
+ * later; 504 when the last one was silent.  The detail never names a worker's address. */
+static void answer_unavailable(struct fwd *f)
+{
+    char detail[96];
+    snprintf(detail, sizeof detail, "no worker could answer (%d tried)", f->tries);
+    if (f->timed_out)
+        srv_respond_error(f->conn, 504, "backend_timeout", detail, NULL);
+    else
+        srv_respond_error(f->conn, 503, "no_worker_answered", detail, "Retry-After: 1\r\n");
+    fwd_done(f);
+}
+
+static void on_try_done(void *data, const struct upstream_reply *reply)
+{
+    struct fwd *f = data;
+    struct srv_conn *c = f->conn;
+    int i = f->last;
+    B.choose.b[i].in_flight--;
+    /* Failed before an answer, or the worker itself says it could not: another backend may do better. */
+    bool failed = !reply->res || reply->status == 502 || reply->status == 503 || reply->status == 504;
+    report(i, !failed, reply->detail);
+    f->timed_out = !reply->res && reply->status == 504;
+    snprintf(f->req->note, sizeof f->req->note, "backend=%s tries=%d", B.choose.b[i].name, f->tries);
+    if (failed && f->tries <= B.set.retries && loop_now_ms(B.loop) < f->deadline_ms) {
+        try_next(f);
+    } else if (!reply->res) {
+        answer_unavailable(f);
+    } else {
+        const char *body;
+        size_t body_len;
+        if (forward_response_head(reply->res, reply->raw, &B.scratch) != 0 ||
+            forward_response_body(reply->res, reply->raw, reply->raw_len, &B.dechunked, &body, &body_len) != 0)
+            srv_respond_error(c, 502, "bad_gateway", "the worker's answer could not be relayed", NULL);
+        else
+            srv_respond_relay(c, reply->status, buf_ptr(&B.scratch), buf_len(&B.scratch), body, body_len);
+        fwd_done(f);
+    }
+    dispatch_waiting();
+}
+
+/* Sends f's next try to a healthy backend other than the last one tried, or answers. */
+static void try_next(struct fwd *f)
+{
+    struct srv_conn *c = f->conn;
+    uint64_t now = loop_now_ms(B.loop);
+    char detail[96];
+    if (now >= f->deadline_ms) {
+        snprintf(detail, sizeof detail, "no worker answered within %llu ms (%d tried)",
+                 (unsigned long long)B.set.backend_timeout_ms, f->tries);
+        srv_respond_error(c, 504, "backend_timeout", detail, NULL);
+        fwd_done(f);
         return;
     }
-    const char *body;
-    size_t body_len;
-    if (forward_response_head(reply->res, reply->raw, &B.scratch) != 0 ||
-        forward_response_body(reply->res, reply->raw, reply->raw_len, &B.dechunked, &body, &body_len) != 0) {
-        srv_respond_error(c, 502, "bad_gateway", "the backend's answer could not be relayed", NULL);
+    int i = choose_pick(&B.choose, f->limit, f->last, now);
+    if (i == CHOOSE_ALL_BUSY && B.nwaiting < B.set.queue_max) {
+        f->next = NULL;
+        if (B.waiting_tail)
+            B.waiting_tail->next = f;
+        else
+            B.waiting = f;
+        B.waiting_tail = f;
+        B.nwaiting++;
         return;
     }
-    srv_respond_relay(c, reply->status, buf_ptr(&B.scratch), buf_len(&B.scratch), body, body_len);
+    if (i >= 0 && i == f->last) { /* a retry goes elsewhere or not at all */
+        answer_unavailable(f);
+        return;
+    }
+    if (i < 0) {
+        if (i == CHOOSE_ALL_BUSY)
+            srv_respond_error(c, 503, "busy", "every worker is at its limit and the queue is full; try again shortly",
+                              "Retry-After: 1\r\n");
+        else if (f->tries == 0)
+            srv_respond_error(c, 503, "no_worker_up", "no worker is up; try again shortly", "Retry-After: 1\r\n");
+        else {
+            answer_unavailable(f);
+            return;
+        }
+        fwd_done(f);
+        return;
+    }
+    /* The worker drops the job unrun once nobody waits for it any more (see worker.c). */
+    uint64_t left = f->deadline_ms - now;
+    if (forward_request_head(f->req, &B.scratch) != 0 || buf_len(&B.scratch) < 2 ||
+        (B.scratch.end -= 2, buf_printf(&B.scratch, "X-Imgrec-Deadline-Ms: %llu\r\n\r\n",
+                                        (unsigned long long)(left < B.set.try_timeout_ms ? left : B.set.try_timeout_ms))) != 0) {
+        srv_respond_error(c, 431, "headers_too_large", "the request head is too large to forward", NULL);
+        fwd_done(f);
+        return;
+    }
+    struct backend *be = B.choose.b[i].data;
+    B.choose.b[i].in_flight++;
+    f->tries++;
+    f->last = i;
+    snprintf(f->req->note, sizeof f->req->note, "backend=%s tries=%d", B.choose.b[i].name, f->tries);
+    upstream_call(be->tries, buf_ptr(&B.scratch), buf_len(&B.scratch), f->req->body, f->req->body_len, on_try_done, f);
 }
 
 static void forward(struct srv_conn *c, struct srv_request *r)
@@ -99,15 +261,54 @@ static void forward(struct srv_conn *c, struct srv_request *r)
                           "number_backend_servers / backends must be a whole number from 1 up", NULL);
         return;
     }
-    if (n == 0 || n > B.nbackends)
-        n = B.nbackends;
-    struct upstream *u = B.backends[next_random(&B) % (uint64_t)n];
-    snprintf(r->note, sizeof r->note, "backend=%s", upstream_name(u));
-    if (forward_request_head(r, &B.scratch) != 0) {
-        srv_respond_error(c, 431, "headers_too_large", "the request head is too large to forward", NULL);
+    struct fwd *f = B.free_fwds;
+    if (!f) { /* cannot happen: one per connection */
+        srv_respond_error(c, 503, "busy", "too many requests in flight", "Retry-After: 1\r\n");
         return;
     }
-    upstream_call(u, buf_ptr(&B.scratch), buf_len(&B.scratch), r->body, r->body_len, on_backend_reply, c);
+    B.free_fwds = f->next;
+    *f = (struct fwd){ .conn = c, .req = r, .limit = (int)(n > MAX_BACKENDS ? MAX_BACKENDS : n), .last = -1,
+                       .deadline_ms = loop_now_ms(B.loop) + B.set.backend_timeout_ms };
+    try_next(f);
+}
+
+/* ---- active health: GET /healthz on every backend every --probe-interval ---------------------------- */
+
+static const char probe_head[] = "GET /healthz HTTP/1.1\r\nHost: imgrec-balancer\r\n\r\n";
+
+static void on_probe_done(void *data, const struct upstream_reply *reply)
+{
+    struct backend *be = data;
+    be->probing = false;
+    bool ok = reply->res && reply->status == 200;
+    char why[160];
+    snprintf(why, sizeof why, "GET /healthz: %s", reply->res ? "not 200" : reply->detail);
+    if (!ok && B.choose.b[be->index].fails_total == 0)
+        fprintf(stderr, PROG ": warning: backend %s does not answer: %s\n", B.choose.b[be->index].name, why);
+    report(be->index, ok, why);
+    dispatch_waiting();
+}
+
+static void probe_tick(struct loop *l, void *data)
+{
+    struct backend *be = data;
+    if (!be->probing) {
+        be->probing = true;
+        upstream_call(be->probes, probe_head, sizeof probe_head - 1, NULL, 0, on_probe_done, be);
+    }
+    if (loop_timer_arm(l, &be->probe_timer, B.set.probe_interval_ms) != 0)
+        fprintf(stderr, PROG ": cannot re-arm the health probe of %s\n", B.choose.b[be->index].name);
+}
+
+static void healthz(struct srv_conn *c)
+{
+    if (health_json(&B.choose, loop_now_ms(B.loop), &B.scratch) != 0) {
+        srv_respond_error(c, 500, "internal_error", "the health report is too large", NULL);
+        return;
+    }
+    bool up = choose_count_up(&B.choose) > 0;
+    srv_respond(c, up ? 200 : 503, "application/json", buf_ptr(&B.scratch), buf_len(&B.scratch),
+                up ? NULL : "Retry-After: 1\r\n");
 }
 
 /* ---- files ------------------------------------------------------------------------------------------ */
@@ -170,9 +371,7 @@ static void handle(struct srv_conn *c, struct srv_request *r, void *data)
     } else if (!get) {
         srv_respond_error(c, 405, "method_not_allowed", "use GET", "Allow: GET, HEAD\r\n");
     } else if (http_str_eq(path, "/healthz")) {
-        char body[128];
-        int n = snprintf(body, sizeof body, "{\"status\":\"ok\",\"backends\":%d}\n", B.nbackends);
-        srv_respond(c, 200, "application/json", body, (size_t)n, NULL);
+        healthz(c);
     } else if (has_prefix(path, "/results")) {
         serve_results(c, path);
     } else {
@@ -187,6 +386,9 @@ struct options {
     const char *backends[MAX_BACKENDS];
     int nbackends;
     long port, timeout_ms, backend_timeout_ms, max_body, max_memory_mb;
+    long retries, try_timeout_ms, max_per_backend, queue, max_fails, probe_interval_ms, probe_timeout_ms,
+        slow_start_ms;
+    enum choose_policy policy;
 };
 
 /* Adds each comma-separated HOST:PORT of arg. */
@@ -209,11 +411,20 @@ static int parse_options(int argc, char **argv, struct options *o)
         { "backend", required_argument, NULL, 'B' }, { "www", required_argument, NULL, 'w' },
         { "results", required_argument, NULL, 'r' }, { "timeout", required_argument, NULL, 'T' },
         { "backend-timeout", required_argument, NULL, 'U' }, { "max-body", required_argument, NULL, 'b' },
-        { "max-memory", required_argument, NULL, 'M' }, { "help", no_argument, NULL, 'h' }, { 0, 0, 0, 0 },
+        { "max-memory", required_argument, NULL, 'M' }, { "help", no_argument, NULL, 'h' },
+        { "policy", required_argument, NULL, 'P' }, { "retries", required_argument, NULL, 'R' },
+        { "try-timeout", required_argument, NULL, 't' }, { "max-per-backend", required_argument, NULL, 'm' },
+        { "queue", required_argument, NULL, 'q' }, { "max-fails", required_argument, NULL, 'f' },
+        { "probe-interval", required_argument, NULL, 'i' }, { "probe-timeout", required_argument, NULL, 'I' },
+        { "slow-start", required_argument, NULL, 's' }, { 0, 0, 0, 0 },
     };
     *o = (struct options){ .www = "www", .results = "results", .port = 5000, .timeout_ms = 30000,
                            .backend_timeout_ms = 30000, .max_body = HTTP_DEFAULT_MAX_BODY,
-                           .max_memory_mb = CLI_DEFAULT_MAX_MEMORY_MB };
+                           .max_memory_mb = CLI_DEFAULT_MAX_MEMORY_MB, .retries = 1,
+                           .try_timeout_ms = DEFAULT_TRY_TIMEOUT_MS, .queue = 256, .max_fails = HEALTH_DEFAULT_MAX_FAILS,
+                           .probe_interval_ms = HEALTH_DEFAULT_INTERVAL_MS,
+                           .probe_timeout_ms = HEALTH_DEFAULT_PROBE_TIMEOUT_MS,
+                           .slow_start_ms = HEALTH_DEFAULT_SLOW_START_MS };
     int opt, rc = 0;
     while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1 && rc == 0) {
         switch (opt) {
@@ -226,6 +437,18 @@ static int parse_options(int argc, char **argv, struct options *o)
         case 'U': rc = cli_long(PROG, "--backend-timeout", optarg, 10, 3600000, &o->backend_timeout_ms); break;
         case 'b': rc = cli_long(PROG, "--max-body", optarg, 1, 1L << 30, &o->max_body); break;
         case 'M': rc = cli_long(PROG, "--max-memory", optarg, 1, CLI_MAX_MEMORY_MB, &o->max_memory_mb); break;
+        case 'P':
+            if ((rc = choose_policy_parse(optarg, &o->policy)) != 0)
+                fprintf(stderr, PROG ": --policy: one of random, p2c, least, round-robin\n");
+            break;
+        case 'R': rc = cli_long(PROG, "--retries", optarg, 0, 8, &o->retries); break;
+        case 't': rc = cli_long(PROG, "--try-timeout", optarg, 10, 3600000, &o->try_timeout_ms); break;
+        case 'm': rc = cli_long(PROG, "--max-per-backend", optarg, 0, 100000, &o->max_per_backend); break;
+        case 'q': rc = cli_long(PROG, "--queue", optarg, 0, 100000, &o->queue); break;
+        case 'f': rc = cli_long(PROG, "--max-fails", optarg, 1, 1000, &o->max_fails); break;
+        case 'i': rc = cli_long(PROG, "--probe-interval", optarg, 10, 3600000, &o->probe_interval_ms); break;
+        case 'I': rc = cli_long(PROG, "--probe-timeout", optarg, 10, 3600000, &o->probe_timeout_ms); break;
+        case 's': rc = cli_long(PROG, "--slow-start", optarg, 0, 3600000, &o->slow_start_ms); break;
         case 'h': usage(stdout); exit(0);
         default: rc = -1;
         }
@@ -245,26 +468,47 @@ int main(int argc, char **argv)
         return 1;
     }
     B.results_dir = o.results;
-    B.rng = (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ULL ^ (uint64_t)getpid() << 32 ^ 1;
+    B.set = (struct settings){ .retries = (int)o.retries, .max_fails = (int)o.max_fails, .queue_max = (int)o.queue,
+                               .try_timeout_ms = (uint64_t)(o.try_timeout_ms < o.backend_timeout_ms ? o.try_timeout_ms
+                                                                                                 : o.backend_timeout_ms),
+                               .backend_timeout_ms = (uint64_t)o.backend_timeout_ms,
+                               .probe_interval_ms = (uint64_t)o.probe_interval_ms };
+    choose_init(&B.choose, o.policy, (int)o.max_per_backend, (uint64_t)o.slow_start_ms,
+                (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ULL ^ (uint64_t)getpid() << 32);
     buf_init(&B.scratch, MAX_STATIC_FILE + 4096);
     buf_init(&B.dechunked, UPSTREAM_MAX_RESPONSE);
     struct loop *l = loop_create(8192);
-    if (!l) {
+    B.fwds = calloc(MAX_CONNS, sizeof *B.fwds);
+    if (!l || !B.fwds) {
         fprintf(stderr, PROG ": cannot create the event loop\n");
         return 1;
     }
+    B.loop = l;
+    for (int i = 0; i < MAX_CONNS; i++) {
+        B.fwds[i].next = B.free_fwds;
+        B.free_fwds = &B.fwds[i];
+    }
     int status = 1;
     for (int i = 0; i < o.nbackends; i++) {
-        B.backends[i] = upstream_create(l, o.backends[i], (int)o.backend_timeout_ms, err, sizeof err);
-        if (!B.backends[i]) {
-            fprintf(stderr, PROG ": --backend %s: %s\n", o.backends[i], err);
+        struct backend *be = &B.backends[i];
+        be->tries = upstream_create(l, o.backends[i], (int)B.set.try_timeout_ms, err, sizeof err);
+        be->probes = be->tries ? upstream_create(l, o.backends[i], (int)o.probe_timeout_ms, err, sizeof err) : NULL;
+        if (!be->probes || (be->index = choose_add(&B.choose, o.backends[i], be, 0)) < 0) {
+            fprintf(stderr, PROG ": --backend %s: %s\n", o.backends[i], be->probes ? "too many backends" : err);
+            upstream_free(be->tries);
+            upstream_free(be->probes);
             goto out;
         }
-        B.nbackends++;
+        /* Up from the start at full weight; the first probe, one interval later, or the first tries say
+         * otherwise if need be. */
+        health_mark(&B.choose, be->index, true, 0);
+        loop_timer_init(&be->probe_timer, probe_tick, be);
+        if (loop_timer_arm(l, &be->probe_timer, B.set.probe_interval_ms) != 0)
+            goto out;
     }
     struct srv_config cfg = {
         .host = o.host, .port = (int)o.port, .limits = HTTP_LIMITS_DEFAULT,
-        .timeout_ms = (int)o.timeout_ms, .max_conns = 4000, .max_memory = (size_t)o.max_memory_mb << 20,
+        .timeout_ms = (int)o.timeout_ms, .max_conns = MAX_CONNS, .max_memory = (size_t)o.max_memory_mb << 20,
     };
     cfg.limits.max_body = (uint64_t)o.max_body;
     struct srv *s = srv_create(l, &cfg, handle, NULL, err, sizeof err);
@@ -273,14 +517,19 @@ int main(int argc, char **argv)
         goto out;
     }
     if (cli_stop_on_signals(l) == 0) {
-        fprintf(stderr, PROG ": listening on http://localhost:%d/ with %d backends\n", srv_port(s), B.nbackends);
+        fprintf(stderr, PROG ": listening on http://localhost:%d/ with %d backends, policy %s\n", srv_port(s),
+                B.choose.n, choose_policy_name(B.choose.policy));
         status = loop_run(l) == 0 ? 0 : 1;
         fprintf(stderr, PROG ": stopping\n");
     }
     srv_destroy(s);
 out:
-    for (int i = 0; i < B.nbackends; i++)
-        upstream_free(B.backends[i]);
+    for (int i = 0; i < B.choose.n; i++) {
+        loop_timer_stop(l, &B.backends[i].probe_timer);
+        upstream_free(B.backends[i].tries);
+        upstream_free(B.backends[i].probes);
+    }
+    free(B.fwds);
     loop_destroy(l);
     buf_free(&B.scratch);
     buf_free(&B.dechunked);

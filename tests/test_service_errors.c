@@ -183,7 +183,7 @@ static long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-START_TEST(backend_down_gives_502_json)
+START_TEST(backend_down_gives_503_json)
 {
     char dead[32];
     snprintf(dead, sizeof dead, "127.0.0.1:%d", sh_free_port());
@@ -192,7 +192,7 @@ START_TEST(backend_down_gives_502_json)
     ck_assert_int_gt(port, 0);
     size_t len;
     char *jpg = read_seed("test_64.jpg", &len);
-    post_raw(port, "/submit", jpg, len, 502, "bad_gateway");
+    post_raw(port, "/submit", jpg, len, 503, "no_worker_answered");
     free(jpg);
 }
 END_TEST
@@ -440,8 +440,10 @@ START_TEST(balancer_recovers_when_a_worker_comes_back)
     ck_assert_int_gt(port, 0);
     post_raw(port, "/predict", "", 0, 400, "empty_image"); /* reaches the worker: keeps a pooled connection */
     sh_stop(pid);
-    post_raw(port, "/predict", "", 0, 502, "bad_gateway");
+    post_raw(port, "/predict", "", 0, 503, "no_worker_answered");
     ck_assert_int_eq(service_worker_on(&svc, wport, &pid), 0);
+    /* Marked down by the failed tries; its next health probe (every second) brings it back. */
+    ck_assert_int_eq(sh_wait_healthy(port, -1, 5000), 0);
     post_raw(port, "/predict", "", 0, 400, "empty_image");
     post_raw(port, "/predict", "", 0, 400, "empty_image");
 }
@@ -498,7 +500,8 @@ START_TEST(chunked_backend_answer_is_relayed_whole)
     char backend[32];
     snprintf(backend, sizeof backend, "127.0.0.1:%d", fake_backend(play_chunked));
     const char *backends[] = { backend };
-    int port = service_extra_balancer(&svc, backends, 1, NULL);
+    const char *extra[] = { "--probe-interval", "3600000", NULL }; /* the fake takes one connection */
+    int port = service_extra_balancer(&svc, backends, 1, extra);
     ck_assert_int_gt(port, 0);
     static const char req[] = "POST /predict HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n";
     struct sh_reply r;
@@ -569,17 +572,17 @@ static void play_switching(int c)
     sleep(5);
 }
 
-/* A 101 the balancer never asked for is no interim answer to wait past: 502 at once, not 504 later. */
-START_TEST(backend_switching_protocols_gives_502_at_once)
+/* A 101 the balancer never asked for is no interim answer to wait past: an error at once, not 504 later. */
+START_TEST(backend_switching_protocols_fails_at_once)
 {
     char backend[32];
     snprintf(backend, sizeof backend, "127.0.0.1:%d", fake_backend(play_switching));
     const char *backends[] = { backend };
-    const char *extra[] = { "--backend-timeout", "3000", NULL };
+    const char *extra[] = { "--backend-timeout", "3000", "--probe-interval", "3600000", NULL };
     int port = service_extra_balancer(&svc, backends, 1, extra);
     ck_assert_int_gt(port, 0);
     long long start = now_ms();
-    post_raw(port, "/predict", "x", 1, 502, "bad_gateway");
+    post_raw(port, "/predict", "x", 1, 503, "no_worker_answered");
     ck_assert_msg(now_ms() - start < 2000, "502 after %lld ms", now_ms() - start);
 }
 END_TEST
@@ -700,7 +703,7 @@ Suite *test_suite(void)
     tcase_add_test(tc, body_over_the_limit_sent_by_curl_gets_413);
     tcase_add_test(tc, malformed_http_gets_400_and_close);
     tcase_add_test(tc, oversized_target_and_head_get_414_and_431);
-    tcase_add_test(tc, backend_down_gives_502_json);
+    tcase_add_test(tc, backend_down_gives_503_json);
     tcase_add_test(tc, silent_backend_gives_504_json);
     tcase_add_test(tc, silent_backend_does_not_stall_the_balancer);
     tcase_add_test(tc, stop_with_a_backend_call_in_flight_exits_cleanly);
@@ -710,7 +713,7 @@ Suite *test_suite(void)
     tcase_add_test(tc, expect_100_continue_gets_the_interim_answer_first);
     tcase_add_test(tc, balancer_recovers_when_a_worker_comes_back);
     tcase_add_test(tc, chunked_backend_answer_is_relayed_whole);
-    tcase_add_test(tc, backend_switching_protocols_gives_502_at_once);
+    tcase_add_test(tc, backend_switching_protocols_fails_at_once);
     tcase_add_test(tc, head_gets_the_head_without_a_body);
     tcase_add_test(tc, memory_budget_answers_503_and_releases_the_charge);
     tcase_add_test(tc, help_and_bad_options);
