@@ -31,6 +31,7 @@
  * about 0.35 s; 2 s leaves room for a machine five times slower and still fails over well before the
  * whole request's --backend-timeout. */
 #define DEFAULT_TRY_TIMEOUT_MS 2000
+#define DRAIN_MS 10000 /* SIGTERM: the requests in flight get this long to finish */
 
 struct backend {
     struct upstream *tries;       /* requests, each call bounded by --try-timeout */
@@ -109,7 +110,8 @@ static void usage(FILE *to)
             "  --max-body BYTES        largest request body (default %u; over it -> 413)\n"
             "  --max-memory MB         request bodies held at once, all clients together (default %d;\n"
             "                          over it -> 503 with Retry-After)\n"
-            "  --help                  this text\n",
+            "  --help                  this text\n"
+            "SIGTERM or SIGINT: stop accepting, finish the requests in flight (up to 10 s), exit 0.\n",
             DEFAULT_TRY_TIMEOUT_MS, HEALTH_DEFAULT_MAX_FAILS, HEALTH_DEFAULT_INTERVAL_MS,
             HEALTH_DEFAULT_PROBE_TIMEOUT_MS, HEALTH_DEFAULT_SLOW_START_MS, HTTP_DEFAULT_MAX_BODY,
             CLI_DEFAULT_MAX_MEMORY_MB);
@@ -520,7 +522,9 @@ int main(int argc, char **argv)
         fprintf(stderr, PROG ": listening on http://localhost:%d/ with %d backends, policy %s\n", srv_port(s),
                 B.choose.n, choose_policy_name(B.choose.policy));
         status = loop_run(l) == 0 ? 0 : 1;
-        fprintf(stderr, PROG ": stopping\n");
+        fprintf(stderr, PROG ": stopping: finishing the requests in flight (at most %d ms)\n", DRAIN_MS);
+        if (status == 0 && srv_drain(s, DRAIN_MS) != 0)
+            fprintf(stderr, PROG ": some requests were still unanswered after %d ms\n", DRAIN_MS);
     }
     srv_destroy(s);
 out:

@@ -21,6 +21,7 @@
 
 #define PROG "worker"
 #define WORKER_DEADLINE_HEADER "X-Imgrec-Deadline-Ms"
+#define DRAIN_MS 10000 /* SIGTERM: a full queue (17 jobs) takes well under a second here */
 
 struct worker {
     struct infer_queue *queue;
@@ -46,7 +47,8 @@ static void usage(FILE *to)
             "  --max-memory MB   request bodies held at once, all clients together (default %d; over -> 503)\n"
             "  --timeout MS      a request must arrive within MS (else 408); idle connections close (default 30000)\n"
             "  --name ID         how answers name this worker (default HOSTNAME:PORT)\n"
-            "  --help            this text\n",
+            "  --help            this text\n"
+            "SIGTERM or SIGINT: stop accepting, finish the requests in flight (up to 10 s), exit 0.\n",
             HTTP_DEFAULT_MAX_BODY, CLI_DEFAULT_MAX_MEMORY_MB);
 }
 
@@ -321,7 +323,9 @@ int main(int argc, char **argv)
     }
     fprintf(stderr, PROG " %s: listening on port %d, model %s, queue %ld\n", w.id, srv_port(s), o.model, o.queue);
     int rc = loop_run(l);
-    fprintf(stderr, PROG " %s: stopping\n", w.id);
+    fprintf(stderr, PROG " %s: stopping: finishing the requests in flight (at most %d ms)\n", w.id, DRAIN_MS);
+    if (rc == 0 && srv_drain(s, DRAIN_MS) != 0)
+        fprintf(stderr, PROG " %s: some requests were still unanswered after %d ms\n", w.id, DRAIN_MS);
     iq_destroy(w.queue); /* first: the running job reads a connection's buffer */
     srv_destroy(s);
     loop_destroy(l);

@@ -59,6 +59,10 @@ struct srv *srv_create(struct loop *l, const struct srv_config *cfg, srv_handler
 /* Closes the listener and every connection (pending requests are dropped unanswered). */
 void srv_destroy(struct srv *s);
 int srv_port(const struct srv *s);
+/* Graceful stop: closes the listener and idle connections, lets every connection finish the request it
+ * has (answered with Connection: close), running the loop until none is left or timeout_ms passes.
+ * 0 when all finished, -1 when some were still open (srv_destroy drops them).  srv_port is invalid after. */
+int srv_drain(struct srv *s, int timeout_ms);
 
 /* ---- answering: exactly one call per request, on the loop thread ------------------------------------ */
 /* A response with a body (copied).  extra: NULL or preformatted "Name: value\r\n" lines. */

@@ -137,6 +137,52 @@ START_TEST(jobs_past_their_deadline_are_not_run)
 END_TEST
 
 
+/* SIGTERM with jobs queued: the worker stops accepting, answers every request it has, and exits 0. */
+START_TEST(sigterm_finishes_what_is_in_flight)
+{
+    enum { N = 8 };
+    int port = sh_free_port();
+    pid_t pid;
+    ck_assert_int_eq(service_worker_on(&svc, port, &pid), 0);
+    char path[512], *big;
+    size_t big_len;
+    snprintf(path, sizeof path, "%s/eval/seed_test_images/test_2000.jpg", fx_env("IMGREC_SHARED"));
+    ck_assert_int_eq(sh_read_file(path, &big, &big_len), 0);
+    char head[256];
+    int n = snprintf(head, sizeof head, "POST /predict HTTP/1.1\r\nHost: t\r\nContent-Type: image/jpeg\r\n"
+                                        "Content-Length: %zu\r\n\r\n", big_len);
+    struct sh_conn *c = malloc(sizeof *c * N);
+    for (int i = 0; i < N; i++) {
+        ck_assert_int_eq(sh_connect(&c[i], port), 0);
+        ck_assert_int_eq(sh_send(&c[i], head, (size_t)n, 2000), 0);
+        ck_assert_int_eq(sh_send(&c[i], big, big_len, 2000), 0);
+    }
+    /* Wait until the worker holds several of them, then ask it to stop. */
+    static const char hz[] = "GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+    double queued = 0;
+    for (int k = 0; k < 200 && queued < N / 2; k++) {
+        struct sh_reply r;
+        ck_assert_int_eq(sh_exchange(port, hz, sizeof hz - 1, &r, 5000), 0);
+        sh_json_num(r.body, "in_queue", &queued);
+        sh_reply_free(&r);
+    }
+    ck_assert_int_eq(kill(pid, SIGTERM), 0);
+    for (int i = 0; i < N; i++) {
+        struct sh_reply r;
+        ck_assert_msg(sh_read_reply(&c[i], &r, 10000) == 0, "request %d got no answer", i);
+        ck_assert_int_eq(r.status, 200);
+        sh_reply_free(&r);
+        sh_close(&c[i]);
+    }
+    int status = sh_stop(pid);
+    fprintf(stderr, "SIGTERM with %.0f queued: all %d answered, exit status %d\n", queued, N,
+            WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    free(c);
+    free(big);
+}
+END_TEST
+
 /* ---- open-loop load: one request every 50 ms on its own connection, each timed from its schedule ---- */
 
 #define RATE_GAP_MS 50
@@ -533,6 +579,7 @@ Suite *test_suite(void)
     tcase_set_timeout(t, 60);
     tcase_add_test(t, jobs_of_callers_gone_are_not_run);
     tcase_add_test(t, jobs_past_their_deadline_are_not_run);
+    tcase_add_test(t, sigterm_finishes_what_is_in_flight);
     suite_add_tcase(s, t);
     TCase *e = tcase_create("end to end");
     tcase_add_checked_fixture(e, setup, teardown);
