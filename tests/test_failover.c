@@ -540,6 +540,50 @@ START_TEST(every_policy_serves_through_both_workers)
 }
 END_TEST
 
+/* --max-per-backend 1 --queue 1 through one worker (?backends=1): of three requests at once one runs,
+ * one waits in the balancer's queue and is answered after it, the third gets 503 busy at once. */
+START_TEST(max_per_backend_queues_then_refuses)
+{
+    const char *extra[] = { "--max-per-backend", "1", "--queue", "1", NULL };
+    start_pair(extra);
+    char path[512], *big;
+    size_t big_len;
+    snprintf(path, sizeof path, "%s/eval/seed_test_images/test_2000.jpg", fx_env("IMGREC_SHARED"));
+    ck_assert_int_eq(sh_read_file(path, &big, &big_len), 0);
+    char head[256];
+    int n = snprintf(head, sizeof head, "POST /predict?backends=1 HTTP/1.1\r\nHost: t\r\nContent-Type: image/jpeg\r\n"
+                                        "Content-Length: %zu\r\n\r\n", big_len);
+    struct sh_conn *c = malloc(sizeof *c * 3);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(sh_connect(&c[i], P.port), 0);
+        ck_assert_int_eq(sh_send(&c[i], head, (size_t)n, 2000), 0);
+        ck_assert_int_eq(sh_send(&c[i], big, big_len, 2000), 0);
+        usleep(2000); /* in this order */
+    }
+    int status[3];
+    for (int i = 0; i < 3; i++) {
+        struct sh_reply r;
+        ck_assert_int_eq(sh_read_reply(&c[i], &r, 10000), 0);
+        status[i] = r.status;
+        if (r.status == 200) {
+            char worker[64];
+            ck_assert_int_eq(sh_json_str(r.body, "worker", worker, sizeof worker), 0);
+            ck_assert_str_eq(worker, P.wid[0]);
+        } else {
+            char retry[16];
+            ck_assert_ptr_nonnull(strstr(r.body, "\"busy\""));
+            ck_assert_int_eq(sh_header(&r, "Retry-After", retry, sizeof retry), 0);
+        }
+        sh_reply_free(&r);
+        sh_close(&c[i]);
+    }
+    ck_assert_msg(status[0] == 200 && status[1] == 200 && status[2] == 503, "%d %d %d", status[0], status[1],
+                  status[2]);
+    free(c);
+    free(big);
+}
+END_TEST
+
 /* The balancer's /healthz lists every backend; one whose only backend is dead says so in its log. */
 START_TEST(healthz_lists_backends_and_dead_start_warns)
 {
@@ -590,6 +634,7 @@ Suite *test_suite(void)
     tcase_add_test(e, all_dead_gives_503_at_once);
     tcase_add_test(e, every_policy_serves_through_both_workers);
     tcase_add_test(e, healthz_lists_backends_and_dead_start_warns);
+    tcase_add_test(e, max_per_backend_queues_then_refuses);
     suite_add_tcase(s, e);
     return s;
 }
