@@ -13,20 +13,20 @@
 
 #include "net/buf.h"
 #include "net/http.h"
+#include "net/http_client.h"
 #include "net/loop.h"
 #include "net/cli.h"
 #include "balance/forward.h"
 #include "balance/results_index.h"
 #include "net/server.h"
 #include "balance/static_files.h"
-#include "balance/upstream.h"
 #include "balance/choose.h"
 #include "balance/health.h"
 
 #define PROG "balancer"
 #define MAX_BACKENDS 64
 #define MAX_STATIC_FILE (16u * 1024 * 1024)
-#define MAX_CONNS 4000
+#define SERVER_MAX_CONNS 4000
 /* A healthy worker at its queue bound (16 waiting + 1 running, about 20 ms each here) answers within
  * about 0.35 s; 2 s leaves room for a machine five times slower and still fails over well before the
  * whole request's --backend-timeout. */
@@ -34,8 +34,7 @@
 #define DRAIN_MS 10000 /* SIGTERM: the requests in flight get this long to finish */
 
 struct backend {
-    struct upstream *tries;       /* requests, each call bounded by --try-timeout */
-    struct upstream *probes;      /* GET /healthz, bounded by --probe-timeout */
+    struct http_client *client;   /* tries (each bounded by --try-timeout) and probes (by --probe-timeout) */
     struct loop_timer probe_timer;
     bool probing;
     int index;                    /* in B.choose */
@@ -45,17 +44,20 @@ struct backend {
 struct fwd {
     struct srv_conn *conn;
     struct srv_request *req;
+    struct http_call *call;       /* the try in flight, NULL when none */
+    struct loop_timer deadline;   /* --backend-timeout after arrival: cancels the try or leaves the queue */
     int limit;                    /* ?backends=N (0 = all) */
     int tries;                    /* tries sent so far */
     int last;                     /* backend of the last try, -1 before the first */
     uint64_t deadline_ms;         /* loop clock: the whole request must be answered by then */
     bool timed_out;               /* the last try got no answer in time */
-    struct fwd *next;             /* free list, or the queue of requests waiting for a slot */
+    bool queued;                  /* in the waiting queue */
+    struct fwd *next, *prev;      /* free list (next only), or the queue of requests waiting for a slot */
 };
 
 struct settings {
     int retries, max_fails, queue_max;
-    uint64_t try_timeout_ms, backend_timeout_ms, probe_interval_ms;
+    uint64_t try_timeout_ms, backend_timeout_ms, probe_interval_ms, probe_timeout_ms;
 };
 
 struct balancer {
@@ -71,7 +73,6 @@ struct balancer {
     struct static_root results;   /* valid when has_results */
     bool has_results;
     struct buf scratch;           /* file contents, forwarded heads (loop thread only) */
-    struct buf dechunked;         /* a chunked backend answer, decoded */
 };
 static void usage(FILE *to)
 {
@@ -84,37 +85,31 @@ static void usage(FILE *to)
             "                          with ?backends=N or the form field number_backend_servers=N);\n"
             "                          a try that fails before any answer is retried on another backend\n"
             "  GET  /healthz           200 while a backend is up, else 503; JSON listing every backend\n"
-            "options:\n"
-            "  --port P                port to listen on (default 5000; 0 = any free port)\n"
-            "  --host ADDR             address to listen on (default: all interfaces)\n"
-            "  --backend HOST:PORT     a worker (repeat, or separate with commas)\n"
-            "  --www DIR               the page's folder (default www)\n"
-            "  --results DIR           the studies' output folder (default results)\n"
-            "  --timeout MS            a request must arrive within MS (else 408) (default 30000)\n"
-            "  --backend-timeout MS    the whole request, all tries, must be answered within MS (else 504)\n"
-            "                          (default 30000)\n"
-            "  --policy P              random (default: uniform, the original study's rule), p2c (the less\n"
-            "                          busy of two random ones), least (fewest in flight), round-robin\n"
-            "  --retries N             tries after the first, each on another backend (default 1)\n"
-            "  --try-timeout MS        one try must be answered within MS, else it is retried elsewhere\n"
-            "                          (default %d: a healthy worker at its queue bound of 16 answers in\n"
-            "                          about 0.35 s here; 2 s leaves room for a machine 5x slower)\n"
-            "  --max-per-backend N     tries in flight per backend (default 0: no limit); beyond every\n"
-            "                          backend's limit requests wait in a queue of --queue N (default 256),\n"
-            "                          then get 503\n"
-            "  --max-fails N           consecutive failed tries or probes that mark a backend down (default %d)\n"
-            "  --probe-interval MS     GET /healthz on every backend this often (default %d)\n"
-            "  --probe-timeout MS      a probe must be answered within MS (default %d)\n"
-            "  --slow-start MS         a backend back up gets a share rising from 1/10 to full over MS\n"
-            "                          (default %d)\n"
-            "  --max-body BYTES        largest request body (default %u; over it -> 413)\n"
-            "  --max-memory MB         request bodies held at once, all clients together (default %d;\n"
-            "                          over it -> 503 with Retry-After)\n"
-            "  --help                  this text\n"
-            "SIGTERM or SIGINT: stop accepting, finish the requests in flight (up to 10 s), exit 0.\n",
+            "options (--port defaults to 5000):\n"
+            "  --backend HOST:PORT   a worker (repeat, or separate with commas)\n"
+            "  --www DIR             the page's folder (default www)\n"
+            "  --results DIR         the studies' output folder (default results)\n"
+            "  --backend-timeout MS  the whole request, all tries, must be answered within MS (else 504)\n"
+            "                        (default 30000)\n"
+            "  --policy P            random (default: uniform, the original study's rule), p2c (the less\n"
+            "                        busy of two random ones), least (fewest in flight), round-robin\n"
+            "  --retries N           tries after the first, each on another backend (default 1)\n"
+            "  --try-timeout MS      one try must be answered within MS, else it is retried elsewhere\n"
+            "                        (default %d: a healthy worker at its queue bound of 16 answers in\n"
+            "                        about 0.35 s here; 2 s leaves room for a machine 5x slower)\n"
+            "  --max-per-backend N   tries in flight per backend (default 0: no limit); beyond every\n"
+            "                        backend's limit requests wait in a queue of --queue N (default 256),\n"
+            "                        then get 503\n"
+            "  --max-fails N         consecutive failed tries or probes that mark a backend down (default %d)\n"
+            "  --probe-interval MS   GET /healthz on every backend this often (default %d)\n"
+            "  --probe-timeout MS    a probe must be answered within MS (default %d)\n"
+            "  --slow-start MS       a backend back up gets a share rising from 1/10 to full over MS\n"
+            "                        (default %d)\n",
             DEFAULT_TRY_TIMEOUT_MS, HEALTH_DEFAULT_MAX_FAILS, HEALTH_DEFAULT_INTERVAL_MS,
-            HEALTH_DEFAULT_PROBE_TIMEOUT_MS, HEALTH_DEFAULT_SLOW_START_MS, HTTP_DEFAULT_MAX_BODY,
-            CLI_DEFAULT_MAX_MEMORY_MB);
+            HEALTH_DEFAULT_PROBE_TIMEOUT_MS, HEALTH_DEFAULT_SLOW_START_MS);
+    cli_server_usage(to);
+    fprintf(to, "  --help                this text\n"
+                "SIGTERM or SIGINT: stop accepting, finish the requests in flight (up to 10 s), exit 0.\n");
 }
 
 /* ---- forwarding: tries, retries, the waiting queue ------------------------------------------------ */
@@ -125,8 +120,36 @@ static void try_next(struct fwd *f);
 
 static void fwd_done(struct fwd *f)
 {
+    loop_timer_stop(B.loop, &f->deadline);
     f->next = B.free_fwds;
     B.free_fwds = f;
+}
+
+static void queue_push(struct fwd *f)
+{
+    f->next = NULL;
+    f->prev = B.waiting_tail;
+    if (B.waiting_tail)
+        B.waiting_tail->next = f;
+    else
+        B.waiting = f;
+    B.waiting_tail = f;
+    f->queued = true;
+    B.nwaiting++;
+}
+
+static void queue_remove(struct fwd *f)
+{
+    if (f->prev)
+        f->prev->next = f->next;
+    else
+        B.waiting = f->next;
+    if (f->next)
+        f->next->prev = f->prev;
+    else
+        B.waiting_tail = f->prev;
+    f->queued = false;
+    B.nwaiting--;
 }
 
 /* Requests waiting for a backend below --max-per-backend get one, in arrival order. */
@@ -135,10 +158,7 @@ static void dispatch_waiting(void)
     while (B.waiting &&
            choose_pick(&B.choose, B.waiting->limit, B.waiting->last, loop_now_ms(B.loop)) != CHOOSE_ALL_BUSY) {
         struct fwd *f = B.waiting;
-        B.waiting = f->next;
-        if (!B.waiting)
-            B.waiting_tail = NULL;
-        B.nwaiting--;
+        queue_remove(f);
         try_next(f);
     }
 }
@@ -169,29 +189,61 @@ static void answer_unavailable(struct fwd *f)
     fwd_done(f);
 }
 
-static void on_try_done(void *data, const struct upstream_reply *reply)
+static void answer_deadline(struct fwd *f)
+{
+    char detail[96];
+    snprintf(detail, sizeof detail, "no worker answered within %llu ms (%d tried)",
+             (unsigned long long)B.set.backend_timeout_ms, f->tries);
+    srv_respond_error(f->conn, 504, "backend_timeout", detail, NULL);
+    fwd_done(f);
+}
+
+/* --backend-timeout passed: the try in flight is cancelled (its connection closes, so the worker sees
+ * the balancer gone and drops the job), or the request leaves the queue. */
+static void on_deadline(struct loop *l, void *data)
+{
+    (void)l;
+    struct fwd *f = data;
+    if (f->call) {
+        http_call_cancel(f->call);
+        f->call = NULL;
+        B.choose.b[f->last].in_flight--; /* not a health failure: it had less than its --try-timeout */
+    } else if (f->queued) {
+        queue_remove(f);
+    }
+    answer_deadline(f);
+    dispatch_waiting();
+}
+
+static void on_try_done(void *data, const struct http_client_result *r)
 {
     struct fwd *f = data;
     struct srv_conn *c = f->conn;
     int i = f->last;
+    f->call = NULL;
     B.choose.b[i].in_flight--;
-    /* Failed before an answer, or the worker itself says it could not: another backend may do better. */
-    bool failed = !reply->res || reply->status == 502 || reply->status == 503 || reply->status == 504;
-    report(i, !failed, reply->detail);
-    f->timed_out = !reply->res && reply->status == 504;
+    /* The worker says, in a whole answer, that it did not run the job: another backend may do better. */
+    bool refused = r->res && (r->res->status == 502 || r->res->status == 503 || r->res->status == 504);
+    report(i, r->res && !refused, r->res ? "answered 5xx" : r->detail);
+    f->timed_out = r->error == HTTP_CLIENT_TIMEOUT;
     snprintf(f->req->note, sizeof f->req->note, "backend=%s tries=%d", B.choose.b[i].name, f->tries);
-    if (failed && f->tries <= B.set.retries && loop_now_ms(B.loop) < f->deadline_ms) {
+    /* A failure after part of an answer is never retried: the worker may have run the job. */
+    bool retriable = refused || (!r->res && !r->answer_started);
+    if (retriable && f->tries <= B.set.retries && loop_now_ms(B.loop) < f->deadline_ms) {
         try_next(f);
-    } else if (!reply->res) {
+    } else if (!r->res && r->answer_started) {
+        char detail[96];
+        snprintf(detail, sizeof detail, "the worker's answer failed part way (%s); not retried",
+                 http_client_error_name(r->error));
+        srv_respond_error(c, f->timed_out ? 504 : 502, f->timed_out ? "backend_timeout" : "bad_gateway", detail, NULL);
+        fwd_done(f);
+    } else if (!r->res) {
         answer_unavailable(f);
     } else {
-        const char *body;
-        size_t body_len;
-        if (forward_response_head(reply->res, reply->raw, &B.scratch) != 0 ||
-            forward_response_body(reply->res, reply->raw, reply->raw_len, &B.dechunked, &body, &body_len) != 0)
+        if (forward_response_head(r->res, r->raw, &B.scratch) != 0)
             srv_respond_error(c, 502, "bad_gateway", "the worker's answer could not be relayed", NULL);
         else
-            srv_respond_relay(c, reply->status, buf_ptr(&B.scratch), buf_len(&B.scratch), body, body_len);
+            srv_respond_relay(c, r->res->status, buf_ptr(&B.scratch), buf_len(&B.scratch), r->body, r->body_len);
         fwd_done(f);
     }
     dispatch_waiting();
@@ -202,23 +254,13 @@ static void try_next(struct fwd *f)
 {
     struct srv_conn *c = f->conn;
     uint64_t now = loop_now_ms(B.loop);
-    char detail[96];
     if (now >= f->deadline_ms) {
-        snprintf(detail, sizeof detail, "no worker answered within %llu ms (%d tried)",
-                 (unsigned long long)B.set.backend_timeout_ms, f->tries);
-        srv_respond_error(c, 504, "backend_timeout", detail, NULL);
-        fwd_done(f);
+        answer_deadline(f);
         return;
     }
     int i = choose_pick(&B.choose, f->limit, f->last, now);
     if (i == CHOOSE_ALL_BUSY && B.nwaiting < B.set.queue_max) {
-        f->next = NULL;
-        if (B.waiting_tail)
-            B.waiting_tail->next = f;
-        else
-            B.waiting = f;
-        B.waiting_tail = f;
-        B.nwaiting++;
+        queue_push(f);
         return;
     }
     if (i >= 0 && i == f->last) { /* a retry goes elsewhere or not at all */
@@ -248,11 +290,17 @@ static void try_next(struct fwd *f)
         return;
     }
     struct backend *be = B.choose.b[i].data;
-    B.choose.b[i].in_flight++;
     f->tries++;
     f->last = i;
     snprintf(f->req->note, sizeof f->req->note, "backend=%s tries=%d", B.choose.b[i].name, f->tries);
-    upstream_call(be->tries, buf_ptr(&B.scratch), buf_len(&B.scratch), f->req->body, f->req->body_len, on_try_done, f);
+    f->call = http_client_send(be->client, buf_ptr(&B.scratch), buf_len(&B.scratch), f->req->body, f->req->body_len,
+                               B.set.try_timeout_ms, on_try_done, f);
+    if (!f->call) {
+        srv_respond_error(c, 503, "out_of_memory", "the balancer is out of memory", "Retry-After: 1\r\n");
+        fwd_done(f);
+        return;
+    }
+    B.choose.b[i].in_flight++;
 }
 
 static void forward(struct srv_conn *c, struct srv_request *r)
@@ -271,6 +319,12 @@ static void forward(struct srv_conn *c, struct srv_request *r)
     B.free_fwds = f->next;
     *f = (struct fwd){ .conn = c, .req = r, .limit = (int)(n > MAX_BACKENDS ? MAX_BACKENDS : n), .last = -1,
                        .deadline_ms = loop_now_ms(B.loop) + B.set.backend_timeout_ms };
+    loop_timer_init(&f->deadline, on_deadline, f);
+    if (loop_timer_arm(B.loop, &f->deadline, B.set.backend_timeout_ms) != 0) {
+        srv_respond_error(c, 503, "busy", "cannot time the request", "Retry-After: 1\r\n");
+        fwd_done(f);
+        return;
+    }
     try_next(f);
 }
 
@@ -278,11 +332,11 @@ static void forward(struct srv_conn *c, struct srv_request *r)
 
 static const char probe_head[] = "GET /healthz HTTP/1.1\r\nHost: imgrec-balancer\r\n\r\n";
 
-static void on_probe_done(void *data, const struct upstream_reply *reply)
+static void on_probe_done(void *data, const struct http_client_result *reply)
 {
     struct backend *be = data;
     be->probing = false;
-    bool ok = reply->res && reply->status == 200;
+    bool ok = reply->res && reply->res->status == 200;
     char why[160];
     snprintf(why, sizeof why, "GET /healthz: %s", reply->res ? "not 200" : reply->detail);
     if (!ok && B.choose.b[be->index].fails_total == 0)
@@ -295,8 +349,9 @@ static void probe_tick(struct loop *l, void *data)
 {
     struct backend *be = data;
     if (!be->probing) {
-        be->probing = true;
-        upstream_call(be->probes, probe_head, sizeof probe_head - 1, NULL, 0, on_probe_done, be);
+        /* the same client as the tries (a probe proves their path), with its own timeout */
+        be->probing = http_client_send(be->client, probe_head, sizeof probe_head - 1, NULL, 0,
+                                       B.set.probe_timeout_ms, on_probe_done, be) != NULL;
     }
     if (loop_timer_arm(l, &be->probe_timer, B.set.probe_interval_ms) != 0)
         fprintf(stderr, PROG ": cannot re-arm the health probe of %s\n", B.choose.b[be->index].name);
@@ -384,13 +439,14 @@ static void handle(struct srv_conn *c, struct srv_request *r, void *data)
 /* ---- start-up --------------------------------------------------------------------------------------- */
 
 struct options {
-    const char *host, *www, *results;
+    const char *www, *results;
     const char *backends[MAX_BACKENDS];
     int nbackends;
-    long port, timeout_ms, backend_timeout_ms, max_body, max_memory_mb;
+    long backend_timeout_ms;
     long retries, try_timeout_ms, max_per_backend, queue, max_fails, probe_interval_ms, probe_timeout_ms,
         slow_start_ms;
     enum choose_policy policy;
+    struct srv_config srv;
 };
 
 /* Adds each comma-separated HOST:PORT of arg. */
@@ -409,36 +465,30 @@ static int add_backends(struct options *o, char *arg)
 static int parse_options(int argc, char **argv, struct options *o)
 {
     static const struct option longopts[] = {
-        { "port", required_argument, NULL, 'p' },    { "host", required_argument, NULL, 'H' },
+        CLI_SERVER_LONGOPTS,
         { "backend", required_argument, NULL, 'B' }, { "www", required_argument, NULL, 'w' },
-        { "results", required_argument, NULL, 'r' }, { "timeout", required_argument, NULL, 'T' },
-        { "backend-timeout", required_argument, NULL, 'U' }, { "max-body", required_argument, NULL, 'b' },
-        { "max-memory", required_argument, NULL, 'M' }, { "help", no_argument, NULL, 'h' },
+        { "results", required_argument, NULL, 'r' }, { "backend-timeout", required_argument, NULL, 'U' },
+        { "help", no_argument, NULL, 'h' },
         { "policy", required_argument, NULL, 'P' }, { "retries", required_argument, NULL, 'R' },
         { "try-timeout", required_argument, NULL, 't' }, { "max-per-backend", required_argument, NULL, 'm' },
         { "queue", required_argument, NULL, 'q' }, { "max-fails", required_argument, NULL, 'f' },
         { "probe-interval", required_argument, NULL, 'i' }, { "probe-timeout", required_argument, NULL, 'I' },
         { "slow-start", required_argument, NULL, 's' }, { 0, 0, 0, 0 },
     };
-    *o = (struct options){ .www = "www", .results = "results", .port = 5000, .timeout_ms = 30000,
-                           .backend_timeout_ms = 30000, .max_body = HTTP_DEFAULT_MAX_BODY,
-                           .max_memory_mb = CLI_DEFAULT_MAX_MEMORY_MB, .retries = 1,
+    *o = (struct options){ .www = "www", .results = "results", .backend_timeout_ms = 30000, .retries = 1,
                            .try_timeout_ms = DEFAULT_TRY_TIMEOUT_MS, .queue = 256, .max_fails = HEALTH_DEFAULT_MAX_FAILS,
                            .probe_interval_ms = HEALTH_DEFAULT_INTERVAL_MS,
                            .probe_timeout_ms = HEALTH_DEFAULT_PROBE_TIMEOUT_MS,
                            .slow_start_ms = HEALTH_DEFAULT_SLOW_START_MS };
+    cli_server_defaults(&o->srv, 5000, SERVER_MAX_CONNS);
     int opt, rc = 0;
-    while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1 && rc == 0) {
+    opterr = 0; /* cli_bad_option names a bad option once, without the program's path */
+    while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1 && rc == 0) {
         switch (opt) {
-        case 'p': rc = cli_long(PROG, "--port", optarg, 0, 65535, &o->port); break;
-        case 'H': o->host = optarg; break;
         case 'B': rc = add_backends(o, optarg); break;
         case 'w': o->www = optarg; break;
         case 'r': o->results = optarg; break;
-        case 'T': rc = cli_long(PROG, "--timeout", optarg, 10, 3600000, &o->timeout_ms); break;
         case 'U': rc = cli_long(PROG, "--backend-timeout", optarg, 10, 3600000, &o->backend_timeout_ms); break;
-        case 'b': rc = cli_long(PROG, "--max-body", optarg, 1, 1L << 30, &o->max_body); break;
-        case 'M': rc = cli_long(PROG, "--max-memory", optarg, 1, CLI_MAX_MEMORY_MB, &o->max_memory_mb); break;
         case 'P':
             if ((rc = choose_policy_parse(optarg, &o->policy)) != 0)
                 fprintf(stderr, PROG ": --policy: one of random, p2c, least, round-robin\n");
@@ -452,11 +502,11 @@ static int parse_options(int argc, char **argv, struct options *o)
         case 'I': rc = cli_long(PROG, "--probe-timeout", optarg, 10, 3600000, &o->probe_timeout_ms); break;
         case 's': rc = cli_long(PROG, "--slow-start", optarg, 0, 3600000, &o->slow_start_ms); break;
         case 'h': usage(stdout); exit(0);
-        default: rc = -1;
+        case '?': rc = cli_bad_option(PROG, argv); break;
+        default: rc = cli_server_option(PROG, opt, optarg, &o->srv) == 1 ? 0 : -1; /* --port, --host ... */
         }
     }
-    return cli_finish(PROG, rc, o->nbackends > 0 && optind == argc, "at least one --backend HOST:PORT is required",
-                      usage);
+    return cli_finish(PROG, rc, o->nbackends > 0 && optind == argc, "at least one --backend HOST:PORT is required");
 }
 
 int main(int argc, char **argv)
@@ -474,31 +524,32 @@ int main(int argc, char **argv)
                                .try_timeout_ms = (uint64_t)(o.try_timeout_ms < o.backend_timeout_ms ? o.try_timeout_ms
                                                                                                  : o.backend_timeout_ms),
                                .backend_timeout_ms = (uint64_t)o.backend_timeout_ms,
-                               .probe_interval_ms = (uint64_t)o.probe_interval_ms };
+                               .probe_interval_ms = (uint64_t)o.probe_interval_ms,
+                               .probe_timeout_ms = (uint64_t)o.probe_timeout_ms };
     choose_init(&B.choose, o.policy, (int)o.max_per_backend, (uint64_t)o.slow_start_ms,
                 (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ULL ^ (uint64_t)getpid() << 32);
     buf_init(&B.scratch, MAX_STATIC_FILE + 4096);
-    buf_init(&B.dechunked, UPSTREAM_MAX_RESPONSE);
     struct loop *l = loop_create(8192);
-    B.fwds = calloc(MAX_CONNS, sizeof *B.fwds);
+    B.fwds = calloc(SERVER_MAX_CONNS, sizeof *B.fwds);
     if (!l || !B.fwds) {
         fprintf(stderr, PROG ": cannot create the event loop\n");
         return 1;
     }
     B.loop = l;
-    for (int i = 0; i < MAX_CONNS; i++) {
+    for (int i = 0; i < SERVER_MAX_CONNS; i++) {
         B.fwds[i].next = B.free_fwds;
         B.free_fwds = &B.fwds[i];
     }
     int status = 1;
+    /* as many connections per backend as the balancer has clients, and one for its probe: a call never
+     * waits for one */
+    struct http_client_opts backend_opts = { SERVER_MAX_CONNS + 1, 0, HTTP_CLIENT_DEFAULT_MAX_RESPONSE };
     for (int i = 0; i < o.nbackends; i++) {
         struct backend *be = &B.backends[i];
-        be->tries = upstream_create(l, o.backends[i], (int)B.set.try_timeout_ms, err, sizeof err);
-        be->probes = be->tries ? upstream_create(l, o.backends[i], (int)o.probe_timeout_ms, err, sizeof err) : NULL;
-        if (!be->probes || (be->index = choose_add(&B.choose, o.backends[i], be, 0)) < 0) {
-            fprintf(stderr, PROG ": --backend %s: %s\n", o.backends[i], be->probes ? "too many backends" : err);
-            upstream_free(be->tries);
-            upstream_free(be->probes);
+        be->client = http_client_create_hostport(l, o.backends[i], &backend_opts, err, sizeof err);
+        if (!be->client || (be->index = choose_add(&B.choose, o.backends[i], be, 0)) < 0) {
+            fprintf(stderr, PROG ": --backend %s: %s\n", o.backends[i], be->client ? "too many backends" : err);
+            http_client_free(be->client);
             goto out;
         }
         /* Up from the start at full weight; the first probe, one interval later, or the first tries say
@@ -508,14 +559,9 @@ int main(int argc, char **argv)
         if (loop_timer_arm(l, &be->probe_timer, B.set.probe_interval_ms) != 0)
             goto out;
     }
-    struct srv_config cfg = {
-        .host = o.host, .port = (int)o.port, .limits = HTTP_LIMITS_DEFAULT,
-        .timeout_ms = (int)o.timeout_ms, .max_conns = MAX_CONNS, .max_memory = (size_t)o.max_memory_mb << 20,
-    };
-    cfg.limits.max_body = (uint64_t)o.max_body;
-    struct srv *s = srv_create(l, &cfg, handle, NULL, err, sizeof err);
+    struct srv *s = srv_create(l, &o.srv, handle, NULL, err, sizeof err);
     if (!s) {
-        fprintf(stderr, PROG ": cannot listen on port %ld: %s\n", o.port, err);
+        fprintf(stderr, PROG ": cannot listen on port %d: %s\n", o.srv.port, err);
         goto out;
     }
     if (cli_stop_on_signals(l) == 0) {
@@ -530,12 +576,10 @@ int main(int argc, char **argv)
 out:
     for (int i = 0; i < B.choose.n; i++) {
         loop_timer_stop(l, &B.backends[i].probe_timer);
-        upstream_free(B.backends[i].tries);
-        upstream_free(B.backends[i].probes);
+        http_client_free(B.backends[i].client);
     }
     free(B.fwds);
     loop_destroy(l);
     buf_free(&B.scratch);
-    buf_free(&B.dechunked);
     return status;
 }

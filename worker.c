@@ -38,18 +38,13 @@ static void usage(FILE *to)
             "                  (an HTML page instead when Accept prefers text/html: a browser form)\n"
             "  GET  /healthz   200 when the model is loaded\n"
             "options:\n"
-            "  --port P          TCP port to listen on (0 = any free port)\n"
-            "  --host ADDR       address to listen on (default: all interfaces)\n"
-            "  --model FILE      the .tflite model\n"
-            "  --threads N       threads one inference uses (default 1)\n"
-            "  --max-body BYTES  largest request body (default %u; over it -> 413)\n"
-            "  --queue N         requests that may wait for the inference thread (default 16; over -> 503)\n"
-            "  --max-memory MB   request bodies held at once, all clients together (default %d; over -> 503)\n"
-            "  --timeout MS      a request must arrive within MS (else 408); idle connections close (default 30000)\n"
-            "  --name ID         how answers name this worker (default HOSTNAME:PORT)\n"
-            "  --help            this text\n"
-            "SIGTERM or SIGINT: stop accepting, finish the requests in flight (up to 10 s), exit 0.\n",
-            HTTP_DEFAULT_MAX_BODY, CLI_DEFAULT_MAX_MEMORY_MB);
+            "  --model FILE          the .tflite model\n"
+            "  --threads N           threads one inference uses (default 1)\n"
+            "  --queue N             requests that may wait for the inference thread (default 16; over -> 503)\n"
+            "  --name ID             how answers name this worker (default HOSTNAME:PORT)\n");
+    cli_server_usage(to);
+    fprintf(to, "  --help                this text\n");
+    fprintf(to, "SIGTERM or SIGINT: stop accepting, finish the requests in flight (up to 10 s), exit 0.\n");
 }
 
 /* Status and error code for an engine error. */
@@ -245,39 +240,35 @@ static void handle(struct srv_conn *c, struct srv_request *r, void *data)
 }
 
 struct options {
-    const char *host, *model, *name;
-    long port, threads, max_body, queue, timeout_ms, max_memory_mb;
+    const char *model, *name;
+    long threads, queue;
+    struct srv_config srv;
 };
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
     static const struct option longopts[] = {
-        { "port", required_argument, NULL, 'p' },     { "host", required_argument, NULL, 'H' },
-        { "model", required_argument, NULL, 'm' },    { "threads", required_argument, NULL, 't' },
-        { "max-body", required_argument, NULL, 'b' }, { "queue", required_argument, NULL, 'q' },
-        { "timeout", required_argument, NULL, 'T' },  { "name", required_argument, NULL, 'n' },
-        { "max-memory", required_argument, NULL, 'M' }, { "help", no_argument, NULL, 'h' }, { 0, 0, 0, 0 },
+        CLI_SERVER_LONGOPTS,
+        { "model", required_argument, NULL, 'm' }, { "threads", required_argument, NULL, 't' },
+        { "queue", required_argument, NULL, 'q' }, { "name", required_argument, NULL, 'n' },
+        { "help", no_argument, NULL, 'h' },        { 0, 0, 0, 0 },
     };
-    *o = (struct options){ .port = -1, .threads = 1, .max_body = HTTP_DEFAULT_MAX_BODY, .queue = 16,
-                           .timeout_ms = 30000, .max_memory_mb = CLI_DEFAULT_MAX_MEMORY_MB };
+    *o = (struct options){ .threads = 1, .queue = 16 };
+    cli_server_defaults(&o->srv, -1, 2000);
     int opt, rc = 0;
-    while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1 && rc == 0) {
+    opterr = 0; /* cli_bad_option names a bad option once, without the program's path */
+    while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1 && rc == 0) {
         switch (opt) {
-        case 'p': rc = cli_long(PROG, "--port", optarg, 0, 65535, &o->port); break;
-        case 'H': o->host = optarg; break;
         case 'm': o->model = optarg; break;
         case 't': rc = cli_long(PROG, "--threads", optarg, 1, 64, &o->threads); break;
-        case 'b': rc = cli_long(PROG, "--max-body", optarg, 1, 1L << 30, &o->max_body); break;
-        case 'M': rc = cli_long(PROG, "--max-memory", optarg, 1, CLI_MAX_MEMORY_MB, &o->max_memory_mb); break;
         case 'q': rc = cli_long(PROG, "--queue", optarg, 0, 4096, &o->queue); break;
-        case 'T': rc = cli_long(PROG, "--timeout", optarg, 10, 3600000, &o->timeout_ms); break;
         case 'n': o->name = optarg; break;
         case 'h': usage(stdout); exit(0);
-        default: rc = -1;
+        case '?': rc = cli_bad_option(PROG, argv); break;
+        default: rc = cli_server_option(PROG, opt, optarg, &o->srv) == 1 ? 0 : -1; /* --port, --host ... */
         }
     }
-    return cli_finish(PROG, rc, o->port >= 0 && o->model && optind == argc, "--port and --model are required",
-                      usage);
+    return cli_finish(PROG, rc, o->srv.port >= 0 && o->model && optind == argc, "--port and --model are required");
 }
 
 int main(int argc, char **argv)
@@ -288,7 +279,7 @@ int main(int argc, char **argv)
     char err[256];
     struct nn_model *model = nn_load(o.model, err, sizeof err);
     if (!model) {
-        fprintf(stderr, PROG ": %s: %s\n", o.model, err);
+        fprintf(stderr, PROG ": %s\n", err); /* err names the file */
         return 1;
     }
     if (nn_set_threads(model, (int)o.threads) != 0)
@@ -302,14 +293,9 @@ int main(int argc, char **argv)
         nn_free(model);
         return 1;
     }
-    struct srv_config cfg = {
-        .host = o.host, .port = (int)o.port, .limits = HTTP_LIMITS_DEFAULT,
-        .timeout_ms = (int)o.timeout_ms, .max_conns = 2000, .max_memory = (size_t)o.max_memory_mb << 20,
-    };
-    cfg.limits.max_body = (uint64_t)o.max_body;
-    struct srv *s = srv_create(l, &cfg, handle, &w, err, sizeof err);
+    struct srv *s = srv_create(l, &o.srv, handle, &w, err, sizeof err);
     if (!s || cli_stop_on_signals(l) != 0) {
-        fprintf(stderr, PROG ": cannot listen on port %ld: %s\n", o.port, s ? "signal setup failed" : err);
+        fprintf(stderr, PROG ": cannot listen on port %d: %s\n", o.srv.port, s ? "signal setup failed" : err);
         return 1;
     }
     if (o.name) {

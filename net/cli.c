@@ -20,15 +20,80 @@ int cli_long(const char *prog, const char *opt, const char *val, long min, long 
     return 0;
 }
 
-int cli_finish(const char *prog, int rc, int complete, const char *complaint, void (*usage)(FILE *))
+int cli_finish(const char *prog, int rc, int complete, const char *complaint)
 {
     if (rc == 0 && !complete) {
         fprintf(stderr, "%s: %s\n", prog, complaint);
         rc = -1;
     }
     if (rc != 0)
-        usage(stderr);
+        cli_hint(prog);
     return rc == 0 ? 0 : -1;
+}
+
+int cli_bad_option(const char *prog, char *const argv[])
+{
+    const char *typed = optind > 1 ? argv[optind - 1] : "?";
+    if (optopt && typed[0] == '-' && typed[1] != '-') /* a short option, maybe inside a cluster */
+        fprintf(stderr, "%s: -%c: unknown option or missing value\n", prog, optopt);
+    else
+        fprintf(stderr, "%s: %s: unknown option or missing value\n", prog, typed);
+    return -1;
+}
+
+void cli_hint(const char *prog)
+{
+    fprintf(stderr, "%s: see %s --help\n", prog, prog);
+}
+
+void cli_server_usage(FILE *to)
+{
+    fprintf(to,
+            "  --port P              port to listen on (0 = any free port)\n"
+            "  --host ADDR           address to listen on (default: all interfaces)\n"
+            "  --timeout MS          a request must arrive within MS (else 408); idle connections close\n"
+            "                        (default 30000)\n"
+            "  --max-body BYTES      largest request body (default %u; over it -> 413)\n"
+            "  --max-memory MB       request bodies held at once, all clients together (default %d;\n"
+            "                        over it -> 503 with Retry-After)\n",
+            HTTP_DEFAULT_MAX_BODY, CLI_DEFAULT_MAX_MEMORY_MB);
+}
+
+void cli_server_defaults(struct srv_config *cfg, int port, int max_conns)
+{
+    *cfg = (struct srv_config){ .port = port, .limits = HTTP_LIMITS_DEFAULT, .timeout_ms = 30000,
+                                .max_conns = max_conns, .max_memory = (size_t)CLI_DEFAULT_MAX_MEMORY_MB << 20 };
+}
+
+int cli_server_option(const char *prog, int opt, const char *arg, struct srv_config *cfg)
+{
+    long v;
+    switch (opt) {
+    case 'p':
+        if (cli_long(prog, "--port", arg, 0, 65535, &v) != 0)
+            return -1;
+        cfg->port = (int)v;
+        return 1;
+    case 'H':
+        cfg->host = arg;
+        return 1;
+    case 'T':
+        if (cli_long(prog, "--timeout", arg, 10, 3600000, &v) != 0)
+            return -1;
+        cfg->timeout_ms = (int)v;
+        return 1;
+    case 'b':
+        if (cli_long(prog, "--max-body", arg, 1, 1L << 30, &v) != 0)
+            return -1;
+        cfg->limits.max_body = (uint64_t)v;
+        return 1;
+    case 'M':
+        if (cli_long(prog, "--max-memory", arg, 1, CLI_MAX_MEMORY_MB, &v) != 0)
+            return -1;
+        cfg->max_memory = (size_t)v << 20;
+        return 1;
+    }
+    return 0;
 }
 
 static struct loop *signal_loop;

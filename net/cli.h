@@ -1,22 +1,47 @@
-/* cli: the small pieces of command-line handling the programs share. */
-#ifndef SVC_CLI_H
-#define SVC_CLI_H
+/* cli: the small pieces of command-line handling the programs share — whole-number option values, the
+ * end of option parsing, the options every server takes (worker and balancer alike), signal wiring. */
+#ifndef NET_CLI_H
+#define NET_CLI_H
 
+#include <getopt.h>
 #include <stdio.h>
 
 #include "net/loop.h"
+#include "net/server.h"
 
 /* Parses a whole decimal option value in [min, max] into *out; prints "PROG: --opt: why" and returns -1
  * when it is not. */
 int cli_long(const char *prog, const char *opt, const char *val, long min, long max, long *out);
 
-/* Ends option parsing: when rc is 0 but the options are not complete, prints "PROG: complaint";
- * on any error prints the usage to stderr.  Returns 0 when all is well, else -1. */
-int cli_finish(const char *prog, int rc, int complete, const char *complaint, void (*usage)(FILE *));
+/* Ends option parsing: when rc is 0 but the options are not complete, prints "PROG: complaint"; on any
+ * error adds the one-line hint "PROG: see PROG --help" (not the whole usage).  Returns 0 or -1. */
+int cli_finish(const char *prog, int rc, int complete, const char *complaint);
+
+/* For getopt_long's '?' (run with opterr = 0): prints "PROG: OPTION: unknown option or missing value"
+ * naming what was typed (argv[optind - 1]), once.  Returns -1. */
+int cli_bad_option(const char *prog, char *const argv[]);
+/* "PROG: see PROG --help" */
+void cli_hint(const char *prog);
 
 /* The default of --max-memory (MiB of request bodies a program holds at once) and its upper bound. */
 #define CLI_DEFAULT_MAX_MEMORY_MB 256
 #define CLI_MAX_MEMORY_MB (1L << 20)
+
+/* ---- the server options: --port --host --timeout --max-body --max-memory, parsed into a srv_config ---- */
+
+/* getopt_long entries to splice into a program's table (their letters are p H T b M: keep them free). */
+#define CLI_SERVER_LONGOPTS                                                                           \
+    { "port", required_argument, NULL, 'p' }, { "host", required_argument, NULL, 'H' },               \
+    { "timeout", required_argument, NULL, 'T' }, { "max-body", required_argument, NULL, 'b' },        \
+    { "max-memory", required_argument, NULL, 'M' }
+/* Their --help lines (options in a 24-column first field, as the programs print theirs). */
+void cli_server_usage(FILE *to);
+/* Defaults: port (-1 = the caller requires --port), all interfaces, HTTP_LIMITS_DEFAULT, a 30 s request
+ * timeout, CLI_DEFAULT_MAX_MEMORY_MB, and max_conns. */
+void cli_server_defaults(struct srv_config *cfg, int port, int max_conns);
+/* Handles one getopt letter (call it from the switch's default).  Returns 1 when it was a server option
+ * (taken), 0 when it is not one ('?' included), -1 on a bad value (reported as "PROG: --opt ..."). */
+int cli_server_option(const char *prog, int opt, const char *arg, struct srv_config *cfg);
 
 /* SIGINT and SIGTERM stop loop l (loop_run returns); SIGPIPE is ignored. */
 int cli_stop_on_signals(struct loop *l);

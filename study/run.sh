@@ -104,6 +104,9 @@ cpu_limit() {
 
 mkdir -p "$out"
 : >"$out/service.log"
+# A smoke run's numbers are not measurements: say so where `client recommend` looks (STUDY_SMOKE_MARK).
+rm -f "$out/SMOKE"
+[ "$quick" = --quick ] && echo "smoke run (study/run.sh --quick): not for recommendations" >"$out/SMOKE"
 
 if [ "$quick" = --quick ]; then
     acc_args="--limit 8 --sizes 16,224"

@@ -4,6 +4,7 @@
  * Prints, for the model in $IMGREC_MODEL: RSS after load, the check against one golden case, the
  * single-thread median and its GFLOP/s, the ratio to ONNX Runtime's median (when given), the 2-thread
  * speedup for one image, and images/s of two single-threaded engines (uint8 and int8 models) side by side. */
+#include "net/clock.h"
 #include "nn/kernels/gemm.h"
 #include "nn/graph/graph.h"
 #include "nn/nn.h"
@@ -22,9 +23,7 @@
 
 static double now_s(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+    return (double)clock_now_ns() / 1e9;
 }
 
 static long rss_kb(void)
@@ -205,10 +204,9 @@ int main(int argc, char **argv)
     }
     const char *coretype = getenv("OPENBLAS_CORETYPE");
     printf("== nn bench [%s] OPENBLAS_CORETYPE=%s\n", label, coretype ? coretype : "(unset)");
-    printf("GEMM path: %s; load average when starting: %s", nn_gemm_available() ?
-           "nn's own AVX-512 kernel (OpenBLAS not on the hot path)" : "OpenBLAS sgemm", loadavg());
-
     struct nn_model *m = load_or_die("IMGREC_MODEL");
+    printf("path: %s (IMGREC_NN_ISA=%s); load average when starting: %s", nn_isa(m),
+           getenv("IMGREC_NN_ISA") ? getenv("IMGREC_NN_ISA") : "auto", loadavg());
     nn_set_threads(m, 1);
     float *input = malloc(INPUT_FLOATS * sizeof *input), *want = malloc(1001 * sizeof *want);
     if (!input || !want || read_golden("test_224", ".input.f32", input, INPUT_FLOATS) < 0 ||
