@@ -1,7 +1,8 @@
 /* balancer: the front door on :5000.  It serves the page (www/) and the study results, and forwards each
- * POST /submit or /predict to a backend worker chosen uniformly at random (or among the first N the
- * request asks for), relaying the answer.  It never decodes an image; it looks into a multipart body
- * only for the number_backend_servers field. */
+ * POST /submit or /predict to a healthy backend worker chosen by the policy (balance/choose.h; among the
+ * first N the request asks for), retrying a failed try on another one, and relaying the answer.  Health
+ * probes and the up/down rules are balance/health.h.  It never decodes an image; it looks into a
+ * multipart body only for the number_backend_servers field. */
 #define _GNU_SOURCE
 #include <getopt.h>
 #include <stdio.h>
@@ -19,15 +20,54 @@
 #include "balance/results_index.h"
 #include "net/server.h"
 #include "balance/static_files.h"
+#include "balance/choose.h"
+#include "balance/health.h"
 
 #define PROG "balancer"
 #define MAX_BACKENDS 64
 #define MAX_STATIC_FILE (16u * 1024 * 1024)
 #define SERVER_MAX_CONNS 4000
+/* A healthy worker at its queue bound (16 waiting + 1 running, about 20 ms each here) answers within
+ * about 0.35 s; 2 s leaves room for a machine five times slower and still fails over well before the
+ * whole request's --backend-timeout. */
+#define DEFAULT_TRY_TIMEOUT_MS 2000
+#define DRAIN_MS 10000 /* SIGTERM: the requests in flight get this long to finish */
+
+struct backend {
+    struct http_client *client;   /* tries (each bounded by --try-timeout) and probes (by --probe-timeout) */
+    struct loop_timer probe_timer;
+    bool probing;
+    int index;                    /* in B.choose */
+};
+
+/* One forwarded request across its tries.  A fixed pool (one per possible client connection). */
+struct fwd {
+    struct srv_conn *conn;
+    struct srv_request *req;
+    struct http_call *call;       /* the try in flight, NULL when none */
+    struct loop_timer deadline;   /* --backend-timeout after arrival: cancels the try or leaves the queue */
+    int limit;                    /* ?backends=N (0 = all) */
+    int tries;                    /* tries sent so far */
+    int last;                     /* backend of the last try, -1 before the first */
+    uint64_t deadline_ms;         /* loop clock: the whole request must be answered by then */
+    bool timed_out;               /* the last try got no answer in time */
+    bool queued;                  /* in the waiting queue */
+    struct fwd *next, *prev;      /* free list (next only), or the queue of requests waiting for a slot */
+};
+
+struct settings {
+    int retries, max_fails, queue_max;
+    uint64_t try_timeout_ms, backend_timeout_ms, probe_interval_ms, probe_timeout_ms;
+};
 
 struct balancer {
-    struct http_client *backends[MAX_BACKENDS];
-    int nbackends;
+    struct loop *loop;
+    struct chooser choose;
+    struct backend backends[MAX_BACKENDS];
+    struct settings set;
+    struct fwd *fwds, *free_fwds;
+    struct fwd *waiting, *waiting_tail;   /* every backend at --max-per-backend: FIFO, bounded */
+    int nwaiting;
     struct static_root www;
     const char *results_dir;
     struct static_root results;   /* valid when has_results */
@@ -36,11 +76,8 @@ struct balancer {
     struct static_root examples;
     const char *cors_origin;      /* --cors, or NULL */
     char cors_headers[320];       /* the Access-Control-Allow-Origin lines for an allowed Origin */
-    uint64_t rng;                 /* xorshift64* state */
     struct buf scratch;           /* file contents, forwarded heads (loop thread only) */
-    uint64_t backend_timeout_ms;
 };
-
 static void usage(FILE *to)
 {
     fprintf(to,
@@ -48,9 +85,10 @@ static void usage(FILE *to)
             "Serves the web page and spreads classification requests over worker backends.\n"
             "  GET  /, /app.js ...     files from --www\n"
             "  GET  /results/          JSON index of the study results; /results/STUDY/FILE the files\n"
-            "  POST /submit, /predict  forwarded to a random backend (among the first N with ?backends=N\n"
-            "                          or the form field number_backend_servers=N)\n"
-            "  GET  /healthz           200 and the backend list\n"
+            "  POST /submit, /predict  forwarded to a healthy backend chosen by --policy (among the first N\n"
+            "                          with ?backends=N or the form field number_backend_servers=N);\n"
+            "                          a try that fails before any answer is retried on another backend\n"
+            "  GET  /healthz           200 while a backend is up, else 503; JSON listing every backend\n"
             "  GET  /examples/         JSON list of example pictures (--examples); /examples/FILE each\n"
             "  OPTIONS (any path)      CORS preflight: 200 for the --cors origin, else 403\n"
             "options (--port defaults to 5000):\n"
@@ -59,20 +97,30 @@ static void usage(FILE *to)
             "  --results DIR         the studies' output folder (default results)\n"
             "  --examples DIR        pictures the page offers as examples (default: none)\n"
             "  --cors ORIGIN         let pages from ORIGIN (e.g. http://localhost:8080, or *) call the API\n"
-            "  --backend-timeout MS  a backend must answer within MS (else 504) (default 30000)\n");
+            "  --backend-timeout MS  the whole request, all tries, must be answered within MS (else 504)\n"
+            "                        (default 30000)\n"
+            "  --policy P            random (default: uniform, the original study's rule), p2c (the less\n"
+            "                        busy of two random ones), least (fewest in flight), round-robin\n"
+            "  --retries N           tries after the first, each on another backend (default 1)\n"
+            "  --try-timeout MS      one try must be answered within MS, else it is retried elsewhere\n"
+            "                        (default %d: a healthy worker at its queue bound of 16 answers in\n"
+            "                        about 0.35 s here; 2 s leaves room for a machine 5x slower)\n"
+            "  --max-per-backend N   tries in flight per backend (default 0: no limit); beyond every\n"
+            "                        backend's limit requests wait in a queue of --queue N (default 256),\n"
+            "                        then get 503\n"
+            "  --max-fails N         consecutive failed tries or probes that mark a backend down (default %d)\n"
+            "  --probe-interval MS   GET /healthz on every backend this often (default %d)\n"
+            "  --probe-timeout MS    a probe must be answered within MS (default %d)\n"
+            "  --slow-start MS       a backend back up gets a share rising from 1/10 to full over MS\n"
+            "                        (default %d)\n",
+            DEFAULT_TRY_TIMEOUT_MS, HEALTH_DEFAULT_MAX_FAILS, HEALTH_DEFAULT_INTERVAL_MS,
+            HEALTH_DEFAULT_PROBE_TIMEOUT_MS, HEALTH_DEFAULT_SLOW_START_MS);
     cli_server_usage(to);
-    fprintf(to, "  --help                this text\n");
+    fprintf(to, "  --help                this text\n"
+                "SIGTERM or SIGINT: stop accepting, finish the requests in flight (up to 10 s), exit 0.\n");
 }
 
-static uint64_t next_random(struct balancer *b)
-{
-    b->rng ^= b->rng >> 12;
-    b->rng ^= b->rng << 25;
-    b->rng ^= b->rng >> 27;
-    return b->rng * 0x2545F4914F6CDD1DULL;
-}
-
-/* ---- forwarding ----------------------------------------------------------------------------------- */
+/* ---- forwarding: tries, retries, the waiting queue ------------------------------------------------ */
 
 static struct balancer B; /* the one balancer of this process (the backend callbacks reach it here) */
 
@@ -105,26 +153,203 @@ static void cors_preflight(struct srv_conn *c, struct srv_request *r)
     srv_respond(c, 200, NULL, NULL, 0, extra);
 }
 
-static void on_backend_reply(void *data, const struct http_client_result *reply)
+/* The extra header lines of an answer on c: the CORS lines for an allowed Origin, then `more` (or NULL). */
+static const char *extra_for(struct srv_conn *c, const char *more)
 {
-    struct srv_conn *c = data;
-    if (!reply->res) {
-        bool timeout = reply->error == HTTP_CLIENT_TIMEOUT;
-        srv_respond_error(c, timeout ? 504 : 502, timeout ? "backend_timeout" : "bad_gateway", reply->detail,
-                          cors_extra(srv_conn_request(c)));
+    static char lines[512]; /* loop thread only; srv_respond* copies it */
+    const char *allow = cors_extra(srv_conn_request(c));
+    if (!allow)
+        return more;
+    snprintf(lines, sizeof lines, "%s%s", allow, more ? more : "");
+    return lines;
+}
+
+static void try_next(struct fwd *f);
+
+static void fwd_done(struct fwd *f)
+{
+    loop_timer_stop(B.loop, &f->deadline);
+    f->next = B.free_fwds;
+    B.free_fwds = f;
+}
+
+static void queue_push(struct fwd *f)
+{
+    f->next = NULL;
+    f->prev = B.waiting_tail;
+    if (B.waiting_tail)
+        B.waiting_tail->next = f;
+    else
+        B.waiting = f;
+    B.waiting_tail = f;
+    f->queued = true;
+    B.nwaiting++;
+}
+
+static void queue_remove(struct fwd *f)
+{
+    if (f->prev)
+        f->prev->next = f->next;
+    else
+        B.waiting = f->next;
+    if (f->next)
+        f->next->prev = f->prev;
+    else
+        B.waiting_tail = f->prev;
+    f->queued = false;
+    B.nwaiting--;
+}
+
+/* Requests waiting for a backend below --max-per-backend get one, in arrival order. */
+static void dispatch_waiting(void)
+{
+    while (B.waiting &&
+           choose_pick(&B.choose, B.waiting->limit, B.waiting->last, loop_now_ms(B.loop)) != CHOOSE_ALL_BUSY) {
+        struct fwd *f = B.waiting;
+        queue_remove(f);
+        try_next(f);
+    }
+}
+
+static void log_change(int i, const char *why)
+{
+    const struct choose_backend *b = &B.choose.b[i];
+    fprintf(stderr, PROG ": backend %s is %s%s%s\n", b->name, b->up ? "up" : "down", why ? ": " : "", why ? why : "");
+}
+
+/* A try or a probe on backend i ended. */
+static void report(int i, bool ok, const char *why)
+{
+    if (health_report(&B.choose, i, ok, B.set.max_fails, loop_now_ms(B.loop)))
+        log_change(i, ok ? NULL : why);
+}
+
+/* Every try failed without an answer (and the budget is spent or nobody else is up): 503, come back
+ * later; 504 when the last one was silent.  The detail never names a worker's address. */
+static void answer_unavailable(struct fwd *f)
+{
+    char detail[96];
+    snprintf(detail, sizeof detail, "no worker could answer (%d tried)", f->tries);
+    if (f->timed_out)
+        srv_respond_error(f->conn, 504, "backend_timeout", detail, extra_for(f->conn, NULL));
+    else
+        srv_respond_error(f->conn, 503, "no_worker_answered", detail, extra_for(f->conn, "Retry-After: 1\r\n"));
+    fwd_done(f);
+}
+
+static void answer_deadline(struct fwd *f)
+{
+    char detail[96];
+    snprintf(detail, sizeof detail, "no worker answered within %llu ms (%d tried)",
+             (unsigned long long)B.set.backend_timeout_ms, f->tries);
+    srv_respond_error(f->conn, 504, "backend_timeout", detail, extra_for(f->conn, NULL));
+    fwd_done(f);
+}
+
+/* --backend-timeout passed: the try in flight is cancelled (its connection closes, so the worker sees
+ * the balancer gone and drops the job), or the request leaves the queue. */
+static void on_deadline(struct loop *l, void *data)
+{
+    (void)l;
+    struct fwd *f = data;
+    if (f->call) {
+        http_call_cancel(f->call);
+        f->call = NULL;
+        B.choose.b[f->last].in_flight--; /* not a health failure: it had less than its --try-timeout */
+    } else if (f->queued) {
+        queue_remove(f);
+    }
+    answer_deadline(f);
+    dispatch_waiting();
+}
+
+static void on_try_done(void *data, const struct http_client_result *r)
+{
+    struct fwd *f = data;
+    struct srv_conn *c = f->conn;
+    int i = f->last;
+    f->call = NULL;
+    B.choose.b[i].in_flight--;
+    /* The worker says, in a whole answer, that it did not run the job: another backend may do better. */
+    bool refused = r->res && (r->res->status == 502 || r->res->status == 503 || r->res->status == 504);
+    report(i, r->res && !refused, r->res ? "answered 5xx" : r->detail);
+    f->timed_out = r->error == HTTP_CLIENT_TIMEOUT;
+    snprintf(f->req->note, sizeof f->req->note, "backend=%s tries=%d", B.choose.b[i].name, f->tries);
+    /* A failure after part of an answer is never retried: the worker may have run the job. */
+    bool retriable = refused || (!r->res && !r->answer_started);
+    if (retriable && f->tries <= B.set.retries && loop_now_ms(B.loop) < f->deadline_ms) {
+        try_next(f);
+    } else if (!r->res && r->answer_started) {
+        char detail[96];
+        snprintf(detail, sizeof detail, "the worker's answer failed part way (%s); not retried",
+                 http_client_error_name(r->error));
+        srv_respond_error(c, f->timed_out ? 504 : 502, f->timed_out ? "backend_timeout" : "bad_gateway", detail, extra_for(c, NULL));
+        fwd_done(f);
+    } else if (!r->res) {
+        answer_unavailable(f);
+    } else {
+        const char *cors = cors_extra(srv_conn_request(c));
+        if (forward_response_head(r->res, r->raw, &B.scratch) != 0 || (cors && buf_append_str(&B.scratch, cors) != 0))
+            srv_respond_error(c, 502, "bad_gateway", "the worker's answer could not be relayed", extra_for(c, NULL));
+        else
+            srv_respond_relay(c, r->res->status, buf_ptr(&B.scratch), buf_len(&B.scratch), r->body, r->body_len);
+        fwd_done(f);
+    }
+    dispatch_waiting();
+}
+
+/* Sends f's next try to a healthy backend other than the last one tried, or answers. */
+static void try_next(struct fwd *f)
+{
+    struct srv_conn *c = f->conn;
+    uint64_t now = loop_now_ms(B.loop);
+    if (now >= f->deadline_ms) {
+        answer_deadline(f);
         return;
     }
-    if (forward_response_head(reply->res, reply->raw, &B.scratch) != 0) {
-        srv_respond_error(c, 502, "bad_gateway", "the backend's answer could not be relayed", NULL);
+    int i = choose_pick(&B.choose, f->limit, f->last, now);
+    if (i == CHOOSE_ALL_BUSY && B.nwaiting < B.set.queue_max) {
+        queue_push(f);
         return;
     }
-    const char *cors = cors_extra(srv_conn_request(c));
-    if (cors && buf_append_str(&B.scratch, cors) != 0) {
-        srv_respond_error(c, 502, "bad_gateway", "the backend's answer could not be relayed", NULL);
+    if (i >= 0 && i == f->last) { /* a retry goes elsewhere or not at all */
+        answer_unavailable(f);
         return;
     }
-    srv_respond_relay(c, reply->res->status, buf_ptr(&B.scratch), buf_len(&B.scratch), reply->body,
-                      reply->body_len);
+    if (i < 0) {
+        if (i == CHOOSE_ALL_BUSY)
+            srv_respond_error(c, 503, "busy", "every worker is at its limit and the queue is full; try again shortly",
+                              "Retry-After: 1\r\n");
+        else if (f->tries == 0)
+            srv_respond_error(c, 503, "no_worker_up", "no worker is up; try again shortly", extra_for(c, "Retry-After: 1\r\n"));
+        else {
+            answer_unavailable(f);
+            return;
+        }
+        fwd_done(f);
+        return;
+    }
+    /* The worker drops the job unrun once nobody waits for it any more (see worker.c). */
+    uint64_t left = f->deadline_ms - now;
+    if (forward_request_head(f->req, &B.scratch) != 0 || buf_len(&B.scratch) < 2 ||
+        (B.scratch.end -= 2, buf_printf(&B.scratch, "X-Imgrec-Deadline-Ms: %llu\r\n\r\n",
+                                        (unsigned long long)(left < B.set.try_timeout_ms ? left : B.set.try_timeout_ms))) != 0) {
+        srv_respond_error(c, 431, "headers_too_large", "the request head is too large to forward", extra_for(c, NULL));
+        fwd_done(f);
+        return;
+    }
+    struct backend *be = B.choose.b[i].data;
+    f->tries++;
+    f->last = i;
+    snprintf(f->req->note, sizeof f->req->note, "backend=%s tries=%d", B.choose.b[i].name, f->tries);
+    f->call = http_client_send(be->client, buf_ptr(&B.scratch), buf_len(&B.scratch), f->req->body, f->req->body_len,
+                               B.set.try_timeout_ms, on_try_done, f);
+    if (!f->call) {
+        srv_respond_error(c, 503, "out_of_memory", "the balancer is out of memory", extra_for(c, "Retry-After: 1\r\n"));
+        fwd_done(f);
+        return;
+    }
+    B.choose.b[i].in_flight++;
 }
 
 static void forward(struct srv_conn *c, struct srv_request *r)
@@ -135,17 +360,61 @@ static void forward(struct srv_conn *c, struct srv_request *r)
                           "number_backend_servers / backends must be a whole number from 1 up", cors_extra(r));
         return;
     }
-    if (n == 0 || n > B.nbackends)
-        n = B.nbackends;
-    struct http_client *u = B.backends[next_random(&B) % (uint64_t)n];
-    snprintf(r->note, sizeof r->note, "backend=%s", http_client_name(u));
-    if (forward_request_head(r, &B.scratch) != 0) {
-        srv_respond_error(c, 431, "headers_too_large", "the request head is too large to forward", NULL);
+    struct fwd *f = B.free_fwds;
+    if (!f) { /* cannot happen: one per connection */
+        srv_respond_error(c, 503, "busy", "too many requests in flight", extra_for(c, "Retry-After: 1\r\n"));
         return;
     }
-    if (!http_client_send(u, buf_ptr(&B.scratch), buf_len(&B.scratch), r->body, r->body_len, B.backend_timeout_ms,
-                          on_backend_reply, c))
-        srv_respond_error(c, 502, "bad_gateway", "out of memory", NULL);
+    B.free_fwds = f->next;
+    *f = (struct fwd){ .conn = c, .req = r, .limit = (int)(n > MAX_BACKENDS ? MAX_BACKENDS : n), .last = -1,
+                       .deadline_ms = loop_now_ms(B.loop) + B.set.backend_timeout_ms };
+    loop_timer_init(&f->deadline, on_deadline, f);
+    if (loop_timer_arm(B.loop, &f->deadline, B.set.backend_timeout_ms) != 0) {
+        srv_respond_error(c, 503, "busy", "cannot time the request", extra_for(c, "Retry-After: 1\r\n"));
+        fwd_done(f);
+        return;
+    }
+    try_next(f);
+}
+
+/* ---- active health: GET /healthz on every backend every --probe-interval ---------------------------- */
+
+static const char probe_head[] = "GET /healthz HTTP/1.1\r\nHost: imgrec-balancer\r\n\r\n";
+
+static void on_probe_done(void *data, const struct http_client_result *reply)
+{
+    struct backend *be = data;
+    be->probing = false;
+    bool ok = reply->res && reply->res->status == 200;
+    char why[160];
+    snprintf(why, sizeof why, "GET /healthz: %s", reply->res ? "not 200" : reply->detail);
+    if (!ok && B.choose.b[be->index].fails_total == 0)
+        fprintf(stderr, PROG ": warning: backend %s does not answer: %s\n", B.choose.b[be->index].name, why);
+    report(be->index, ok, why);
+    dispatch_waiting();
+}
+
+static void probe_tick(struct loop *l, void *data)
+{
+    struct backend *be = data;
+    if (!be->probing) {
+        /* the same client as the tries (a probe proves their path), with its own timeout */
+        be->probing = http_client_send(be->client, probe_head, sizeof probe_head - 1, NULL, 0,
+                                       B.set.probe_timeout_ms, on_probe_done, be) != NULL;
+    }
+    if (loop_timer_arm(l, &be->probe_timer, B.set.probe_interval_ms) != 0)
+        fprintf(stderr, PROG ": cannot re-arm the health probe of %s\n", B.choose.b[be->index].name);
+}
+
+static void healthz(struct srv_conn *c)
+{
+    if (health_json(&B.choose, loop_now_ms(B.loop), &B.scratch) != 0) {
+        srv_respond_error(c, 500, "internal_error", "the health report is too large", extra_for(c, NULL));
+        return;
+    }
+    bool up = choose_count_up(&B.choose) > 0;
+    srv_respond(c, up ? 200 : 503, "application/json", buf_ptr(&B.scratch), buf_len(&B.scratch),
+                extra_for(c, up ? NULL : "Retry-After: 1\r\n"));
 }
 
 /* ---- files ------------------------------------------------------------------------------------------ */
@@ -225,9 +494,7 @@ static void handle(struct srv_conn *c, struct srv_request *r, void *data)
     } else if (!get) {
         srv_respond_error(c, 405, "method_not_allowed", "use GET", "Allow: GET, HEAD\r\n");
     } else if (http_str_eq(path, "/healthz")) {
-        char body[128];
-        int n = snprintf(body, sizeof body, "{\"status\":\"ok\",\"backends\":%d}\n", B.nbackends);
-        srv_respond(c, 200, "application/json", body, (size_t)n, cors_extra(r));
+        healthz(c);
     } else if (has_prefix(path, "/results")) {
         serve_results(c, path);
     } else if (has_prefix(path, "/examples")) {
@@ -244,6 +511,9 @@ struct options {
     const char *backends[MAX_BACKENDS];
     int nbackends;
     long backend_timeout_ms;
+    long retries, try_timeout_ms, max_per_backend, queue, max_fails, probe_interval_ms, probe_timeout_ms,
+        slow_start_ms;
+    enum choose_policy policy;
     struct srv_config srv;
 };
 
@@ -267,9 +537,18 @@ static int parse_options(int argc, char **argv, struct options *o)
         { "backend", required_argument, NULL, 'B' }, { "www", required_argument, NULL, 'w' },
         { "results", required_argument, NULL, 'r' }, { "backend-timeout", required_argument, NULL, 'U' },
         { "examples", required_argument, NULL, 'e' }, { "cors", required_argument, NULL, 'C' },
-        { "help", no_argument, NULL, 'h' },          { 0, 0, 0, 0 },
+        { "help", no_argument, NULL, 'h' },
+        { "policy", required_argument, NULL, 'P' }, { "retries", required_argument, NULL, 'R' },
+        { "try-timeout", required_argument, NULL, 't' }, { "max-per-backend", required_argument, NULL, 'm' },
+        { "queue", required_argument, NULL, 'q' }, { "max-fails", required_argument, NULL, 'f' },
+        { "probe-interval", required_argument, NULL, 'i' }, { "probe-timeout", required_argument, NULL, 'I' },
+        { "slow-start", required_argument, NULL, 's' }, { 0, 0, 0, 0 },
     };
-    *o = (struct options){ .www = "www", .results = "results", .backend_timeout_ms = 30000 };
+    *o = (struct options){ .www = "www", .results = "results", .backend_timeout_ms = 30000, .retries = 1,
+                           .try_timeout_ms = DEFAULT_TRY_TIMEOUT_MS, .queue = 256, .max_fails = HEALTH_DEFAULT_MAX_FAILS,
+                           .probe_interval_ms = HEALTH_DEFAULT_INTERVAL_MS,
+                           .probe_timeout_ms = HEALTH_DEFAULT_PROBE_TIMEOUT_MS,
+                           .slow_start_ms = HEALTH_DEFAULT_SLOW_START_MS };
     cli_server_defaults(&o->srv, 5000, SERVER_MAX_CONNS);
     int opt, rc = 0;
     opterr = 0; /* cli_bad_option names a bad option once, without the program's path */
@@ -287,6 +566,18 @@ static int parse_options(int argc, char **argv, struct options *o)
             }
             break;
         case 'U': rc = cli_long(PROG, "--backend-timeout", optarg, 10, 3600000, &o->backend_timeout_ms); break;
+        case 'P':
+            if ((rc = choose_policy_parse(optarg, &o->policy)) != 0)
+                fprintf(stderr, PROG ": --policy: one of random, p2c, least, round-robin\n");
+            break;
+        case 'R': rc = cli_long(PROG, "--retries", optarg, 0, 8, &o->retries); break;
+        case 't': rc = cli_long(PROG, "--try-timeout", optarg, 10, 3600000, &o->try_timeout_ms); break;
+        case 'm': rc = cli_long(PROG, "--max-per-backend", optarg, 0, 100000, &o->max_per_backend); break;
+        case 'q': rc = cli_long(PROG, "--queue", optarg, 0, 100000, &o->queue); break;
+        case 'f': rc = cli_long(PROG, "--max-fails", optarg, 1, 1000, &o->max_fails); break;
+        case 'i': rc = cli_long(PROG, "--probe-interval", optarg, 10, 3600000, &o->probe_interval_ms); break;
+        case 'I': rc = cli_long(PROG, "--probe-timeout", optarg, 10, 3600000, &o->probe_timeout_ms); break;
+        case 's': rc = cli_long(PROG, "--slow-start", optarg, 0, 3600000, &o->slow_start_ms); break;
         case 'h': usage(stdout); exit(0);
         case '?': rc = cli_bad_option(PROG, argv); break;
         default: rc = cli_server_option(PROG, opt, optarg, &o->srv) == 1 ? 0 : -1; /* --port, --host ... */
@@ -317,24 +608,44 @@ int main(int argc, char **argv)
         B.cors_origin = o.cors;
         snprintf(B.cors_headers, sizeof B.cors_headers, "Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n", o.cors);
     }
-    B.rng = (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ULL ^ (uint64_t)getpid() << 32 ^ 1;
+    B.set = (struct settings){ .retries = (int)o.retries, .max_fails = (int)o.max_fails, .queue_max = (int)o.queue,
+                               .try_timeout_ms = (uint64_t)(o.try_timeout_ms < o.backend_timeout_ms ? o.try_timeout_ms
+                                                                                                 : o.backend_timeout_ms),
+                               .backend_timeout_ms = (uint64_t)o.backend_timeout_ms,
+                               .probe_interval_ms = (uint64_t)o.probe_interval_ms,
+                               .probe_timeout_ms = (uint64_t)o.probe_timeout_ms };
+    choose_init(&B.choose, o.policy, (int)o.max_per_backend, (uint64_t)o.slow_start_ms,
+                (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ULL ^ (uint64_t)getpid() << 32);
     buf_init(&B.scratch, MAX_STATIC_FILE + 4096);
     struct loop *l = loop_create(8192);
-    if (!l) {
+    B.fwds = calloc(SERVER_MAX_CONNS, sizeof *B.fwds);
+    if (!l || !B.fwds) {
         fprintf(stderr, PROG ": cannot create the event loop\n");
         return 1;
     }
+    B.loop = l;
+    for (int i = 0; i < SERVER_MAX_CONNS; i++) {
+        B.fwds[i].next = B.free_fwds;
+        B.free_fwds = &B.fwds[i];
+    }
     int status = 1;
-    B.backend_timeout_ms = (uint64_t)o.backend_timeout_ms;
-    /* as many connections per backend as the balancer has clients: a call never waits for one */
-    struct http_client_opts backend_opts = { SERVER_MAX_CONNS, 0, HTTP_CLIENT_DEFAULT_MAX_RESPONSE };
+    /* as many connections per backend as the balancer has clients, and one for its probe: a call never
+     * waits for one */
+    struct http_client_opts backend_opts = { SERVER_MAX_CONNS + 1, 0, HTTP_CLIENT_DEFAULT_MAX_RESPONSE };
     for (int i = 0; i < o.nbackends; i++) {
-        B.backends[i] = http_client_create_hostport(l, o.backends[i], &backend_opts, err, sizeof err);
-        if (!B.backends[i]) {
-            fprintf(stderr, PROG ": --backend %s: %s\n", o.backends[i], err);
+        struct backend *be = &B.backends[i];
+        be->client = http_client_create_hostport(l, o.backends[i], &backend_opts, err, sizeof err);
+        if (!be->client || (be->index = choose_add(&B.choose, o.backends[i], be, 0)) < 0) {
+            fprintf(stderr, PROG ": --backend %s: %s\n", o.backends[i], be->client ? "too many backends" : err);
+            http_client_free(be->client);
             goto out;
         }
-        B.nbackends++;
+        /* Up from the start at full weight; the first probe, one interval later, or the first tries say
+         * otherwise if need be. */
+        health_mark(&B.choose, be->index, true, 0);
+        loop_timer_init(&be->probe_timer, probe_tick, be);
+        if (loop_timer_arm(l, &be->probe_timer, B.set.probe_interval_ms) != 0)
+            goto out;
     }
     struct srv *s = srv_create(l, &o.srv, handle, NULL, err, sizeof err);
     if (!s) {
@@ -342,14 +653,20 @@ int main(int argc, char **argv)
         goto out;
     }
     if (cli_stop_on_signals(l) == 0) {
-        fprintf(stderr, PROG ": listening on http://localhost:%d/ with %d backends\n", srv_port(s), B.nbackends);
+        fprintf(stderr, PROG ": listening on http://localhost:%d/ with %d backends, policy %s\n", srv_port(s),
+                B.choose.n, choose_policy_name(B.choose.policy));
         status = loop_run(l) == 0 ? 0 : 1;
-        fprintf(stderr, PROG ": stopping\n");
+        fprintf(stderr, PROG ": stopping: finishing the requests in flight (at most %d ms)\n", DRAIN_MS);
+        if (status == 0 && srv_drain(s, DRAIN_MS) != 0)
+            fprintf(stderr, PROG ": some requests were still unanswered after %d ms\n", DRAIN_MS);
     }
     srv_destroy(s);
 out:
-    for (int i = 0; i < B.nbackends; i++)
-        http_client_free(B.backends[i]);
+    for (int i = 0; i < B.choose.n; i++) {
+        loop_timer_stop(l, &B.backends[i].probe_timer);
+        http_client_free(B.backends[i].client);
+    }
+    free(B.fwds);
     loop_destroy(l);
     buf_free(&B.scratch);
     return status;

@@ -22,6 +22,8 @@
 #include "net/server.h"
 
 #define PROG "worker"
+#define WORKER_DEADLINE_HEADER "X-Imgrec-Deadline-Ms"
+#define DRAIN_MS 10000 /* SIGTERM: a full queue (17 jobs) takes well under a second here */
 
 struct worker {
     struct infer_queue *queue;
@@ -58,6 +60,7 @@ static void usage(FILE *to)
             "  --max-jpeg-work M     millions of JPEG coefficients decoded over all scans (default %d)\n"
             "  --help                this text\n",
             IMG_DEFAULT_MAX_DECODE_MB, IMG_DEFAULT_MAX_JPEG_SCANS, IMG_DEFAULT_MAX_JPEG_MCOEF);
+    fprintf(to, "SIGTERM or SIGINT: stop accepting, finish the requests in flight (up to 10 s), exit 0.\n");
 }
 
 /* Status and error code for an engine error. */
@@ -112,7 +115,12 @@ static void on_classified(struct infer_job *job, void *data)
     const char *code = NULL, *type = "application/json";
     char err[sizeof job->err];
     snprintf(err, sizeof err, "%s", job->err);
-    if (job->rc != 0) {
+    if (job->rc == IQ_ABANDONED) {
+        status = 504; /* nobody reads it: the caller left or its deadline passed */
+        code = "abandoned";
+        snprintf(err, sizeof err, "the caller's deadline passed or it left before the job ran");
+        snprintf(r->note, sizeof r->note, "abandoned");
+    } else if (job->rc != 0) {
         status = nn_error_status(job->rc, &code);
     } else {
         /* A browser that posted the plain form (no JavaScript) gets a page; everyone else JSON. */
@@ -168,6 +176,26 @@ static int find_image(struct srv_conn *c, struct srv_request *r, const char **by
     return 0;
 }
 
+/* The balancer's X-Imgrec-Deadline-Ms: how many ms from now it still waits for this answer.  0 = none. */
+static uint64_t deadline_budget(const struct srv_request *r)
+{
+    const struct http_header *h = http_find_header(r->headers, r->http.num_headers, WORKER_DEADLINE_HEADER);
+    uint64_t v = 0;
+    if (!h || h->value.len == 0 || h->value.len > 9)
+        return 0;
+    for (size_t i = 0; i < h->value.len; i++) {
+        if (h->value.p[i] < '0' || h->value.p[i] > '9')
+            return 0;
+        v = v * 10 + (uint64_t)(h->value.p[i] - '0');
+    }
+    return v ? v : 1; /* "0": already late */
+}
+
+static bool caller_still_there(void *owner)
+{
+    return !srv_conn_peer_closed(owner);
+}
+
 static void predict(struct worker *w, struct srv_conn *c, struct srv_request *r)
 {
     const char *bytes;
@@ -182,21 +210,30 @@ static void predict(struct worker *w, struct srv_conn *c, struct srv_request *r)
     job->bytes = bytes;
     job->len = len;
     job->owner = c;
+    /* A request from the balancer carries its deadline; the balancer closes the connection when it gives
+     * up on a try, so its EOF also means nobody waits.  (A direct client may half-close and still wait.) */
+    job->budget_ms = deadline_budget(r);
+    if (job->budget_ms)
+        job->still_wanted = caller_still_there;
     iq_submit(w->queue, job);
 }
 
-/* {"status":"ok","worker":"host:port","isa":"avx512","in_queue":N}: the model is loaded (it is before we listen). */
+/* {"status":"ok","worker":"host:port","isa":"avx512","in_queue":N,"abandoned":N}: 200 once the model is
+ * loaded (before we listen) and an engine thread runs; 503 "starting" until then. */
 static void healthz(struct worker *w, struct srv_conn *c)
 {
     struct buf *b = &w->json;
+    bool ready = iq_running(w->queue);
     buf_clear(b);
-    int rc = buf_append_str(b, "{\"status\":\"ok\",\"worker\":");
+    int rc = buf_printf(b, "{\"status\":\"%s\",\"worker\":", ready ? "ok" : "starting");
     rc |= buf_append_json_str(b, w->id, strlen(w->id));
-    rc |= buf_printf(b, ",\"isa\":\"%s\",\"in_queue\":%d}\n", w->isa, iq_depth(w->queue));
+    rc |= buf_printf(b, ",\"isa\":\"%s\",\"in_queue\":%d,\"abandoned\":%llu}\n", w->isa, iq_depth(w->queue),
+                     (unsigned long long)iq_abandoned(w->queue));
     if (rc != 0)
         srv_respond_error(c, 500, "internal_error", "could not format the answer", NULL);
     else
-        srv_respond(c, 200, "application/json", buf_ptr(b), buf_len(b), NULL);
+        srv_respond(c, ready ? 200 : 503, "application/json", buf_ptr(b), buf_len(b),
+                    ready ? NULL : "Retry-After: 1\r\n");
 }
 
 static void handle(struct srv_conn *c, struct srv_request *r, void *data)
@@ -317,7 +354,9 @@ int main(int argc, char **argv)
                  " batch %ld/%ldms\n",
             w.id, srv_port(s), o.model, w.isa, o.queue, o.engines, o.decoders, o.batch_max, o.batch_delay_ms);
     int rc = loop_run(l);
-    fprintf(stderr, PROG " %s: stopping\n", w.id);
+    fprintf(stderr, PROG " %s: stopping: finishing the requests in flight (at most %d ms)\n", w.id, DRAIN_MS);
+    if (rc == 0 && srv_drain(s, DRAIN_MS) != 0)
+        fprintf(stderr, PROG " %s: some requests were still unanswered after %d ms\n", w.id, DRAIN_MS);
     iq_destroy(w.queue); /* first: the running job reads a connection's buffer */
     srv_destroy(s);
     loop_destroy(l);

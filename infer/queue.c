@@ -45,6 +45,8 @@ struct infer_queue {
     int decoding, peak_decoding;
     bool stopping;
     bool sync_ready;           /* lock and conds initialised */
+    _Atomic bool running;      /* an engine thread has started */
+    uint64_t abandoned;        /* loop thread only */
 };
 
 static double ms_between(uint64_t from, uint64_t to)
@@ -79,7 +81,15 @@ static void on_job_done(struct loop *l, void *data)
     (void)l;
     struct infer_job *job = data;
     job->total_ms = ms_between(job->submitted_ns, clock_now_ns());
+    job->queue->abandoned += job->rc == IQ_ABANDONED;
     job->queue->done(job, job->queue->data);
+}
+
+/* Nobody waits for the answer of a job past its budget or whose caller left: it is not computed. */
+static bool abandoned(const struct infer_job *job, uint64_t now_ns)
+{
+    return (job->budget_ms && now_ns - job->submitted_ns > job->budget_ms * 1000000u) ||
+           (job->still_wanted && !job->still_wanted(job->owner));
 }
 
 static void finish(struct infer_queue *q, struct infer_job *job)
@@ -118,7 +128,8 @@ static void *decoder_thread(void *arg)
         job->err[0] = '\0';
         job->batch = 0;
         memset(&job->result, 0, sizeof job->result);
-        job->rc = infer_decode(job->bytes, job->len, job->tensor, job->err, sizeof job->err);
+        job->rc = abandoned(job, start) ? IQ_ABANDONED
+                                        : infer_decode(job->bytes, job->len, job->tensor, job->err, sizeof job->err);
         job->decoded_ns = clock_now_ns();
         job->result.decode_ms = ms_between(start, job->decoded_ns);
         pthread_mutex_lock(&q->lock);
@@ -172,7 +183,14 @@ static void run_batch(struct engine *e, int n)
     struct infer_queue *q = e->queue;
     for (int i = 0; i < n; i++) {
         struct infer_job *job = e->batch[i];
-        job->queued_ms += ms_between(job->decoded_ns, clock_now_ns());
+        uint64_t now = clock_now_ns();
+        job->queued_ms += ms_between(job->decoded_ns, now);
+        if (abandoned(job, now)) { /* its caller left while it waited for an engine */
+            release_slot(q, job->tensor);
+            job->rc = IQ_ABANDONED;
+            finish(q, job);
+            continue;
+        }
         memcpy(nn_input(e->model), job->tensor, TENSOR_FLOATS * sizeof(float));
         release_slot(q, job->tensor);
         double decode_ms = job->result.decode_ms;
@@ -186,6 +204,7 @@ static void run_batch(struct engine *e, int n)
 static void *engine_thread(void *arg)
 {
     struct engine *e = arg;
+    e->queue->running = true;
     int n;
     while ((n = take_batch(e)) > 0)
         run_batch(e, n);
@@ -297,6 +316,8 @@ struct infer_job *iq_acquire(struct infer_queue *q)
     q->free = job->next;
     q->in_use++;
     job->next = NULL;
+    job->budget_ms = 0;
+    job->still_wanted = NULL;
     return job;
 }
 
@@ -327,4 +348,14 @@ int iq_peak_decoding(struct infer_queue *q)
     int peak = q->peak_decoding;
     pthread_mutex_unlock(&q->lock);
     return peak;
+}
+
+bool iq_running(const struct infer_queue *q)
+{
+    return q->running;
+}
+
+uint64_t iq_abandoned(const struct infer_queue *q)
+{
+    return q->abandoned;
 }

@@ -18,19 +18,25 @@
 #ifndef SVC_INFER_QUEUE_H
 #define SVC_INFER_QUEUE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "net/loop.h"
 #include "nn/nn.h"
 
+#define IQ_ABANDONED 1 /* job->rc of a job dropped unrun: past its deadline or its caller gone */
+
 struct infer_job {
     /* set by the caller before iq_submit */
     const void *bytes;
     size_t len;
     void *owner;              /* the caller's context (e.g. the connection) */
+    uint64_t budget_ms;       /* the answer is wanted only this long after iq_submit; 0 = no limit */
+    bool (*still_wanted)(void *owner); /* NULL, or asked (by a decoder, then an engine) just before the job
+                                          is decoded and run: false = the caller is gone (thread-safe) */
     /* filled by the pipeline */
-    int rc;                   /* 0 or a negative enum nn_error */
+    int rc;                   /* 0, a negative enum nn_error, or IQ_ABANDONED (not run: nobody waits) */
     struct nn_result result;  /* decode_ms and inference_ms are the job's own stages */
     char err[256];
     double queued_ms;         /* time spent waiting: for a decoder, then for an engine */
@@ -72,5 +78,9 @@ void iq_release(struct infer_queue *q, struct infer_job *job);
 int iq_depth(const struct infer_queue *q);
 /* Any thread: the most pictures decoded at once so far (never above cfg.decoders). */
 int iq_peak_decoding(struct infer_queue *q);
+/* True once an engine thread has started (any thread). */
+bool iq_running(const struct infer_queue *q);
+/* Jobs dropped unrun so far (loop thread). */
+uint64_t iq_abandoned(const struct infer_queue *q);
 
 #endif

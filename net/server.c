@@ -36,7 +36,8 @@ enum conn_state { CONN_READING, CONN_HANDLING, CONN_WRITING, CONN_DRAINING };
 struct srv {
     struct loop *loop;
     struct srv_config cfg;
-    int listen_fd;
+    int listen_fd;            /* -1 once draining */
+    bool draining;            /* srv_drain: every connection closes after its current answer */
     int spare_fd;             /* released to accept-and-close when out of fds */
     srv_handler_fn *fn;
     void *data;
@@ -286,6 +287,13 @@ struct srv_request *srv_conn_request(struct srv_conn *c)
     return c->state == CONN_HANDLING ? &c->req : NULL;
 }
 
+bool srv_conn_peer_closed(struct srv_conn *c)
+{
+    char byte;
+    ssize_t n = recv(c->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
 struct loop *srv_conn_loop(struct srv_conn *c)
 {
     return c->srv->loop;
@@ -338,7 +346,7 @@ static void dispatch(struct srv_conn *c)
     r->start_ms = loop_now_ms(c->srv->loop);
     r->note[0] = '\0';
     c->request_valid = true;
-    c->close_after = !r->http.keep_alive; /* a half-closed client still gets every whole request answered */
+    c->close_after = !r->http.keep_alive || c->srv->draining; /* a half-closed client still gets every whole request answered */
     c->head_only = http_str_eq(r->http.method, "HEAD");
     c->state = CONN_HANDLING;
     loop_timer_stop(c->srv->loop, &c->timer);
@@ -622,11 +630,36 @@ void srv_destroy(struct srv *s)
         return;
     while (s->conns)
         conn_close(s->conns);
-    loop_unwatch(s->loop, s->listen_fd);
-    close(s->listen_fd);
+    if (s->listen_fd >= 0) {
+        loop_unwatch(s->loop, s->listen_fd);
+        close(s->listen_fd);
+    }
     if (s->spare_fd >= 0)
         close(s->spare_fd);
     free(s);
+}
+
+int srv_drain(struct srv *s, int timeout_ms)
+{
+    struct loop *l = s->loop;
+    uint64_t end = loop_now_ms(l) + (uint64_t)timeout_ms;
+    if (s->listen_fd >= 0) {
+        loop_unwatch(l, s->listen_fd);
+        close(s->listen_fd);
+        s->listen_fd = -1;
+    }
+    s->draining = true;
+    for (struct srv_conn *c = s->conns, *next; c; c = next) {
+        next = c->next;
+        if (c->state == CONN_READING && !c->head_done && buf_len(&c->in) == 0 && buf_len(&c->out) == 0)
+            conn_close(c); /* idle keep-alive: nothing owed */
+        else
+            c->close_after = true;
+    }
+    while (s->conns && loop_now_ms(l) < end)
+        if (loop_run_once(l, 50) < 0)
+            break;
+    return s->conns ? -1 : 0;
 }
 
 int srv_port(const struct srv *s)

@@ -59,6 +59,10 @@ struct srv *srv_create(struct loop *l, const struct srv_config *cfg, srv_handler
 /* Closes the listener and every connection (pending requests are dropped unanswered). */
 void srv_destroy(struct srv *s);
 int srv_port(const struct srv *s);
+/* Graceful stop: closes the listener and idle connections, lets every connection finish the request it
+ * has (answered with Connection: close), running the loop until none is left or timeout_ms passes.
+ * 0 when all finished, -1 when some were still open (srv_destroy drops them).  srv_port is invalid after. */
+int srv_drain(struct srv *s, int timeout_ms);
 
 /* ---- answering: exactly one call per request, on the loop thread ------------------------------------ */
 /* A response with a body (copied).  extra: NULL or preformatted "Name: value\r\n" lines. */
@@ -75,6 +79,11 @@ void srv_respond_relay(struct srv_conn *c, int status, const char *head, size_t 
 
 /* The request this connection is answering (NULL when none is pending). */
 struct srv_request *srv_conn_request(struct srv_conn *c);
+/* True when the client has shut its side of the connection (read end at EOF or reset).  Safe from any
+ * thread while the request awaits its answer (it only peeks at the socket).  A half-closed client that
+ * still waits for its answer looks the same: callers decide whom to believe (the worker asks only for
+ * requests from the balancer, which never half-closes). */
+bool srv_conn_peer_closed(struct srv_conn *c);
 /* The loop the server runs on. */
 struct loop *srv_conn_loop(struct srv_conn *c);
 

@@ -11,25 +11,35 @@
 
 #define PROBE_TIMEOUT_MS 5000
 
-/* The "backends" member of a flat JSON object, or 1 when there is none; -1 when it is not JSON. */
+/* How many workers answer behind the service: the balancer's "up" count when it gives one, else its
+ * "backends" count, else 1 (a worker alone); -1 when it is not JSON. */
 static int backends_of(const char *json, size_t len)
 {
     struct jr j;
     jr_init(&j, json, len);
     bool first = true;
     char key[64];
-    int rc, n = 1;
+    int rc, n = 1, up = -1;
     while ((rc = jr_next_key(&j, &first, key, sizeof key)) == 1) {
         double v;
-        if (strcmp(key, "backends") == 0) {
-            if (jr_number(&j, &v) < 0 || !(v >= 1 && v <= 1e6))
+        if (strcmp(key, "backends") == 0 || strcmp(key, "up") == 0) {
+            struct jr at = j;
+            if (jr_number(&j, &v) < 0) { /* "backends" is the list of them (the balancer with health) */
+                j = at;
+                if (jr_skip(&j) < 0)
+                    return -1;
+            } else if (!(v >= 0 && v <= 1e6)) {
                 return -1;
-            n = (int)v;
+            } else if (key[0] == 'u') {
+                up = (int)v;
+            } else {
+                n = (int)v;
+            }
         } else if (jr_skip(&j) < 0) {
             return -1;
         }
     }
-    return rc == 0 ? n : -1;
+    return rc == 0 ? (up >= 1 ? up : n) : -1;
 }
 
 int service_probe(const struct url *u, int *workers, char *err, size_t errlen)

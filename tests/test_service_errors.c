@@ -177,7 +177,7 @@ START_TEST(oversized_target_and_head_get_414_and_431)
 END_TEST
 
 
-START_TEST(backend_down_gives_502_json)
+START_TEST(backend_down_gives_503_json)
 {
     char dead[32];
     snprintf(dead, sizeof dead, "127.0.0.1:%d", sh_free_port());
@@ -186,7 +186,7 @@ START_TEST(backend_down_gives_502_json)
     ck_assert_int_gt(port, 0);
     size_t len;
     char *jpg = read_seed("test_64.jpg", &len);
-    post_raw(port, "/submit", jpg, len, 502, "bad_gateway");
+    post_raw(port, "/submit", jpg, len, 503, "no_worker_answered");
     free(jpg);
 }
 END_TEST
@@ -213,13 +213,24 @@ START_TEST(silent_backend_gives_504_json)
     char silent[32];
     snprintf(silent, sizeof silent, "127.0.0.1:%d", silent_port);
     const char *backends[] = { silent };
-    const char *extra[] = { "--backend-timeout", "400", NULL };
+    const char *extra[] = { "--backend-timeout", "400", "--probe-interval", "3600000", NULL };
     int port = service_extra_balancer(&svc, backends, 1, extra);
     ck_assert_int_gt(port, 0);
     long long start = sh_now_ms();
     post_raw(port, "/submit", "x", 1, 504, "backend_timeout");
     long long took = sh_now_ms() - start;
     ck_assert_msg(took >= 350 && took < 3000, "504 after %lld ms", took);
+    /* The try was cancelled at the deadline: its connection is closed (a worker would drop the job). */
+    int c = accept(fd, NULL, NULL);
+    ck_assert_int_ge(c, 0);
+    struct timeval tv = { .tv_sec = 2 };
+    ck_assert_int_eq(setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), 0);
+    char drain[4096];
+    ssize_t n;
+    while ((n = read(c, drain, sizeof drain)) > 0)
+        ;
+    ck_assert_msg(n == 0, "the balancer kept the timed-out try's connection open");
+    close(c);
     close(fd);
 }
 END_TEST
@@ -434,8 +445,10 @@ START_TEST(balancer_recovers_when_a_worker_comes_back)
     ck_assert_int_gt(port, 0);
     post_raw(port, "/predict", "", 0, 400, "empty_image"); /* reaches the worker: keeps a pooled connection */
     sh_stop(pid);
-    post_raw(port, "/predict", "", 0, 502, "bad_gateway");
+    post_raw(port, "/predict", "", 0, 503, "no_worker_answered");
     ck_assert_int_eq(service_worker_on(&svc, wport, &pid), 0);
+    /* Marked down by the failed tries; its next health probe (every second) brings it back. */
+    ck_assert_int_eq(sh_wait_healthy(port, -1, 5000), 0);
     post_raw(port, "/predict", "", 0, 400, "empty_image");
     post_raw(port, "/predict", "", 0, 400, "empty_image");
 }
@@ -492,7 +505,8 @@ START_TEST(chunked_backend_answer_is_relayed_whole)
     char backend[32];
     snprintf(backend, sizeof backend, "127.0.0.1:%d", fake_backend(play_chunked));
     const char *backends[] = { backend };
-    int port = service_extra_balancer(&svc, backends, 1, NULL);
+    const char *extra[] = { "--probe-interval", "3600000", NULL }; /* the fake takes one connection */
+    int port = service_extra_balancer(&svc, backends, 1, extra);
     ck_assert_int_gt(port, 0);
     static const char req[] = "POST /predict HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n";
     struct sh_reply r;
@@ -563,13 +577,14 @@ static void play_switching(int c)
     sleep(5);
 }
 
-/* A 101 the balancer never asked for is no interim answer to wait past: 502 at once, not 504 later. */
+/* A 101 the balancer never asked for is no interim answer to wait past: 502 at once, not 504 later (and
+ * not retried: an answer had begun). */
 START_TEST(backend_switching_protocols_gives_502_at_once)
 {
     char backend[32];
     snprintf(backend, sizeof backend, "127.0.0.1:%d", fake_backend(play_switching));
     const char *backends[] = { backend };
-    const char *extra[] = { "--backend-timeout", "3000", NULL };
+    const char *extra[] = { "--backend-timeout", "3000", "--probe-interval", "3600000", NULL };
     int port = service_extra_balancer(&svc, backends, 1, extra);
     ck_assert_int_gt(port, 0);
     long long start = sh_now_ms();
@@ -714,7 +729,7 @@ Suite *test_suite(void)
     tcase_add_test(tc, body_over_the_limit_sent_by_curl_gets_413);
     tcase_add_test(tc, malformed_http_gets_400_and_close);
     tcase_add_test(tc, oversized_target_and_head_get_414_and_431);
-    tcase_add_test(tc, backend_down_gives_502_json);
+    tcase_add_test(tc, backend_down_gives_503_json);
     tcase_add_test(tc, silent_backend_gives_504_json);
     tcase_add_test(tc, silent_backend_does_not_stall_the_balancer);
     tcase_add_test(tc, stop_with_a_backend_call_in_flight_exits_cleanly);

@@ -290,7 +290,8 @@ async function listExamples() {
 
 async function countWorkers() {
   try {
-    const { backends } = await (await fetch('/healthz')).json();
+    /* /healthz lists every configured backend; ?backends=N counts from the first of them */
+    const backends = (await (await fetch('/healthz')).json()).backends.length;
     $('backends').max = backends;
     $('workers-note').textContent = 'of the service\'s ' + backends + ' workers (empty: all of them)';
   } catch (e) { /* the field keeps no maximum */ }
