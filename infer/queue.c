@@ -10,7 +10,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "infer/decode.h"
 
 #define TENSOR_FLOATS ((size_t)NN_INPUT_SIZE * NN_INPUT_SIZE * 3)
 
@@ -129,7 +128,7 @@ static void *decoder_thread(void *arg)
         job->batch = 0;
         memset(&job->result, 0, sizeof job->result);
         job->rc = abandoned(job, start) ? IQ_ABANDONED
-                                        : infer_decode(job->bytes, job->len, job->tensor, job->err, sizeof job->err);
+                                        : nn_image_to_tensor(job->bytes, job->len, job->tensor, job->err, sizeof job->err);
         job->decoded_ns = clock_now_ns();
         job->result.decode_ms = ms_between(start, job->decoded_ns);
         pthread_mutex_lock(&q->lock);

@@ -10,10 +10,8 @@
 #include <stdio.h>
 #include <time.h>
 
-int nn_classify_image(struct nn_model *m, const void *bytes, size_t len, int k, struct nn_result *out,
-                      char *err, size_t errlen)
+int nn_image_to_tensor(const void *bytes, size_t len, float *tensor, char *err, size_t errlen)
 {
-    double t0 = nn_clock_ms();
     struct img pic, input;
     int orientation;
     int rc = img_decode_stored(bytes, len, &pic, &orientation, err, errlen);
@@ -30,8 +28,18 @@ int nn_classify_image(struct nn_model *m, const void *bytes, size_t len, int k, 
         snprintf(err, errlen, "out of memory resizing the image");
         return rc;
     }
-    img_to_tensor(&input, nn_input(m));
+    img_to_tensor(&input, tensor);
     img_free(&input);
+    return 0;
+}
+
+int nn_classify_image(struct nn_model *m, const void *bytes, size_t len, int k, struct nn_result *out,
+                      char *err, size_t errlen)
+{
+    double t0 = nn_clock_ms();
+    int rc = nn_image_to_tensor(bytes, len, nn_input(m), err, errlen);
+    if (rc < 0)
+        return rc;
     double decode_ms = nn_clock_ms() - t0;
     rc = nn_forward(m, k, out);
     out->decode_ms = decode_ms;

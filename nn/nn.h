@@ -59,6 +59,10 @@ double nn_flops(const struct nn_model *m);
  * len 0 (bytes may then be NULL) is NN_ERR_NOT_IMAGE.  k as for nn_forward. */
 int nn_classify_image(struct nn_model *m, const void *bytes, size_t len, int k,
                       struct nn_result *out, char *err, size_t errlen);
+/* The picture half of nn_classify_image alone (decode, centre square, resize, orient, preprocess) into
+ * tensor[NN_INPUT_SIZE*NN_INPUT_SIZE*3], so a caller can decode on another thread than the forward pass.
+ * No model needed; thread-safe.  Returns 0 or a negative enum nn_error with err filled. */
+int nn_image_to_tensor(const void *bytes, size_t len, float *tensor, char *err, size_t errlen);
 
 /* The model's input buffer (NN_INPUT_SIZE*NN_INPUT_SIZE*3 floats, NHWC, owned by the model): fill it,
  * then call nn_forward.  Lets callers preprocess straight into the arena with no copy.  The forward pass
