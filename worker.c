@@ -320,6 +320,12 @@ int main(int argc, char **argv)
         }
         if (nn_set_threads(models[i], (int)o.threads) != 0)
             fprintf(stderr, PROG ": could not start %ld threads; inference runs on one\n", o.threads);
+        if (nn_set_max_batch(models[i], (int)o.batch_max, err, sizeof err) != 0) {
+            fprintf(stderr, PROG ": --batch-max %ld: %s\n", o.batch_max, err);
+            while (i >= 0)
+                nn_free(models[i--]);
+            return 1;
+        }
     }
     struct loop *l = loop_create(4096);
     struct worker w = { .isa = nn_isa(models[0]) };

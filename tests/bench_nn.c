@@ -1,6 +1,6 @@
 /* bench_nn: forward-pass speed of nn/ (not a test; `make bench` runs it beside ONNX Runtime).
  *
- * usage: bench_nn [--ort-ms MEDIAN] [--ort-min-ms MIN] [--label TEXT] | --layers
+ * usage: bench_nn [--ort-ms MEDIAN] [--ort-min-ms MIN] [--label TEXT] | --layers | --batches
  * Prints, for the model in $IMGREC_MODEL: RSS after load, the check against one golden case, the
  * single-thread median and its GFLOP/s, the ratio to ONNX Runtime's median (when given), the 2-thread
  * speedup for one image, and images/s of two single-threaded engines (uint8 and int8 models) side by side. */
@@ -175,6 +175,47 @@ static int profile_layers(struct nn_model *m, const float *input)
     return 0;
 }
 
+/* Images/s of one thread at each batch size, from passes of all sizes taken in turn (so load from other
+ * processes falls on every size alike); the median pass per size.  Every slot holds the same picture:
+ * the kernels' time does not depend on the values. */
+static const int batch_sizes[] = { 1, 2, 4, 8 };
+#define NBATCH (int)(sizeof batch_sizes / sizeof batch_sizes[0])
+#define BATCH_ROUNDS 40
+
+static int batch_rows(struct nn_model *m, const float *input)
+{
+    char err[256];
+    if (nn_set_max_batch(m, batch_sizes[NBATCH - 1], err, sizeof err) < 0) {
+        printf("batches: %s\n", err);
+        return -1;
+    }
+    const float *inputs[8];
+    for (int i = 0; i < 8; i++)
+        inputs[i] = input;
+    static double t[NBATCH][BATCH_ROUNDS];
+    struct nn_result r[8];
+    for (int round = -2; round < BATCH_ROUNDS; round++) /* two rounds of warm-up */
+        for (int b = 0; b < NBATCH; b++) {
+            double t0 = now_s();
+            nn_classify_batch(m, inputs, batch_sizes[b], 5, r);
+            if (round >= 0)
+                t[b][round] = now_s() - t0;
+        }
+    double best = 0;
+    int best_b = 1;
+    printf("batch  median_ms/pass  ms/image  images/s (1 thread, %s path)\n", nn_isa(m));
+    for (int b = 0; b < NBATCH; b++) {
+        qsort(t[b], BATCH_ROUNDS, sizeof t[b][0], cmp_double);
+        double pass = t[b][BATCH_ROUNDS / 2], rate = batch_sizes[b] / pass;
+        printf("%5d  %14.2f  %8.2f  %8.1f  (x%.2f of B=1)\n", batch_sizes[b], pass * 1e3, pass * 1e3 / batch_sizes[b],
+               rate, rate * t[0][BATCH_ROUNDS / 2]);
+        if (rate > best)
+            best = rate, best_b = batch_sizes[b];
+    }
+    printf("best batch size here: %d\n", best_b);
+    return nn_set_max_batch(m, 1, err, sizeof err);
+}
+
 struct runner {
     struct nn_model *m;
     const float *input;
@@ -209,7 +250,7 @@ int main(int argc, char **argv)
 {
     double ort_ms = 0, ort_min_ms = 0;
     const char *label = "default";
-    int layers = 0;
+    int layers = 0, batches = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--ort-ms") == 0 && i + 1 < argc)
             ort_ms = atof(argv[++i]);
@@ -219,8 +260,10 @@ int main(int argc, char **argv)
             label = argv[++i];
         else if (strcmp(argv[i], "--layers") == 0)
             layers = 1;
+        else if (strcmp(argv[i], "--batches") == 0)
+            batches = 1;
         else {
-            fprintf(stderr, "usage: bench_nn [--ort-ms MEDIAN] [--ort-min-ms MIN] [--label TEXT] | --layers\n");
+            fprintf(stderr, "usage: bench_nn [--ort-ms MEDIAN] [--ort-min-ms MIN] [--label TEXT] | --layers | --batches\n");
             return 2;
         }
     }
@@ -244,6 +287,8 @@ int main(int argc, char **argv)
     }
     if (layers)
         return profile_layers(m, input) == 0 ? 0 : 1;
+    if (batches)
+        return batch_rows(m, input) == 0 ? 0 : 1;
     long rss_load = rss_kb();
     struct nn_result r;
     nn_classify_tensor(m, input, 1, &r);

@@ -1,8 +1,9 @@
 /* The worker's pipeline (infer/queue.c): decoder threads beside engine threads, several engines, batches.
  * In-process on the real model: every answer is identical to nn_classify_image's, the job pool holds
  * exactly capacity + slots jobs, at most `decoders` pictures are decoded at once, errors come back with
- * their message.  Through a real worker: answers identical in a batch, the batch size reported, 503 still
- * answered when the pool is full. */
+ * their message.  Through a real worker: a batch of different pictures run as one pass gives each its own
+ * answer, identical to a worker's without batches, the batch size reported; 503 still answered when the
+ * pool is full. */
 #define _GNU_SOURCE
 #include <check.h>
 #include <stdio.h>
@@ -169,47 +170,55 @@ static void teardown(void)
     service_stop(&svc);
 }
 
-/* n requests of the same picture at once (all but the last byte first, so that all arrive together). */
-static void send_together(int port, const char *name, int n, struct sh_reply *replies)
+/* n requests at once, request i posting picture names[i] (all but the last byte first, so that all
+ * arrive together). */
+static void send_together(int port, const char *const *names, int n, struct sh_reply *replies)
 {
-    size_t len;
-    char *jpg = read_seed(name, &len);
-    char head[256];
-    int head_len = snprintf(head, sizeof head, "POST /predict HTTP/1.1\r\nHost: t\r\nContent-Length: %zu\r\n\r\n", len);
     struct sh_conn *c = malloc((size_t)n * sizeof *c);
+    char **jpg = malloc((size_t)n * sizeof *jpg);
+    size_t *len = malloc((size_t)n * sizeof *len);
+    ck_assert(c && jpg && len);
     for (int i = 0; i < n; i++) {
+        jpg[i] = read_seed(names[i], &len[i]);
+        char head[256];
+        int head_len = snprintf(head, sizeof head, "POST /predict HTTP/1.1\r\nHost: t\r\nContent-Length: %zu\r\n\r\n", len[i]);
         ck_assert_int_eq(sh_connect(&c[i], port), 0);
         ck_assert_int_eq(sh_send(&c[i], head, (size_t)head_len, 2000), 0);
-        ck_assert_int_eq(sh_send(&c[i], jpg, len - 1, 5000), 0);
+        ck_assert_int_eq(sh_send(&c[i], jpg[i], len[i] - 1, 5000), 0);
     }
     for (int i = 0; i < n; i++)
-        ck_assert_int_eq(sh_send(&c[i], jpg + len - 1, 1, 2000), 0);
+        ck_assert_int_eq(sh_send(&c[i], jpg[i] + len[i] - 1, 1, 2000), 0);
     for (int i = 0; i < n; i++) {
         ck_assert_int_eq(sh_read_reply(&c[i], &replies[i], 20000), 0);
         sh_close(&c[i]);
+        free(jpg[i]);
     }
     free(c);
     free(jpg);
+    free(len);
 }
 
-/* A long batch delay and exactly batch_max requests: the engine runs all four as one batch, and each
- * answer is the one the same worker gives alone. */
-START_TEST(worker_batches_report_their_size_and_answer_the_same)
+/* A long batch delay and exactly batch_max requests of four different pictures: the engine runs all four
+ * as one batched pass, and each gets its own answer, the one a worker without batches gives it alone. */
+START_TEST(worker_batches_report_their_size_and_answer_each_its_own)
 {
     const char *extra[] = { "--batch-max", "4", "--batch-delay-ms", "3000", "--decoders", "2", NULL };
     int port = service_extra_worker(&svc, extra);
     ck_assert_int_gt(port, 0);
-    struct sh_reply alone[1], batch[4];
-    send_together(svc.worker_port[0], "test_224.jpg", 1, alone);
-    ck_assert_int_eq(alone[0].status, 200);
-    send_together(port, "test_224.jpg", 4, batch);
-    char *top5 = strstr(alone[0].body, "\"top5\":");
-    char *end = strstr(alone[0].body, ",\"worker\"");
-    ck_assert(top5 && end);
+    static const char *const names[] = { "test_224.jpg", "test_2000.jpg", "test_64.jpg", "test_16.jpg" };
+    struct sh_reply alone[4], batch[4];
+    for (int i = 0; i < 4; i++)
+        send_together(svc.worker_port[0], &names[i], 1, &alone[i]);
+    send_together(port, names, 4, batch);
+    int distinct = 0;
     for (int i = 0; i < 4; i++) {
+        ck_assert_int_eq(alone[i].status, 200);
         ck_assert_int_eq(batch[i].status, 200);
-        ck_assert_msg(strncmp(strstr(batch[i].body, "\"top5\":"), top5, (size_t)(end - top5)) == 0, "%s vs %s",
-                      batch[i].body, alone[0].body);
+        char *top5 = strstr(alone[i].body, "\"top5\":"), *end = strstr(alone[i].body, ",\"worker\"");
+        ck_assert(top5 && end);
+        ck_assert_msg(strncmp(strstr(batch[i].body, "\"top5\":"), top5, (size_t)(end - top5)) == 0, "%s: %s vs %s",
+                      names[i], batch[i].body, alone[i].body);
+        distinct += i == 0 || strncmp(strstr(alone[0].body, "\"top5\":"), top5, (size_t)(end - top5)) != 0;
         double b, q, d, inf, total;
         ck_assert_int_eq(sh_json_num(batch[i].body, "batch", &b), 0);
         ck_assert_double_eq(b, 4);
@@ -218,9 +227,12 @@ START_TEST(worker_batches_report_their_size_and_answer_the_same)
         ck_assert_int_eq(sh_json_num(batch[i].body, "inference", &inf), 0);
         ck_assert_int_eq(sh_json_num(batch[i].body, "total", &total), 0);
         ck_assert(q >= 0 && d > 0 && inf > 0 && q + d + inf <= total + 0.01);
+    }
+    ck_assert_int_ge(distinct, 3); /* the pictures do differ: a batch answering one for all would fail */
+    for (int i = 0; i < 4; i++) {
+        sh_reply_free(&alone[i]);
         sh_reply_free(&batch[i]);
     }
-    sh_reply_free(&alone[0]);
 }
 END_TEST
 
@@ -232,7 +244,10 @@ START_TEST(worker_pipeline_still_answers_503_when_full)
     ck_assert_int_gt(port, 0);
     enum { N = 6 };
     struct sh_reply r[N];
-    send_together(port, "test_2000.jpg", N, r);
+    const char *names[N];
+    for (int i = 0; i < N; i++)
+        names[i] = "test_2000.jpg";
+    send_together(port, names, N, r);
     int ok = 0, busy = 0;
     for (int i = 0; i < N; i++) {
         char retry[16];
@@ -261,7 +276,7 @@ Suite *test_suite(void)
     tc = tcase_create("worker");
     tcase_add_unchecked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, worker_batches_report_their_size_and_answer_the_same);
+    tcase_add_test(tc, worker_batches_report_their_size_and_answer_each_its_own);
     tcase_add_test(tc, worker_pipeline_still_answers_503_when_full);
     suite_add_tcase(s, tc);
     return s;

@@ -151,7 +151,7 @@ NN_INLINE void gemm_vec(const int MR, const int S, const struct nn_gemm_a *a, co
         /* Row blocks of equal height, so no block is a lone row waiting on FMA latency. */
         int rows = row1 - row0, blocks = (rows + MR - 1) / MR;
         for (int i = 0, r = row0; i < blocks; i++) {
-            int R = (rows * (i + 1)) / blocks - (rows * i) / blocks;
+            int R = (int)((long long)rows * (i + 1) / blocks - (long long)rows * i / blocks); /* no overflow at batch x 112x112 rows */
             const float *rr = residual ? residual + (size_t)r * n : NULL;
             row_block_vec(MR, S, R, a, a->a + r * a->lda, packed, n, col0, col1, bias, rr, lo, hi,
                           c + (size_t)r * n);

@@ -120,7 +120,7 @@ AVX512 void nn_gemm_avx512(const struct nn_gemm_a *a, const float *packed, int n
          * wait on FMA latency). */
         int rows = row1 - row0, blocks = (rows + NN_GEMM_MR - 1) / NN_GEMM_MR;
         for (int i = 0, r = row0; i < blocks; i++) {
-            int R = (rows * (i + 1)) / blocks - (rows * i) / blocks;
+            int R = (int)((long long)rows * (i + 1) / blocks - (long long)rows * i / blocks); /* no overflow at batch x 112x112 rows */
             const float *ar = a->a + r * a->lda, *rr = residual ? residual + (size_t)r * n : NULL;
             if (a->nseg == 1 && a->seg_len == a->lda)
                 row_block_plain(R, a, ar, packed, n, col0, col1, bias, rr, vlo, vhi, c + (size_t)r * n);
