@@ -53,12 +53,15 @@ static void usage(FILE *to)
             "  --www DIR               the page's folder (default www)\n"
             "  --results DIR           the studies' output folder (default results)\n"
             "  --timeout MS            a request must arrive within MS (else 408) (default 30000)\n"
+            "  --idle-timeout MS       a connection with no request in progress closes after MS (default %d)\n"
+            "  --max-conns N           client connections at once; at the cap the longest-idle one is\n"
+            "                          closed for a newcomer (default %d, the workers' too)\n"
             "  --backend-timeout MS    a backend must answer within MS (else 504) (default 30000)\n"
             "  --max-body BYTES        largest request body (default %u; over it -> 413)\n"
             "  --max-memory MB         request bodies held at once, all clients together (default %d;\n"
             "                          over it -> 503 with Retry-After)\n"
             "  --help                  this text\n",
-            HTTP_DEFAULT_MAX_BODY, CLI_DEFAULT_MAX_MEMORY_MB);
+            CLI_DEFAULT_IDLE_TIMEOUT_MS, CLI_DEFAULT_MAX_CONNS, HTTP_DEFAULT_MAX_BODY, CLI_DEFAULT_MAX_MEMORY_MB);
 }
 
 static uint64_t next_random(struct balancer *b)
@@ -77,15 +80,14 @@ static void on_backend_reply(void *data, const struct upstream_reply *reply)
 {
     struct srv_conn *c = data;
     if (!reply->res) {
-        srv_respond_error(c, reply->status, reply->status == 504 ? "backend_timeout" : "bad_gateway",
-                          reply->detail, NULL);
+        srv_respond_error(c, reply->status == 504 ? ERR_BACKEND_TIMEOUT : ERR_BAD_GATEWAY, reply->detail, NULL);
         return;
     }
     const char *body;
     size_t body_len;
     if (forward_response_head(reply->res, reply->raw, &B.scratch) != 0 ||
         forward_response_body(reply->res, reply->raw, reply->raw_len, &B.dechunked, &body, &body_len) != 0) {
-        srv_respond_error(c, 502, "bad_gateway", "the backend's answer could not be relayed", NULL);
+        srv_respond_error(c, ERR_BAD_GATEWAY, "the backend's answer could not be relayed", NULL);
         return;
     }
     srv_respond_relay(c, reply->status, buf_ptr(&B.scratch), buf_len(&B.scratch), body, body_len);
@@ -95,7 +97,7 @@ static void forward(struct srv_conn *c, struct srv_request *r)
 {
     long n = forward_backend_limit(r);
     if (n < 0) {
-        srv_respond_error(c, 400, "bad_backend_count",
+        srv_respond_error(c, ERR_BAD_BACKEND_COUNT,
                           "number_backend_servers / backends must be a whole number from 1 up", NULL);
         return;
     }
@@ -104,7 +106,7 @@ static void forward(struct srv_conn *c, struct srv_request *r)
     struct upstream *u = B.backends[next_random(&B) % (uint64_t)n];
     snprintf(r->note, sizeof r->note, "backend=%s", upstream_name(u));
     if (forward_request_head(r, &B.scratch) != 0) {
-        srv_respond_error(c, 431, "headers_too_large", "the request head is too large to forward", NULL);
+        srv_respond_error(c, ERR_HEADERS_TOO_LARGE, "the request head is too large to forward", NULL);
         return;
     }
     upstream_call(u, buf_ptr(&B.scratch), buf_len(&B.scratch), r->body, r->body_len, on_backend_reply, c);
@@ -119,11 +121,11 @@ static void serve_file(struct srv_conn *c, const struct static_root *root, struc
     if (rc == 0)
         rc = static_read(real, &B.scratch, MAX_STATIC_FILE);
     if (rc == -400)
-        srv_respond_error(c, 400, "bad_path", "the path has a malformed %-escape", NULL);
+        srv_respond_error(c, ERR_BAD_PATH, "the path has a malformed %-escape", NULL);
     else if (rc == -404)
-        srv_respond_error(c, 404, "not_found", NULL, NULL);
+        srv_respond_error(c, ERR_NOT_FOUND, NULL, NULL);
     else if (rc != 0)
-        srv_respond_error(c, 500, "file_unreadable", NULL, NULL);
+        srv_respond_error(c, ERR_FILE_UNREADABLE, NULL, NULL);
     else
         srv_respond(c, 200, static_content_type(real), buf_ptr(&B.scratch), buf_len(&B.scratch),
                     "Cache-Control: no-cache\r\n");
@@ -134,7 +136,7 @@ static void serve_results(struct srv_conn *c, struct http_str path)
     struct http_str rest = http_str_from(path.p + strlen("/results"), path.len - strlen("/results"));
     if (rest.len <= 1) { /* "/results" or "/results/": the index */
         if (results_index_json(B.results_dir, &B.scratch) != 0)
-            srv_respond_error(c, 500, "index_too_large", NULL, NULL);
+            srv_respond_error(c, ERR_INDEX_TOO_LARGE, NULL, NULL);
         else
             srv_respond(c, 200, "application/json", buf_ptr(&B.scratch), buf_len(&B.scratch),
                         "Cache-Control: no-cache\r\n");
@@ -145,7 +147,7 @@ static void serve_results(struct srv_conn *c, struct http_str path)
     if (!B.has_results)
         B.has_results = static_root_init(&B.results, B.results_dir, err, sizeof err) == 0;
     if (!B.has_results) {
-        srv_respond_error(c, 404, "not_found", "no study results yet", NULL);
+        srv_respond_error(c, ERR_NOT_FOUND, "no study results yet", NULL);
         return;
     }
     serve_file(c, &B.results, rest);
@@ -166,9 +168,9 @@ static void handle(struct srv_conn *c, struct srv_request *r, void *data)
         if (http_str_eq(method, "POST"))
             forward(c, r);
         else
-            srv_respond_error(c, 405, "method_not_allowed", "use POST", "Allow: POST\r\n");
+            srv_respond_error(c, ERR_METHOD_NOT_ALLOWED, "use POST", "Allow: POST\r\n");
     } else if (!get) {
-        srv_respond_error(c, 405, "method_not_allowed", "use GET", "Allow: GET, HEAD\r\n");
+        srv_respond_error(c, ERR_METHOD_NOT_ALLOWED, "use GET", "Allow: GET, HEAD\r\n");
     } else if (http_str_eq(path, "/healthz")) {
         char body[128];
         int n = snprintf(body, sizeof body, "{\"status\":\"ok\",\"backends\":%d}\n", B.nbackends);
@@ -186,7 +188,7 @@ struct options {
     const char *host, *www, *results;
     const char *backends[MAX_BACKENDS];
     int nbackends;
-    long port, timeout_ms, backend_timeout_ms, max_body, max_memory_mb;
+    long port, timeout_ms, backend_timeout_ms, max_body, max_memory_mb, idle_timeout_ms, max_conns;
 };
 
 /* Adds each comma-separated HOST:PORT of arg. */
@@ -209,11 +211,13 @@ static int parse_options(int argc, char **argv, struct options *o)
         { "backend", required_argument, NULL, 'B' }, { "www", required_argument, NULL, 'w' },
         { "results", required_argument, NULL, 'r' }, { "timeout", required_argument, NULL, 'T' },
         { "backend-timeout", required_argument, NULL, 'U' }, { "max-body", required_argument, NULL, 'b' },
-        { "max-memory", required_argument, NULL, 'M' }, { "help", no_argument, NULL, 'h' }, { 0, 0, 0, 0 },
+        { "max-memory", required_argument, NULL, 'M' }, { "idle-timeout", required_argument, NULL, 'I' },
+        { "max-conns", required_argument, NULL, 'C' }, { "help", no_argument, NULL, 'h' }, { 0, 0, 0, 0 },
     };
     *o = (struct options){ .www = "www", .results = "results", .port = 5000, .timeout_ms = 30000,
                            .backend_timeout_ms = 30000, .max_body = HTTP_DEFAULT_MAX_BODY,
-                           .max_memory_mb = CLI_DEFAULT_MAX_MEMORY_MB };
+                           .max_memory_mb = CLI_DEFAULT_MAX_MEMORY_MB,
+                           .idle_timeout_ms = CLI_DEFAULT_IDLE_TIMEOUT_MS, .max_conns = CLI_DEFAULT_MAX_CONNS };
     int opt, rc = 0;
     while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1 && rc == 0) {
         switch (opt) {
@@ -226,6 +230,8 @@ static int parse_options(int argc, char **argv, struct options *o)
         case 'U': rc = cli_long(PROG, "--backend-timeout", optarg, 10, 3600000, &o->backend_timeout_ms); break;
         case 'b': rc = cli_long(PROG, "--max-body", optarg, 1, 1L << 30, &o->max_body); break;
         case 'M': rc = cli_long(PROG, "--max-memory", optarg, 1, CLI_MAX_MEMORY_MB, &o->max_memory_mb); break;
+        case 'I': rc = cli_long(PROG, "--idle-timeout", optarg, 10, 3600000, &o->idle_timeout_ms); break;
+        case 'C': rc = cli_long(PROG, "--max-conns", optarg, 1, CLI_MAX_CONNS, &o->max_conns); break;
         case 'h': usage(stdout); exit(0);
         default: rc = -1;
         }
@@ -248,7 +254,7 @@ int main(int argc, char **argv)
     B.rng = (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ULL ^ (uint64_t)getpid() << 32 ^ 1;
     buf_init(&B.scratch, MAX_STATIC_FILE + 4096);
     buf_init(&B.dechunked, UPSTREAM_MAX_RESPONSE);
-    struct loop *l = loop_create(8192);
+    struct loop *l = loop_create(cli_fd_budget(PROG, &o.max_conns));
     if (!l) {
         fprintf(stderr, PROG ": cannot create the event loop\n");
         return 1;
@@ -264,7 +270,8 @@ int main(int argc, char **argv)
     }
     struct srv_config cfg = {
         .host = o.host, .port = (int)o.port, .limits = HTTP_LIMITS_DEFAULT,
-        .timeout_ms = (int)o.timeout_ms, .max_conns = 4000, .max_memory = (size_t)o.max_memory_mb << 20,
+        .timeout_ms = (int)o.timeout_ms, .idle_timeout_ms = (int)o.idle_timeout_ms,
+        .max_conns = (int)o.max_conns, .max_memory = (size_t)o.max_memory_mb << 20,
     };
     cfg.limits.max_body = (uint64_t)o.max_body;
     struct srv *s = srv_create(l, &cfg, handle, NULL, err, sizeof err);

@@ -43,21 +43,24 @@ static void usage(FILE *to)
             "  --max-body BYTES  largest request body (default %u; over it -> 413)\n"
             "  --queue N         requests that may wait for the inference thread (default 16; over -> 503)\n"
             "  --max-memory MB   request bodies held at once, all clients together (default %d; over -> 503)\n"
-            "  --timeout MS      a request must arrive within MS (else 408); idle connections close (default 30000)\n"
+            "  --timeout MS      a request must arrive within MS (else 408) (default 30000)\n"
+            "  --idle-timeout MS a connection with no request in progress closes after MS (default %d)\n"
+            "  --max-conns N     connections at once; at the cap the longest-idle one is closed for a\n"
+            "                    newcomer (default %d, the balancer's too)\n"
             "  --name ID         how answers name this worker (default HOSTNAME:PORT)\n"
             "  --help            this text\n",
-            HTTP_DEFAULT_MAX_BODY, CLI_DEFAULT_MAX_MEMORY_MB);
+            HTTP_DEFAULT_MAX_BODY, CLI_DEFAULT_MAX_MEMORY_MB, CLI_DEFAULT_IDLE_TIMEOUT_MS, CLI_DEFAULT_MAX_CONNS);
 }
 
-/* Status and error code for an engine error. */
-static int nn_error_status(int rc, const char **code)
+/* The error code for an engine error. */
+static enum err_code nn_error_code(int rc)
 {
     switch (rc) {
-    case NN_ERR_NOT_IMAGE: *code = "unsupported_media_type"; return 415;
-    case NN_ERR_BAD_IMAGE: *code = "bad_image"; return 400;
-    case NN_ERR_TOO_LARGE: *code = "image_too_large"; return 413;
-    case NN_ERR_NOMEM: *code = "out_of_memory"; return 503;
-    default: *code = "internal_error"; return 500;
+    case NN_ERR_NOT_IMAGE: return ERR_UNSUPPORTED_MEDIA_TYPE;
+    case NN_ERR_BAD_IMAGE: return ERR_BAD_IMAGE;
+    case NN_ERR_TOO_LARGE: return ERR_IMAGE_TOO_LARGE;
+    case NN_ERR_NOMEM: return ERR_OUT_OF_MEMORY;
+    default: return ERR_INTERNAL;
     }
 }
 
@@ -90,19 +93,20 @@ static int format_answer(struct worker *w, const struct infer_job *job)
     return rc;
 }
 
-/* The inference thread is done with job: answer its request.  The job goes back to the pool before the
- * answer is sent, since sending may start the connection's next (pipelined) request at once. */
+/* The inference thread is done with job: answer its request.  The job goes back to the pool first (the
+ * answer does not need it: everything it says is copied into w->json or err). */
 static void on_classified(struct infer_job *job, void *data)
 {
     struct worker *w = data;
     struct srv_conn *c = job->owner;
     struct srv_request *r = srv_conn_request(c);
-    int status = 200;
-    const char *code = NULL, *type = "application/json";
+    bool failed = job->rc != 0;
+    enum err_code code = ERR_INTERNAL;
+    const char *type = "application/json";
     char err[sizeof job->err];
     snprintf(err, sizeof err, "%s", job->err);
-    if (job->rc != 0) {
-        status = nn_error_status(job->rc, &code);
+    if (failed) {
+        code = nn_error_code(job->rc);
     } else {
         /* A browser that posted the plain form (no JavaScript) gets a page; everyone else JSON. */
         bool html = answer_wants_html(http_find_header(r->headers, r->http.num_headers, "Accept"));
@@ -110,8 +114,7 @@ static void on_classified(struct infer_job *job, void *data)
                  : html            ? answer_html(&w->json, &job->result, w->id, job->total_ms)
                                    : format_answer(w, job);
         if (rc != 0) {
-            status = 500;
-            code = "internal_error";
+            failed = true;
             snprintf(err, sizeof err, "could not format the answer");
         } else {
             type = html ? "text/html; charset=utf-8" : type;
@@ -119,8 +122,8 @@ static void on_classified(struct infer_job *job, void *data)
         }
     }
     iq_release(w->queue, job);
-    if (code)
-        srv_respond_error(c, status, code, err[0] ? err : NULL, NULL);
+    if (failed)
+        srv_respond_error(c, code, err[0] ? err : NULL, NULL);
     else
         srv_respond(c, 200, type, buf_ptr(&w->json), buf_len(&w->json), NULL);
 }
@@ -136,11 +139,11 @@ static int find_image(struct srv_conn *c, struct srv_request *r, const char **by
         const char *why = NULL;
         int rc = mp_find_field(ct->value, r->body, r->body_len, "image", &part, &why);
         if (rc == MP_DONE) {
-            srv_respond_error(c, 400, "missing_field", "the form has no field named 'image'", NULL);
+            srv_respond_error(c, ERR_MISSING_FIELD, "the form has no field named 'image'", NULL);
             return -1;
         }
         if (rc != MP_PART) {
-            srv_respond_error(c, 400, "bad_multipart", why, NULL);
+            srv_respond_error(c, ERR_BAD_MULTIPART, why, NULL);
             return -1;
         }
         *bytes = part.data.p;
@@ -150,7 +153,7 @@ static int find_image(struct srv_conn *c, struct srv_request *r, const char **by
         *len = r->body_len;
     }
     if (*len == 0) {
-        srv_respond_error(c, 400, "empty_image",
+        srv_respond_error(c, ERR_EMPTY_IMAGE,
                           "send the image as multipart field 'image' or as the raw request body", NULL);
         return -1;
     }
@@ -165,7 +168,7 @@ static void predict(struct worker *w, struct srv_conn *c, struct srv_request *r)
         return;
     struct infer_job *job = iq_acquire(w->queue);
     if (!job) {
-        srv_respond_error(c, 503, "busy", "the inference queue is full; try again shortly", "Retry-After: 1\r\n");
+        srv_respond_error(c, ERR_SERVER_BUSY, "the inference queue is full; try again shortly", "Retry-After: 1\r\n");
         return;
     }
     job->bytes = bytes;
@@ -183,7 +186,7 @@ static void healthz(struct worker *w, struct srv_conn *c)
     rc |= buf_append_json_str(b, w->id, strlen(w->id));
     rc |= buf_printf(b, ",\"in_queue\":%d}\n", iq_depth(w->queue));
     if (rc != 0)
-        srv_respond_error(c, 500, "internal_error", "could not format the answer", NULL);
+        srv_respond_error(c, ERR_INTERNAL, "could not format the answer", NULL);
     else
         srv_respond(c, 200, "application/json", buf_ptr(b), buf_len(b), NULL);
 }
@@ -196,20 +199,20 @@ static void handle(struct srv_conn *c, struct srv_request *r, void *data)
         if (http_str_eq(method, "POST"))
             predict(w, c, r);
         else
-            srv_respond_error(c, 405, "method_not_allowed", "use POST", "Allow: POST\r\n");
+            srv_respond_error(c, ERR_METHOD_NOT_ALLOWED, "use POST", "Allow: POST\r\n");
     } else if (http_str_eq(path, "/healthz")) {
         if (http_str_eq(method, "GET") || http_str_eq(method, "HEAD")) /* the server drops HEAD's body */
             healthz(w, c);
         else
-            srv_respond_error(c, 405, "method_not_allowed", "use GET", "Allow: GET, HEAD\r\n");
+            srv_respond_error(c, ERR_METHOD_NOT_ALLOWED, "use GET", "Allow: GET, HEAD\r\n");
     } else {
-        srv_respond_error(c, 404, "not_found", "try POST /predict or GET /healthz", NULL);
+        srv_respond_error(c, ERR_NOT_FOUND, "try POST /predict or GET /healthz", NULL);
     }
 }
 
 struct options {
     const char *host, *model, *name;
-    long port, threads, max_body, queue, timeout_ms, max_memory_mb;
+    long port, threads, max_body, queue, timeout_ms, max_memory_mb, idle_timeout_ms, max_conns;
 };
 
 static int parse_options(int argc, char **argv, struct options *o)
@@ -219,10 +222,12 @@ static int parse_options(int argc, char **argv, struct options *o)
         { "model", required_argument, NULL, 'm' },    { "threads", required_argument, NULL, 't' },
         { "max-body", required_argument, NULL, 'b' }, { "queue", required_argument, NULL, 'q' },
         { "timeout", required_argument, NULL, 'T' },  { "name", required_argument, NULL, 'n' },
-        { "max-memory", required_argument, NULL, 'M' }, { "help", no_argument, NULL, 'h' }, { 0, 0, 0, 0 },
+        { "max-memory", required_argument, NULL, 'M' }, { "idle-timeout", required_argument, NULL, 'I' },
+        { "max-conns", required_argument, NULL, 'C' },  { "help", no_argument, NULL, 'h' }, { 0, 0, 0, 0 },
     };
     *o = (struct options){ .port = -1, .threads = 1, .max_body = HTTP_DEFAULT_MAX_BODY, .queue = 16,
-                           .timeout_ms = 30000, .max_memory_mb = CLI_DEFAULT_MAX_MEMORY_MB };
+                           .timeout_ms = 30000, .max_memory_mb = CLI_DEFAULT_MAX_MEMORY_MB,
+                           .idle_timeout_ms = CLI_DEFAULT_IDLE_TIMEOUT_MS, .max_conns = CLI_DEFAULT_MAX_CONNS };
     int opt, rc = 0;
     while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1 && rc == 0) {
         switch (opt) {
@@ -235,6 +240,8 @@ static int parse_options(int argc, char **argv, struct options *o)
         case 'q': rc = cli_long(PROG, "--queue", optarg, 0, 4096, &o->queue); break;
         case 'T': rc = cli_long(PROG, "--timeout", optarg, 10, 3600000, &o->timeout_ms); break;
         case 'n': o->name = optarg; break;
+        case 'I': rc = cli_long(PROG, "--idle-timeout", optarg, 10, 3600000, &o->idle_timeout_ms); break;
+        case 'C': rc = cli_long(PROG, "--max-conns", optarg, 1, CLI_MAX_CONNS, &o->max_conns); break;
         case 'h': usage(stdout); exit(0);
         default: rc = -1;
         }
@@ -256,7 +263,7 @@ int main(int argc, char **argv)
     }
     if (nn_set_threads(model, (int)o.threads) != 0)
         fprintf(stderr, PROG ": could not start %ld threads; inference runs on one\n", o.threads);
-    struct loop *l = loop_create(4096);
+    struct loop *l = loop_create(cli_fd_budget(PROG, &o.max_conns));
     struct worker w = { 0 };
     buf_init(&w.json, 16 * 1024);
     w.queue = l ? iq_create(l, model, (int)o.queue, on_classified, &w) : NULL;
@@ -267,7 +274,8 @@ int main(int argc, char **argv)
     }
     struct srv_config cfg = {
         .host = o.host, .port = (int)o.port, .limits = HTTP_LIMITS_DEFAULT,
-        .timeout_ms = (int)o.timeout_ms, .max_conns = 2000, .max_memory = (size_t)o.max_memory_mb << 20,
+        .timeout_ms = (int)o.timeout_ms, .idle_timeout_ms = (int)o.idle_timeout_ms,
+        .max_conns = (int)o.max_conns, .max_memory = (size_t)o.max_memory_mb << 20,
     };
     cfg.limits.max_body = (uint64_t)o.max_body;
     struct srv *s = srv_create(l, &cfg, handle, &w, err, sizeof err);

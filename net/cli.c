@@ -1,6 +1,8 @@
 /* cli: option values and signal wiring shared by the programs (see cli.h). */
 #include "net/cli.h"
 
+#include <sys/resource.h>
+
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -50,4 +52,25 @@ int cli_stop_on_signals(struct loop *l)
         return -1;
     sa.sa_handler = SIG_IGN;
     return sigaction(SIGPIPE, &sa, NULL);
+}
+
+#define FD_RESERVE 256 /* listening socket, backends, logs, files */
+
+int cli_fd_budget(const char *prog, long *max_conns)
+{
+    struct rlimit rl;
+    rlim_t want = (rlim_t)*max_conns + FD_RESERVE;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < want) {
+        rlim_t cur = rl.rlim_cur;
+        rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ? want : rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            rl.rlim_cur = cur;
+        if (rl.rlim_cur < want) {
+            long fit = rl.rlim_cur > 2 * FD_RESERVE ? (long)rl.rlim_cur - FD_RESERVE : FD_RESERVE;
+            fprintf(stderr, "%s: the open-file limit (%llu) allows %ld connections, not %ld\n", prog,
+                    (unsigned long long)rl.rlim_cur, fit, *max_conns);
+            *max_conns = fit;
+        }
+    }
+    return (int)(*max_conns + FD_RESERVE);
 }

@@ -197,3 +197,29 @@ int http_parse_request(const char *buf, size_t len, const struct http_limits *li
     req->head_len = scan.end;
     return (int)scan.end;
 }
+
+/* Moves one view from a buffer that started at `from` to the same offset in one starting at `to`;
+ * views outside [from, from + len) (the static "/" of an absolute-form target) are left alone.  The
+ * addresses are compared as integers: the old buffer may be gone. */
+static void rebase(struct http_str *s, uintptr_t from, uintptr_t to, size_t len)
+{
+    uintptr_t p = (uintptr_t)s->p;
+    if (s->p && p >= from && p <= from + len)
+        s->p = (const char *)(to + (p - from));
+}
+
+void http_request_rebase(struct http_request *req, const char *from, const char *to)
+{
+    uintptr_t f = (uintptr_t)from, t = (uintptr_t)to;
+    if (f == t)
+        return;
+    size_t len = req->head_len;
+    rebase(&req->method, f, t, len);
+    rebase(&req->target, f, t, len);
+    rebase(&req->path, f, t, len);
+    rebase(&req->query, f, t, len);
+    for (size_t i = 0; i < req->num_headers; i++) {
+        rebase(&req->headers[i].name, f, t, len);
+        rebase(&req->headers[i].value, f, t, len);
+    }
+}
