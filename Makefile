@@ -5,6 +5,7 @@ SHARED    ?= ../shared
 MODEL     := weights/mobilenet_v2_1.0_224_quant.tflite
 MODEL_PTQ := weights/tf2_mobilenet_v2_1.0_224_ptq.tflite
 PORT      ?= 5000
+EXAMPLES  := $(SHARED)/eval/seed_test_images
 
 # ---- Debian packages each step needs (installed when run as root, else the exact apt-get line) ----------
 DEBS_BUILD := gcc make pkg-config libopenblas-dev libstb-dev check curl ca-certificates
@@ -53,7 +54,7 @@ TEST_ENV := IMGREC_SHARED=$(abspath $(SHARED)) IMGREC_MODEL=$(abspath $(MODEL)) 
             IMGREC_MODEL_PTQ=$(abspath $(MODEL_PTQ)) IMGREC_BIN=$(abspath $(BIN)) IMGREC_WWW=$(abspath www) \
             IMGREC_TESTS=$(abspath tests) NODE_PATH=$(abspath build/node_modules)
 
-.PHONY: all model run check test bench bench-net fuzz clean deps-check deps-bench deps-study study
+.PHONY: all model run check test bench bench-net bench-image fuzz clean deps-check deps-bench deps-study study
 all: $(PROGS) model
 
 # ---- dependencies ----------------------------------------------------------------------------------------
@@ -121,7 +122,7 @@ study: all deps-study
 	study/run.sh $(BIN) $(MODEL) $(SHARED) $(STUDY_OUT)
 
 run: all
-	@scripts/run_service.sh $(BIN) $(MODEL) $(PORT) www $(SHARED)
+	@scripts/run_service.sh $(BIN) $(MODEL) $(PORT) www $(SHARED) $(EXAMPLES)
 
 # The browser test drives Debian's chromium with playwright-core from npm (pinned; found via NODE_PATH).
 PLAYWRIGHT     := playwright-core@1.65.1
@@ -151,21 +152,33 @@ $(ORT_PKG):
 $(B)/tests/bench_nn: $(B)/tests/bench_nn.o $(B)/libnn.a
 	$(CC) $(SAN) -o $@ $^ $(PKG_LIBS)
 # ONNX Runtime first (twice; the faster run counts, so noise from other processes favours the peer), then
-# the engine: its own AVX-512 GEMM (the default where the CPU has it), then the OpenBLAS path with the
-# workplace's pinned kernels and with SkylakeX ones (each run checks golden).
+# the engine on every path this CPU runs (bench_nn says so in one line for the others), each checked
+# against golden; the per-layer table (with each layer's kernel) for the default path; then OpenBLAS with
+# the environment's kernels and, only on a CPU with AVX-512, with its SkylakeX ones.
 ORT_RUN = ORT_MODULE=$(abspath $(ORT_DIR))/node_modules/onnxruntime-node \
   node $(SHARED)/peers/bench_ort.js $(SHARED)/peers/mobilenet_v2_1001_f32.onnx 1
 BENCH_NN = $(B)/tests/bench_nn --ort-ms $$ms --ort-min-ms $$min
+BENCH_SKYLAKEX = env -u OPENBLAS_L2_SIZE $(TEST_ENV) IMGREC_NN_ISA=openblas OPENBLAS_CORETYPE=SkylakeX \
+  $(BENCH_NN) --label "openblas path, SkylakeX kernels (unpinned)"
+HAS_AVX512 := $(shell grep -qw avx512f /proc/cpuinfo 2>/dev/null && echo 1)
 bench: $(B)/tests/bench_nn $(ORT_PKG) model
 	@ort=$$( { $(ORT_RUN) && $(ORT_RUN); } | sort -t= -k3 -n | head -1); \
 	echo "$$ort (faster of two runs)"; \
 	ms=$$(echo "$$ort" | sed -n 's/.*median_ms=\([0-9.]*\).*/\1/p'); \
 	min=$$(echo "$$ort" | sed -n 's/.*min_ms=\([0-9.]*\).*/\1/p'); \
 	[ -n "$$ms" ] && [ -n "$$min" ] || { echo "bench: ONNX Runtime gave no timing"; exit 1; }; \
-	env $(TEST_ENV) $(BENCH_NN) --label "default" && \
-	env $(TEST_ENV) IMGREC_NN_GEMM=openblas $(BENCH_NN) --label "OpenBLAS path, kernels pinned by the environment" && \
-	env -u OPENBLAS_L2_SIZE $(TEST_ENV) IMGREC_NN_GEMM=openblas OPENBLAS_CORETYPE=SkylakeX $(BENCH_NN) \
-	  --label "OpenBLAS path, SkylakeX kernels (unpinned)"
+	env $(TEST_ENV) $(BENCH_NN) --label "default (auto)" && \
+	for isa in avx512 avx2 generic; do \
+	  env $(TEST_ENV) IMGREC_NN_ISA=$$isa $(BENCH_NN) --label "$$isa path" || exit 1; done && \
+	env $(TEST_ENV) $(B)/tests/bench_nn --layers && \
+	env $(TEST_ENV) IMGREC_NN_ISA=openblas $(BENCH_NN) --label "openblas path, kernels pinned by the environment" \
+	$(if $(HAS_AVX512),&& $(BENCH_SKYLAKEX))
+
+# ---- bench-image: time and peak RSS each decode bomb of tests/image_bombs.c costs the picture path -------
+$(B)/tests/bench_image: $(B)/tests/bench_image.o $(B)/tests/image_bombs.o $(B)/libnn.a
+	$(CC) $(SAN) -o $@ $^ $(PKG_LIBS)
+bench-image: $(B)/tests/bench_image
+	@$(B)/tests/bench_image
 
 # ---- bench-net: a JPEG via worker alone vs via the balancer; balancer vs nginx `random;` under wrk ----------
 BENCH_IMAGE ?= $(SHARED)/eval/seed_test_images/test_224.jpg
@@ -175,12 +188,28 @@ bench-net: all deps-bench
 # ---- fuzzing (clang libFuzzer + ASan/UBSan): every tests/fuzz_<name>.c, corpus in tests/corpus/<name>/ ----
 FUZZ_SECONDS ?= 30
 FUZZERS := $(patsubst tests/fuzz_%.c,build/fuzz/fuzz_%,$(wildcard tests/fuzz_*.c))
-build/fuzz/fuzz_%: tests/fuzz_%.c $(NET_SRC) $(NN_SRC) | build/.deps-build
+# Each target is built from every source unless FUZZ_SRC_<name> says which it needs (the image path alone
+# skips the engine's kernels, whose intrinsics take minutes under ASan).
+FUZZ_SRC_image = $(wildcard nn/image/*.c)
+FUZZ_SRC = $(or $(FUZZ_SRC_$*),$(NET_SRC) $(NN_SRC))
+.SECONDEXPANSION:
+build/fuzz/fuzz_%: tests/fuzz_%.c $$(FUZZ_SRC) | build/.deps-build
 	@mkdir -p $(dir $@)
-	clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -I. $(PKG_CFLAGS) -o $@ $< $(NET_SRC) $(NN_SRC) $(PKG_LIBS)
-fuzz: $(FUZZERS)
-	@for f in $(FUZZERS); do n=$${f##*/fuzz_}; mkdir -p build/fuzz/corpus-$$n; \
-	  $$f -max_total_time=$(FUZZ_SECONDS) build/fuzz/corpus-$$n tests/corpus/$$n || exit 1; done
+	clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -I. $(PKG_CFLAGS) -o $@ $< $(FUZZ_SRC) $(PKG_LIBS)
+# `make fuzz-NAME` runs one target; the image one with a per-allocation limit above the decode budget
+# (an allocation over it is a finding), seeds built by bench_image from tests/image_bombs.c, and a
+# 10 s per-input timeout (a picture that slow is a finding too).
+FUZZ_FLAGS_image = -malloc_limit_mb=64 -rss_limit_mb=1024 -max_len=65536 -timeout=10 -artifact_prefix=build/fuzz/
+FUZZ_SEEDS_image = build/fuzz/seeds-image
+build/fuzz/seeds-image: $(B)/tests/bench_image
+	@mkdir -p $@ && $< --seeds $@
+FUZZ_RUNS := $(patsubst build/fuzz/fuzz_%,fuzz-%,$(FUZZERS))
+.PHONY: $(FUZZ_RUNS)
+fuzz-image: build/fuzz/seeds-image
+$(FUZZ_RUNS): fuzz-%: build/fuzz/fuzz_%
+	@mkdir -p build/fuzz/corpus-$*
+	$< -max_total_time=$(FUZZ_SECONDS) $(FUZZ_FLAGS_$*) build/fuzz/corpus-$* tests/corpus/$* $(FUZZ_SEEDS_$*)
+fuzz: $(FUZZ_RUNS)
 
 clean:
 	rm -rf build $(PROGS)

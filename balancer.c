@@ -12,28 +12,32 @@
 
 #include "net/buf.h"
 #include "net/http.h"
+#include "net/http_client.h"
 #include "net/loop.h"
 #include "net/cli.h"
 #include "balance/forward.h"
 #include "balance/results_index.h"
 #include "net/server.h"
 #include "balance/static_files.h"
-#include "balance/upstream.h"
 
 #define PROG "balancer"
 #define MAX_BACKENDS 64
 #define MAX_STATIC_FILE (16u * 1024 * 1024)
 
 struct balancer {
-    struct upstream *backends[MAX_BACKENDS];
+    struct http_client *backends[MAX_BACKENDS];
     int nbackends;
     struct static_root www;
     const char *results_dir;
     struct static_root results;   /* valid when has_results */
     bool has_results;
+    const char *examples_dir;     /* --examples, or NULL */
+    struct static_root examples;
+    const char *cors_origin;      /* --cors, or NULL */
+    char cors_headers[320];       /* the Access-Control-Allow-Origin lines for an allowed Origin */
     uint64_t rng;                 /* xorshift64* state */
     struct buf scratch;           /* file contents, forwarded heads (loop thread only) */
-    struct buf dechunked;         /* a chunked backend answer, decoded */
+    uint64_t backend_timeout_ms;
 };
 
 static void usage(FILE *to)
@@ -46,22 +50,17 @@ static void usage(FILE *to)
             "  POST /submit, /predict  forwarded to a random backend (among the first N with ?backends=N\n"
             "                          or the form field number_backend_servers=N)\n"
             "  GET  /healthz           200 and the backend list\n"
-            "options:\n"
-            "  --port P                port to listen on (default 5000; 0 = any free port)\n"
-            "  --host ADDR             address to listen on (default: all interfaces)\n"
-            "  --backend HOST:PORT     a worker (repeat, or separate with commas)\n"
-            "  --www DIR               the page's folder (default www)\n"
-            "  --results DIR           the studies' output folder (default results)\n"
-            "  --timeout MS            a request must arrive within MS (else 408) (default 30000)\n"
-            "  --idle-timeout MS       a connection with no request in progress closes after MS (default %d)\n"
-            "  --max-conns N           client connections at once; at the cap the longest-idle one is\n"
-            "                          closed for a newcomer (default %d, the workers' too)\n"
-            "  --backend-timeout MS    a backend must answer within MS (else 504) (default 30000)\n"
-            "  --max-body BYTES        largest request body (default %u; over it -> 413)\n"
-            "  --max-memory MB         request bodies held at once, all clients together (default %d;\n"
-            "                          over it -> 503 with Retry-After)\n"
-            "  --help                  this text\n",
-            CLI_DEFAULT_IDLE_TIMEOUT_MS, CLI_DEFAULT_MAX_CONNS, HTTP_DEFAULT_MAX_BODY, CLI_DEFAULT_MAX_MEMORY_MB);
+            "  GET  /examples/         JSON list of example pictures (--examples); /examples/FILE each\n"
+            "  OPTIONS (any path)      CORS preflight: 200 for the --cors origin, else 403\n"
+            "options (--port defaults to 5000):\n"
+            "  --backend HOST:PORT   a worker (repeat, or separate with commas)\n"
+            "  --www DIR             the page's folder (default www)\n"
+            "  --results DIR         the studies' output folder (default results)\n"
+            "  --examples DIR        pictures the page offers as examples (default: none)\n"
+            "  --cors ORIGIN         let pages from ORIGIN (e.g. http://localhost:8080, or *) call the API\n"
+            "  --backend-timeout MS  a backend must answer within MS (else 504) (default 30000)\n");
+    cli_server_usage(to);
+    fprintf(to, "  --help                this text\n");
 }
 
 static uint64_t next_random(struct balancer *b)
@@ -76,21 +75,55 @@ static uint64_t next_random(struct balancer *b)
 
 static struct balancer B; /* the one balancer of this process (the backend callbacks reach it here) */
 
-static void on_backend_reply(void *data, const struct upstream_reply *reply)
+/* ---- CORS (--cors ORIGIN): answers to an allowed Origin carry Access-Control-Allow-Origin ----------- */
+
+static bool cors_allowed(const struct srv_request *r)
+{
+    const struct http_header *o = http_find_header(r->headers, r->http.num_headers, "Origin");
+    return B.cors_origin && o && (strcmp(B.cors_origin, "*") == 0 || http_str_eq(o->value, B.cors_origin));
+}
+
+/* The extra header lines for r's answer (NULL when none). */
+static const char *cors_extra(const struct srv_request *r)
+{
+    return cors_allowed(r) ? B.cors_headers : NULL;
+}
+
+/* OPTIONS: a preflight from the allowed origin gets 200 with what it may do; anything else 403. */
+static void cors_preflight(struct srv_conn *c, struct srv_request *r)
+{
+    if (!cors_allowed(r)) {
+        srv_respond_error(c, ERR_CORS_REFUSED,
+                          B.cors_origin ? "this Origin is not the one --cors allows" : "the balancer allows no other origin (--cors)",
+                          NULL);
+        return;
+    }
+    char extra[640];
+    snprintf(extra, sizeof extra, "%sAccess-Control-Allow-Methods: GET, HEAD, POST\r\n"
+             "Access-Control-Allow-Headers: Content-Type, Accept\r\nAccess-Control-Max-Age: 600\r\n", B.cors_headers);
+    srv_respond(c, 200, NULL, NULL, 0, extra);
+}
+
+static void on_backend_reply(void *data, const struct http_client_result *reply)
 {
     struct srv_conn *c = data;
     if (!reply->res) {
-        srv_respond_error(c, reply->status == 504 ? ERR_BACKEND_TIMEOUT : ERR_BAD_GATEWAY, reply->detail, NULL);
+        bool timeout = reply->error == HTTP_CLIENT_TIMEOUT;
+        srv_respond_error(c, timeout ? ERR_BACKEND_TIMEOUT : ERR_BAD_GATEWAY, reply->detail,
+                          cors_extra(srv_conn_request(c)));
         return;
     }
-    const char *body;
-    size_t body_len;
-    if (forward_response_head(reply->res, reply->raw, &B.scratch) != 0 ||
-        forward_response_body(reply->res, reply->raw, reply->raw_len, &B.dechunked, &body, &body_len) != 0) {
+    if (forward_response_head(reply->res, reply->raw, &B.scratch) != 0) {
         srv_respond_error(c, ERR_BAD_GATEWAY, "the backend's answer could not be relayed", NULL);
         return;
     }
-    srv_respond_relay(c, reply->status, buf_ptr(&B.scratch), buf_len(&B.scratch), body, body_len);
+    const char *cors = cors_extra(srv_conn_request(c));
+    if (cors && buf_append_str(&B.scratch, cors) != 0) {
+        srv_respond_error(c, ERR_BAD_GATEWAY, "the backend's answer could not be relayed", NULL);
+        return;
+    }
+    srv_respond_relay(c, reply->res->status, buf_ptr(&B.scratch), buf_len(&B.scratch), reply->body,
+                      reply->body_len);
 }
 
 static void forward(struct srv_conn *c, struct srv_request *r)
@@ -98,18 +131,20 @@ static void forward(struct srv_conn *c, struct srv_request *r)
     long n = forward_backend_limit(r);
     if (n < 0) {
         srv_respond_error(c, ERR_BAD_BACKEND_COUNT,
-                          "number_backend_servers / backends must be a whole number from 1 up", NULL);
+                          "number_backend_servers / backends must be a whole number from 1 up", cors_extra(r));
         return;
     }
     if (n == 0 || n > B.nbackends)
         n = B.nbackends;
-    struct upstream *u = B.backends[next_random(&B) % (uint64_t)n];
-    snprintf(r->note, sizeof r->note, "backend=%s", upstream_name(u));
+    struct http_client *u = B.backends[next_random(&B) % (uint64_t)n];
+    snprintf(r->note, sizeof r->note, "backend=%s", http_client_name(u));
     if (forward_request_head(r, &B.scratch) != 0) {
         srv_respond_error(c, ERR_HEADERS_TOO_LARGE, "the request head is too large to forward", NULL);
         return;
     }
-    upstream_call(u, buf_ptr(&B.scratch), buf_len(&B.scratch), r->body, r->body_len, on_backend_reply, c);
+    if (!http_client_send(u, buf_ptr(&B.scratch), buf_len(&B.scratch), r->body, r->body_len, B.backend_timeout_ms,
+                          on_backend_reply, c))
+        srv_respond_error(c, ERR_BAD_GATEWAY, "out of memory", NULL);
 }
 
 /* ---- files ------------------------------------------------------------------------------------------ */
@@ -153,6 +188,21 @@ static void serve_results(struct srv_conn *c, struct http_str path)
     serve_file(c, &B.results, rest);
 }
 
+/* /examples/: the list of --examples pictures; /examples/FILE: one of them. */
+static void serve_examples(struct srv_conn *c, struct http_str path)
+{
+    struct http_str rest = http_str_from(path.p + strlen("/examples"), path.len - strlen("/examples"));
+    if (!B.examples_dir)
+        srv_respond_error(c, ERR_NOT_FOUND, "no example pictures (the balancer has no --examples DIR)", NULL);
+    else if (rest.len > 1)
+        serve_file(c, &B.examples, rest);
+    else if (results_files_json(B.examples_dir, "examples", &B.scratch) != 0)
+        srv_respond_error(c, ERR_INDEX_TOO_LARGE, NULL, NULL);
+    else
+        srv_respond(c, 200, "application/json", buf_ptr(&B.scratch), buf_len(&B.scratch),
+                    "Cache-Control: no-cache\r\n");
+}
+
 static bool has_prefix(struct http_str s, const char *prefix)
 {
     size_t n = strlen(prefix);
@@ -164,7 +214,9 @@ static void handle(struct srv_conn *c, struct srv_request *r, void *data)
     (void)data;
     struct http_str path = r->http.path, method = r->http.method;
     bool get = http_str_eq(method, "GET") || http_str_eq(method, "HEAD"); /* the server drops HEAD's body */
-    if (http_str_eq(path, "/submit") || http_str_eq(path, "/predict")) {
+    if (http_str_eq(method, "OPTIONS")) {
+        cors_preflight(c, r);
+    } else if (http_str_eq(path, "/submit") || http_str_eq(path, "/predict")) {
         if (http_str_eq(method, "POST"))
             forward(c, r);
         else
@@ -174,9 +226,11 @@ static void handle(struct srv_conn *c, struct srv_request *r, void *data)
     } else if (http_str_eq(path, "/healthz")) {
         char body[128];
         int n = snprintf(body, sizeof body, "{\"status\":\"ok\",\"backends\":%d}\n", B.nbackends);
-        srv_respond(c, 200, "application/json", body, (size_t)n, NULL);
+        srv_respond(c, 200, "application/json", body, (size_t)n, cors_extra(r));
     } else if (has_prefix(path, "/results")) {
         serve_results(c, path);
+    } else if (has_prefix(path, "/examples")) {
+        serve_examples(c, path);
     } else {
         serve_file(c, &B.www, path);
     }
@@ -185,10 +239,11 @@ static void handle(struct srv_conn *c, struct srv_request *r, void *data)
 /* ---- start-up --------------------------------------------------------------------------------------- */
 
 struct options {
-    const char *host, *www, *results;
+    const char *www, *results, *examples, *cors;
     const char *backends[MAX_BACKENDS];
     int nbackends;
-    long port, timeout_ms, backend_timeout_ms, max_body, max_memory_mb, idle_timeout_ms, max_conns;
+    long backend_timeout_ms;
+    struct srv_config srv;
 };
 
 /* Adds each comma-separated HOST:PORT of arg. */
@@ -207,37 +262,36 @@ static int add_backends(struct options *o, char *arg)
 static int parse_options(int argc, char **argv, struct options *o)
 {
     static const struct option longopts[] = {
-        { "port", required_argument, NULL, 'p' },    { "host", required_argument, NULL, 'H' },
+        CLI_SERVER_LONGOPTS,
         { "backend", required_argument, NULL, 'B' }, { "www", required_argument, NULL, 'w' },
-        { "results", required_argument, NULL, 'r' }, { "timeout", required_argument, NULL, 'T' },
-        { "backend-timeout", required_argument, NULL, 'U' }, { "max-body", required_argument, NULL, 'b' },
-        { "max-memory", required_argument, NULL, 'M' }, { "idle-timeout", required_argument, NULL, 'I' },
-        { "max-conns", required_argument, NULL, 'C' }, { "help", no_argument, NULL, 'h' }, { 0, 0, 0, 0 },
+        { "results", required_argument, NULL, 'r' }, { "backend-timeout", required_argument, NULL, 'U' },
+        { "examples", required_argument, NULL, 'e' }, { "cors", required_argument, NULL, 'C' },
+        { "help", no_argument, NULL, 'h' },          { 0, 0, 0, 0 },
     };
-    *o = (struct options){ .www = "www", .results = "results", .port = 5000, .timeout_ms = 30000,
-                           .backend_timeout_ms = 30000, .max_body = HTTP_DEFAULT_MAX_BODY,
-                           .max_memory_mb = CLI_DEFAULT_MAX_MEMORY_MB,
-                           .idle_timeout_ms = CLI_DEFAULT_IDLE_TIMEOUT_MS, .max_conns = CLI_DEFAULT_MAX_CONNS };
+    *o = (struct options){ .www = "www", .results = "results", .backend_timeout_ms = 30000 };
+    cli_server_defaults(&o->srv, 5000);
     int opt, rc = 0;
-    while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1 && rc == 0) {
+    opterr = 0; /* cli_bad_option names a bad option once, without the program's path */
+    while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1 && rc == 0) {
         switch (opt) {
-        case 'p': rc = cli_long(PROG, "--port", optarg, 0, 65535, &o->port); break;
-        case 'H': o->host = optarg; break;
         case 'B': rc = add_backends(o, optarg); break;
         case 'w': o->www = optarg; break;
         case 'r': o->results = optarg; break;
-        case 'T': rc = cli_long(PROG, "--timeout", optarg, 10, 3600000, &o->timeout_ms); break;
+        case 'e': o->examples = optarg; break;
+        case 'C':
+            o->cors = optarg;
+            if (strlen(optarg) > 200 || strpbrk(optarg, "\r\n")) {
+                fprintf(stderr, PROG ": --cors: an origin such as http://localhost:8080 (at most 200 characters)\n");
+                rc = -1;
+            }
+            break;
         case 'U': rc = cli_long(PROG, "--backend-timeout", optarg, 10, 3600000, &o->backend_timeout_ms); break;
-        case 'b': rc = cli_long(PROG, "--max-body", optarg, 1, 1L << 30, &o->max_body); break;
-        case 'M': rc = cli_long(PROG, "--max-memory", optarg, 1, CLI_MAX_MEMORY_MB, &o->max_memory_mb); break;
-        case 'I': rc = cli_long(PROG, "--idle-timeout", optarg, 10, 3600000, &o->idle_timeout_ms); break;
-        case 'C': rc = cli_long(PROG, "--max-conns", optarg, 1, CLI_MAX_CONNS, &o->max_conns); break;
         case 'h': usage(stdout); exit(0);
-        default: rc = -1;
+        case '?': rc = cli_bad_option(PROG, argv); break;
+        default: rc = cli_server_option(PROG, opt, optarg, &o->srv) == 1 ? 0 : -1; /* --port, --host ... */
         }
     }
-    return cli_finish(PROG, rc, o->nbackends > 0 && optind == argc, "at least one --backend HOST:PORT is required",
-                      usage);
+    return cli_finish(PROG, rc, o->nbackends > 0 && optind == argc, "at least one --backend HOST:PORT is required");
 }
 
 int main(int argc, char **argv)
@@ -251,32 +305,40 @@ int main(int argc, char **argv)
         return 1;
     }
     B.results_dir = o.results;
+    if (o.examples) {
+        if (static_root_init(&B.examples, o.examples, err, sizeof err) != 0) {
+            fprintf(stderr, PROG ": --examples: %s\n", err);
+            return 1;
+        }
+        B.examples_dir = o.examples;
+    }
+    if (o.cors) {
+        B.cors_origin = o.cors;
+        snprintf(B.cors_headers, sizeof B.cors_headers, "Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n", o.cors);
+    }
     B.rng = (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ULL ^ (uint64_t)getpid() << 32 ^ 1;
     buf_init(&B.scratch, MAX_STATIC_FILE + 4096);
-    buf_init(&B.dechunked, UPSTREAM_MAX_RESPONSE);
-    struct loop *l = loop_create(cli_fd_budget(PROG, &o.max_conns));
+    struct loop *l = loop_create(cli_fd_budget(PROG, &o.srv, 2));
     if (!l) {
         fprintf(stderr, PROG ": cannot create the event loop\n");
         return 1;
     }
     int status = 1;
+    B.backend_timeout_ms = (uint64_t)o.backend_timeout_ms;
+    /* as many connections per backend as the balancer has clients (a call never waits for one), which is
+     * what a worker admits with the same default --max-conns */
+    struct http_client_opts backend_opts = { o.srv.max_conns, 0, HTTP_CLIENT_DEFAULT_MAX_RESPONSE };
     for (int i = 0; i < o.nbackends; i++) {
-        B.backends[i] = upstream_create(l, o.backends[i], (int)o.backend_timeout_ms, err, sizeof err);
+        B.backends[i] = http_client_create_hostport(l, o.backends[i], &backend_opts, err, sizeof err);
         if (!B.backends[i]) {
             fprintf(stderr, PROG ": --backend %s: %s\n", o.backends[i], err);
             goto out;
         }
         B.nbackends++;
     }
-    struct srv_config cfg = {
-        .host = o.host, .port = (int)o.port, .limits = HTTP_LIMITS_DEFAULT,
-        .timeout_ms = (int)o.timeout_ms, .idle_timeout_ms = (int)o.idle_timeout_ms,
-        .max_conns = (int)o.max_conns, .max_memory = (size_t)o.max_memory_mb << 20,
-    };
-    cfg.limits.max_body = (uint64_t)o.max_body;
-    struct srv *s = srv_create(l, &cfg, handle, NULL, err, sizeof err);
+    struct srv *s = srv_create(l, &o.srv, handle, NULL, err, sizeof err);
     if (!s) {
-        fprintf(stderr, PROG ": cannot listen on port %ld: %s\n", o.port, err);
+        fprintf(stderr, PROG ": cannot listen on port %d: %s\n", o.srv.port, err);
         goto out;
     }
     if (cli_stop_on_signals(l) == 0) {
@@ -287,9 +349,8 @@ int main(int argc, char **argv)
     srv_destroy(s);
 out:
     for (int i = 0; i < B.nbackends; i++)
-        upstream_free(B.backends[i]);
+        http_client_free(B.backends[i]);
     loop_destroy(l);
     buf_free(&B.scratch);
-    buf_free(&B.dechunked);
     return status;
 }

@@ -1,6 +1,7 @@
 /* client: the command-line client of imgrec — classify pictures (here or through the service) and run
  * the three studies (accuracy vs resolution, RTT vs resolution, RTT under Poisson load).
  * A thin main: each subcommand lives in study/cmd_<name>.c. */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,7 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
+    opterr = 0; /* each command names a bad option once itself (args_bad_option) */
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(argv[1], commands[i].name) == 0)
             return commands[i].run(argc - 1, argv + 1);

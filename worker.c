@@ -10,10 +10,12 @@
 #include <unistd.h>
 
 #include "net/buf.h"
+#include "net/html.h"
 #include "net/http.h"
 #include "net/loop.h"
 #include "net/multipart.h"
 #include "nn/nn.h"
+#include "nn/image/image.h"
 #include "infer/answer_html.h"
 #include "net/cli.h"
 #include "infer/queue.h"
@@ -24,6 +26,7 @@
 struct worker {
     struct infer_queue *queue;
     char id[128];              /* "host:port", reported in every answer */
+    const char *isa;           /* the engine's kernel path (nn_isa), reported by /healthz */
     struct buf json;           /* scratch for building answers (loop thread only) */
 };
 
@@ -36,20 +39,18 @@ static void usage(FILE *to)
             "                  (an HTML page instead when Accept prefers text/html: a browser form)\n"
             "  GET  /healthz   200 when the model is loaded\n"
             "options:\n"
-            "  --port P          TCP port to listen on (0 = any free port)\n"
-            "  --host ADDR       address to listen on (default: all interfaces)\n"
-            "  --model FILE      the .tflite model\n"
-            "  --threads N       threads one inference uses (default 1)\n"
-            "  --max-body BYTES  largest request body (default %u; over it -> 413)\n"
-            "  --queue N         requests that may wait for the inference thread (default 16; over -> 503)\n"
-            "  --max-memory MB   request bodies held at once, all clients together (default %d; over -> 503)\n"
-            "  --timeout MS      a request must arrive within MS (else 408) (default 30000)\n"
-            "  --idle-timeout MS a connection with no request in progress closes after MS (default %d)\n"
-            "  --max-conns N     connections at once; at the cap the longest-idle one is closed for a\n"
-            "                    newcomer (default %d, the balancer's too)\n"
-            "  --name ID         how answers name this worker (default HOSTNAME:PORT)\n"
-            "  --help            this text\n",
-            HTTP_DEFAULT_MAX_BODY, CLI_DEFAULT_MAX_MEMORY_MB, CLI_DEFAULT_IDLE_TIMEOUT_MS, CLI_DEFAULT_MAX_CONNS);
+            "  --model FILE          the .tflite model\n"
+            "  --threads N           threads one inference uses (default 1)\n"
+            "  --queue N             requests that may wait for the inference thread (default 16; over -> 503)\n"
+            "  --name ID             how answers name this worker (default HOSTNAME:PORT)\n");
+    cli_server_usage(to);
+    fprintf(to,
+            "picture limits (over one -> 413, checked from the headers before decoding):\n"
+            "  --max-decode-mb MB    memory decoding may hold, one picture or all at once (default %d)\n"
+            "  --max-jpeg-scans N    scans in one JPEG (default %d; encoders write <= 12)\n"
+            "  --max-jpeg-work M     millions of JPEG coefficients decoded over all scans (default %d)\n"
+            "  --help                this text\n",
+            IMG_DEFAULT_MAX_DECODE_MB, IMG_DEFAULT_MAX_JPEG_SCANS, IMG_DEFAULT_MAX_JPEG_MCOEF);
 }
 
 /* The error code for an engine error. */
@@ -93,8 +94,8 @@ static int format_answer(struct worker *w, const struct infer_job *job)
     return rc;
 }
 
-/* The inference thread is done with job: answer its request.  The job goes back to the pool first (the
- * answer does not need it: everything it says is copied into w->json or err). */
+/* The inference thread is done with job: answer its request.  The job goes back to the pool before the
+ * answer is sent, since sending may start the connection's next (pipelined) request at once. */
 static void on_classified(struct infer_job *job, void *data)
 {
     struct worker *w = data;
@@ -109,7 +110,7 @@ static void on_classified(struct infer_job *job, void *data)
         code = nn_error_code(job->rc);
     } else {
         /* A browser that posted the plain form (no JavaScript) gets a page; everyone else JSON. */
-        bool html = answer_wants_html(http_find_header(r->headers, r->http.num_headers, "Accept"));
+        bool html = http_accepts_html(http_find_header(r->headers, r->http.num_headers, "Accept"));
         int rc = job->result.k < 1 ? -1
                  : html            ? answer_html(&w->json, &job->result, w->id, job->total_ms)
                                    : format_answer(w, job);
@@ -177,14 +178,14 @@ static void predict(struct worker *w, struct srv_conn *c, struct srv_request *r)
     iq_submit(w->queue, job);
 }
 
-/* {"status":"ok","worker":"host:port","in_queue":N}: the model is loaded (it is before we listen). */
+/* {"status":"ok","worker":"host:port","isa":"avx512","in_queue":N}: the model is loaded (it is before we listen). */
 static void healthz(struct worker *w, struct srv_conn *c)
 {
     struct buf *b = &w->json;
     buf_clear(b);
     int rc = buf_append_str(b, "{\"status\":\"ok\",\"worker\":");
     rc |= buf_append_json_str(b, w->id, strlen(w->id));
-    rc |= buf_printf(b, ",\"in_queue\":%d}\n", iq_depth(w->queue));
+    rc |= buf_printf(b, ",\"isa\":\"%s\",\"in_queue\":%d}\n", w->isa, iq_depth(w->queue));
     if (rc != 0)
         srv_respond_error(c, ERR_INTERNAL, "could not format the answer", NULL);
     else
@@ -211,43 +212,41 @@ static void handle(struct srv_conn *c, struct srv_request *r, void *data)
 }
 
 struct options {
-    const char *host, *model, *name;
-    long port, threads, max_body, queue, timeout_ms, max_memory_mb, idle_timeout_ms, max_conns;
+    const char *model, *name;
+    long threads, queue;
+    long decode_mb, jpeg_scans, jpeg_mcoef; /* picture limits (img_limits) */
+    struct srv_config srv;
 };
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
     static const struct option longopts[] = {
-        { "port", required_argument, NULL, 'p' },     { "host", required_argument, NULL, 'H' },
-        { "model", required_argument, NULL, 'm' },    { "threads", required_argument, NULL, 't' },
-        { "max-body", required_argument, NULL, 'b' }, { "queue", required_argument, NULL, 'q' },
-        { "timeout", required_argument, NULL, 'T' },  { "name", required_argument, NULL, 'n' },
-        { "max-memory", required_argument, NULL, 'M' }, { "idle-timeout", required_argument, NULL, 'I' },
-        { "max-conns", required_argument, NULL, 'C' },  { "help", no_argument, NULL, 'h' }, { 0, 0, 0, 0 },
+        CLI_SERVER_LONGOPTS,
+        { "model", required_argument, NULL, 'm' }, { "threads", required_argument, NULL, 't' },
+        { "queue", required_argument, NULL, 'q' }, { "name", required_argument, NULL, 'n' },
+        { "max-decode-mb", required_argument, NULL, 'D' }, { "max-jpeg-scans", required_argument, NULL, 'S' },
+        { "max-jpeg-work", required_argument, NULL, 'W' }, { "help", no_argument, NULL, 'h' }, { 0, 0, 0, 0 },
     };
-    *o = (struct options){ .port = -1, .threads = 1, .max_body = HTTP_DEFAULT_MAX_BODY, .queue = 16,
-                           .timeout_ms = 30000, .max_memory_mb = CLI_DEFAULT_MAX_MEMORY_MB,
-                           .idle_timeout_ms = CLI_DEFAULT_IDLE_TIMEOUT_MS, .max_conns = CLI_DEFAULT_MAX_CONNS };
+    *o = (struct options){ .threads = 1, .queue = 16, .decode_mb = IMG_DEFAULT_MAX_DECODE_MB,
+                           .jpeg_scans = IMG_DEFAULT_MAX_JPEG_SCANS, .jpeg_mcoef = IMG_DEFAULT_MAX_JPEG_MCOEF };
+    cli_server_defaults(&o->srv, -1);
     int opt, rc = 0;
-    while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1 && rc == 0) {
+    opterr = 0; /* cli_bad_option names a bad option once, without the program's path */
+    while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1 && rc == 0) {
         switch (opt) {
-        case 'p': rc = cli_long(PROG, "--port", optarg, 0, 65535, &o->port); break;
-        case 'H': o->host = optarg; break;
         case 'm': o->model = optarg; break;
         case 't': rc = cli_long(PROG, "--threads", optarg, 1, 64, &o->threads); break;
-        case 'b': rc = cli_long(PROG, "--max-body", optarg, 1, 1L << 30, &o->max_body); break;
-        case 'M': rc = cli_long(PROG, "--max-memory", optarg, 1, CLI_MAX_MEMORY_MB, &o->max_memory_mb); break;
         case 'q': rc = cli_long(PROG, "--queue", optarg, 0, 4096, &o->queue); break;
-        case 'T': rc = cli_long(PROG, "--timeout", optarg, 10, 3600000, &o->timeout_ms); break;
         case 'n': o->name = optarg; break;
-        case 'I': rc = cli_long(PROG, "--idle-timeout", optarg, 10, 3600000, &o->idle_timeout_ms); break;
-        case 'C': rc = cli_long(PROG, "--max-conns", optarg, 1, CLI_MAX_CONNS, &o->max_conns); break;
+        case 'D': rc = cli_long(PROG, "--max-decode-mb", optarg, 1, 1L << 20, &o->decode_mb); break;
+        case 'S': rc = cli_long(PROG, "--max-jpeg-scans", optarg, 1, 1L << 20, &o->jpeg_scans); break;
+        case 'W': rc = cli_long(PROG, "--max-jpeg-work", optarg, 1, 1L << 30, &o->jpeg_mcoef); break;
         case 'h': usage(stdout); exit(0);
-        default: rc = -1;
+        case '?': rc = cli_bad_option(PROG, argv); break;
+        default: rc = cli_server_option(PROG, opt, optarg, &o->srv) == 1 ? 0 : -1; /* --port, --host ... */
         }
     }
-    return cli_finish(PROG, rc, o->port >= 0 && o->model && optind == argc, "--port and --model are required",
-                      usage);
+    return cli_finish(PROG, rc, o->srv.port >= 0 && o->model && optind == argc, "--port and --model are required");
 }
 
 int main(int argc, char **argv)
@@ -255,16 +254,19 @@ int main(int argc, char **argv)
     struct options o;
     if (parse_options(argc, argv, &o) != 0)
         return 2;
+    img_set_limits(&(struct img_limits){ .max_decode_bytes = (size_t)o.decode_mb << 20,
+                                         .max_jpeg_scans = (int)o.jpeg_scans,
+                                         .max_jpeg_work = (long long)o.jpeg_mcoef * 1000000 });
     char err[256];
     struct nn_model *model = nn_load(o.model, err, sizeof err);
     if (!model) {
-        fprintf(stderr, PROG ": %s: %s\n", o.model, err);
+        fprintf(stderr, PROG ": %s\n", err); /* err names the file */
         return 1;
     }
     if (nn_set_threads(model, (int)o.threads) != 0)
         fprintf(stderr, PROG ": could not start %ld threads; inference runs on one\n", o.threads);
-    struct loop *l = loop_create(cli_fd_budget(PROG, &o.max_conns));
-    struct worker w = { 0 };
+    struct loop *l = loop_create(cli_fd_budget(PROG, &o.srv, 1));
+    struct worker w = { .isa = nn_isa(model) };
     buf_init(&w.json, 16 * 1024);
     w.queue = l ? iq_create(l, model, (int)o.queue, on_classified, &w) : NULL;
     if (!w.queue) {
@@ -272,15 +274,9 @@ int main(int argc, char **argv)
         nn_free(model);
         return 1;
     }
-    struct srv_config cfg = {
-        .host = o.host, .port = (int)o.port, .limits = HTTP_LIMITS_DEFAULT,
-        .timeout_ms = (int)o.timeout_ms, .idle_timeout_ms = (int)o.idle_timeout_ms,
-        .max_conns = (int)o.max_conns, .max_memory = (size_t)o.max_memory_mb << 20,
-    };
-    cfg.limits.max_body = (uint64_t)o.max_body;
-    struct srv *s = srv_create(l, &cfg, handle, &w, err, sizeof err);
+    struct srv *s = srv_create(l, &o.srv, handle, &w, err, sizeof err);
     if (!s || cli_stop_on_signals(l) != 0) {
-        fprintf(stderr, PROG ": cannot listen on port %ld: %s\n", o.port, s ? "signal setup failed" : err);
+        fprintf(stderr, PROG ": cannot listen on port %d: %s\n", o.srv.port, s ? "signal setup failed" : err);
         return 1;
     }
     if (o.name) {
@@ -292,7 +288,8 @@ int main(int argc, char **argv)
         host[sizeof host - 1] = '\0';
         snprintf(w.id, sizeof w.id, "%s:%d", host, srv_port(s));
     }
-    fprintf(stderr, PROG " %s: listening on port %d, model %s, queue %ld\n", w.id, srv_port(s), o.model, o.queue);
+    fprintf(stderr, PROG " %s: listening on port %d, model %s (engine path %s), queue %ld\n", w.id, srv_port(s),
+            o.model, w.isa, o.queue);
     int rc = loop_run(l);
     fprintf(stderr, PROG " %s: stopping\n", w.id);
     iq_destroy(w.queue); /* first: the running job reads a connection's buffer */

@@ -80,3 +80,19 @@ int results_index_json(const char *dir, struct buf *out)
     rc |= buf_append_str(out, "]}\n");
     return rc == 0 ? 0 : -1;
 }
+
+int results_files_json(const char *dir, const char *key, struct buf *out)
+{
+    static struct entry files[RESULTS_MAX_FILES]; /* loop thread only */
+    buf_clear(out);
+    size_t nf = list_dir(dir, 0, files, RESULTS_MAX_FILES);
+    qsort(files, nf, sizeof files[0], by_name);
+    int rc = buf_printf(out, "{\"%s\":[", key);
+    for (size_t j = 0; j < nf && rc == 0; j++) {
+        if (j)
+            rc |= buf_append_str(out, ",");
+        rc |= buf_append_json_str(out, files[j].name, strlen(files[j].name));
+    }
+    rc |= buf_append_str(out, "]}\n");
+    return rc == 0 ? 0 : -1;
+}

@@ -17,4 +17,8 @@
 /* Replaces out's content with the index of dir.  0, or -1 when it does not fit out. */
 int results_index_json(const char *dir, struct buf *out);
 
+/* Replaces out's content with {"<key>":["a.jpg",...]}: the regular files of one folder (the balancer's
+ * --examples), by name.  0, or -1 when it does not fit out. */
+int results_files_json(const char *dir, const char *key, struct buf *out);
+
 #endif

@@ -1,6 +1,7 @@
 /* infer_queue: one inference thread fed by a bounded FIFO (see infer_queue.h). */
 #define _GNU_SOURCE
 #include "infer/queue.h"
+#include "net/clock.h"
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -22,19 +23,12 @@ struct infer_queue {
     pthread_t thread;
 };
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* On the loop thread: hand the finished job to the program. */
 static void on_job_done(struct loop *l, void *data)
 {
     (void)l;
     struct infer_job *job = data;
-    job->total_ms = (double)(now_ns() - job->submitted_ns) / 1e6;
+    job->total_ms = (double)(clock_now_ns() - job->submitted_ns) / 1e6;
     job->queue->done(job, job->queue->data);
 }
 
@@ -55,7 +49,7 @@ static void *inference_thread(void *arg)
             q->tail = NULL;
         pthread_mutex_unlock(&q->lock);
 
-        job->queued_ms = (double)(now_ns() - job->submitted_ns) / 1e6;
+        job->queued_ms = (double)(clock_now_ns() - job->submitted_ns) / 1e6;
         job->err[0] = '\0';
         job->rc = nn_classify_image(q->model, job->bytes, job->len, NN_TOPK_MAX, &job->result, job->err,
                                     sizeof job->err);
@@ -123,7 +117,7 @@ struct infer_job *iq_acquire(struct infer_queue *q)
 
 void iq_submit(struct infer_queue *q, struct infer_job *job)
 {
-    job->submitted_ns = now_ns();
+    job->submitted_ns = clock_now_ns();
     job->next = NULL;
     pthread_mutex_lock(&q->lock);
     if (q->tail)

@@ -38,6 +38,12 @@ void buf_clear(struct buf *b)
     b->start = b->end = 0;
 }
 
+void buf_shrink(struct buf *b, size_t keep)
+{
+    if (buf_len(b) == 0 && b->cap > keep)
+        buf_free(b); /* keeps max */
+}
+
 void buf_consume(struct buf *b, size_t n)
 {
     if (n > buf_len(b))

@@ -33,6 +33,9 @@ void buf_consume(struct buf *b, size_t n);
 /* Moves the live bytes to the front of data. */
 void buf_compact(struct buf *b);
 void buf_clear(struct buf *b);
+/* An empty buffer whose allocation grew past keep gives its memory back (after a big upload or file),
+ * so an idle connection holds at most keep bytes.  A buffer with live bytes is left alone. */
+void buf_shrink(struct buf *b, size_t keep);
 
 /* Appending (for building responses).  0, or -1 when it would exceed max (nothing appended then). */
 int buf_append(struct buf *b, const void *p, size_t n);

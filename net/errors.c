@@ -9,6 +9,7 @@ static const struct err_info table[ERR_COUNT] = {
     [ERR_MISSING_FIELD] = { "missing_field", 400, "a form with no field named image" },
     [ERR_EMPTY_IMAGE] = { "empty_image", 400, "an empty body or image field" },
     [ERR_BAD_IMAGE] = { "bad_image", 400, "a truncated or corrupt picture" },
+    [ERR_CORS_REFUSED] = { "cors_refused", 403, "a CORS preflight from an origin --cors does not allow" },
     [ERR_NOT_FOUND] = { "not_found", 404, "no such path or file" },
     [ERR_METHOD_NOT_ALLOWED] = { "method_not_allowed", 405, "wrong method for the path (Allow says which)" },
     [ERR_REQUEST_TIMEOUT] = { "request_timeout", 408, "the request did not arrive whole within --timeout" },

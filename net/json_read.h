@@ -1,7 +1,7 @@
-/* jsonread: a small pull reader for the service's JSON replies (net/ only writes JSON; reading it is the
+/* json_read: a small pull reader for the service's JSON replies (net/ only writes JSON; reading it is the
  * client's business).  A cursor walks the text; every call checks bounds and never allocates. */
-#ifndef STUDY_JSONREAD_H
-#define STUDY_JSONREAD_H
+#ifndef NET_JSON_READ_H
+#define NET_JSON_READ_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,5 +1,6 @@
 /* loop: epoll event loop with a timer min-heap and an eventfd-woken task queue. */
 #include "net/loop.h"
+#include "net/clock.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -31,13 +32,6 @@ struct loop {
     uint64_t now;
 };
 
-static uint64_t monotonic_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 struct loop *loop_create(int max_fds)
 {
     if (max_fds <= 0) {
@@ -61,7 +55,7 @@ struct loop *loop_create(int max_fds)
     struct epoll_event ev = { .events = EPOLLIN, .data.fd = l->evfd };
     if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->evfd, &ev) < 0)
         goto fail;
-    l->now = monotonic_ms();
+    l->now = clock_now_ms();
     return l;
 fail:
     pthread_mutex_destroy(&l->lock);
@@ -103,6 +97,11 @@ int loop_watch(struct loop *l, int fd, int mask, loop_file_fn *fn, void *data)
         return 0;
     }
     struct file_slot *s = &l->slots[fd];
+    if (s->mask == mask) { /* the same events: no system call, only the callback may change */
+        s->fn = fn;
+        s->data = data;
+        return 0;
+    }
     struct epoll_event ev = { .events = 0, .data.fd = fd };
     if (mask & LOOP_READABLE)
         ev.events |= EPOLLIN;
@@ -188,7 +187,7 @@ void loop_timer_stop(struct loop *l, struct loop_timer *t)
 
 int loop_timer_arm(struct loop *l, struct loop_timer *t, uint64_t after_ms)
 {
-    uint64_t when = monotonic_ms() + after_ms;
+    uint64_t when = clock_now_ms() + after_ms;
     if (loop_timer_armed(t)) {
         t->when_ms = when;
         sift_up(l, t->heap_index);
@@ -280,7 +279,7 @@ uint64_t loop_now_ms(struct loop *l)
 
 int loop_run_once(struct loop *l, int timeout_ms)
 {
-    l->now = monotonic_ms();
+    l->now = clock_now_ms();
     if (l->nheap > 0) {
         uint64_t due = l->heap[0]->when_ms;
         uint64_t wait = due > l->now ? due - l->now : 0;
@@ -294,7 +293,7 @@ int loop_run_once(struct loop *l, int timeout_ms)
             return -1;
         n = 0;
     }
-    l->now = monotonic_ms();
+    l->now = clock_now_ms();
     int handled = 0;
     for (int i = 0; i < n; i++) {
         int fd = events[i].data.fd;

@@ -47,7 +47,7 @@ struct loop *loop_create(int max_fds);
 void loop_destroy(struct loop *l);
 
 /* Watches fd for the events in mask (replacing any previous mask, callback and data).  mask 0 is the
- * same as loop_unwatch.  Returns 0, or -1 with errno set (ERANGE when fd >= max_fds). */
+ * same as loop_unwatch.  The mask fd already has costs no system call, so callers need not cache it.  Returns 0, or -1 with errno set (ERANGE when fd >= max_fds). */
 int loop_watch(struct loop *l, int fd, int mask, loop_file_fn *fn, void *data);
 /* Stops watching fd; no more callbacks for it, not even ones already pending in this iteration. */
 void loop_unwatch(struct loop *l, int fd);

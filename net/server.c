@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "net/buf.h"
+#include "net/html.h"
 #include "net/sock.h"
 
 #define READ_CHUNK (64u * 1024)
@@ -297,11 +298,29 @@ static int append_body(struct srv_conn *c, const void *body, size_t len)
 static void respond_error_now(struct srv_conn *c, enum err_code e, const char *detail, const char *extra)
 {
     const struct err_info *info = err_info(e);
+    int status = info->status;
+    uncharge(c); /* the request body is dropped */
+    /* A browser that posted the plain form (no JavaScript) gets a page it can show; everyone else JSON. */
+    if (c->request_valid && !c->head_only &&
+        http_accepts_html(http_find_header(c->req.headers, c->req.http.num_headers, "Accept"))) {
+        struct buf page;
+        buf_init(&page, 8192);
+        size_t keep = buf_len(&c->out);
+        int ok = html_error_page(&page, status, detail) == 0 &&
+                 append_head(c, status, "text/html; charset=utf-8", buf_len(&page), extra) == 0 &&
+                 buf_append(&c->out, buf_ptr(&page), buf_len(&page)) == 0;
+        size_t n = buf_len(&page);
+        buf_free(&page);
+        if (ok) {
+            conn_answered(c, status, n);
+            return;
+        }
+        c->out.end = c->out.start + keep; /* fall back to the small JSON body */
+    }
     char body[768];
     ssize_t n = http_error_json(body, sizeof body, info->code, detail, info->meaning);
     if (n < 0)
         n = 0;
-    uncharge(c); /* the request body is dropped */
     size_t keep = buf_len(&c->out); /* a length: appending may compact the buffer */
     if (append_head(c, info->status, "application/json", (size_t)n, extra) != 0 ||
         append_body(c, body, (size_t)n) != 0) {

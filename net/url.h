@@ -1,6 +1,6 @@
 /* url: the one URL shape the client talks to, http://HOST:PORT[/path][?query]. */
-#ifndef STUDY_URL_H
-#define STUDY_URL_H
+#ifndef NET_URL_H
+#define NET_URL_H
 
 #include "net/sock.h"
 

@@ -3,23 +3,17 @@
  * An EXIF turn is applied to the 224x224 result rather than to the photo: turning commutes with a
  * square crop and a square resize, and turning a 12-Mpixel photo costs ~150 ms (mostly page faults
  * on the new buffer) where 224x224 costs nothing. */
+#include "nn/graph/graph.h"
 #include "nn/image/image.h"
 #include "nn/nn.h"
 
 #include <stdio.h>
 #include <time.h>
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 int nn_classify_image(struct nn_model *m, const void *bytes, size_t len, int k, struct nn_result *out,
                       char *err, size_t errlen)
 {
-    double t0 = now_ms();
+    double t0 = nn_clock_ms();
     struct img pic, input;
     int orientation;
     int rc = img_decode_stored(bytes, len, &pic, &orientation, err, errlen);
@@ -38,7 +32,7 @@ int nn_classify_image(struct nn_model *m, const void *bytes, size_t len, int k, 
     }
     img_to_tensor(&input, nn_input(m));
     img_free(&input);
-    double decode_ms = now_ms() - t0;
+    double decode_ms = nn_clock_ms() - t0;
     rc = nn_forward(m, k, out);
     out->decode_ms = decode_ms;
     return rc;

@@ -76,7 +76,9 @@ struct nn_model *nn_load_bytes(const void *bytes, size_t len, char *err, size_t 
         return NULL;
     }
     m->threads = 0;
-    int rc = nn_build(&t, m, err, errlen);
+    int rc = nn_isa_from_env(&m->isa, err, errlen);
+    if (rc == 0)
+        rc = nn_build(&t, m, err, errlen);
     if (rc == 0)
         rc = adopt_labels(&t, m, err, errlen);
     if (rc == 0)
@@ -134,6 +136,11 @@ int nn_set_threads(struct nn_model *m, int n)
         m->threads = n;
     }
     return 0;
+}
+
+const char *nn_isa(const struct nn_model *m)
+{
+    return nn_isa_name(m->isa);
 }
 
 int nn_num_classes(const struct nn_model *m)

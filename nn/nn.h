@@ -1,4 +1,6 @@
-/* nn: MobileNetV2-family inference (own AVX-512 GEMM, OpenBLAS elsewhere), read straight from a TFLite file.
+/* nn: MobileNetV2-family inference (own AVX-512, AVX2 and generic kernels, or OpenBLAS), read straight from a
+ * TFLite file.  The kernels' path is chosen at load: IMGREC_NN_ISA=auto|avx512|avx2|generic|openblas (auto,
+ * the default, takes the best this CPU runs; one it cannot run makes nn_load fail with the reason).
  *
  * A model is loaded once (weights dequantized to float32 and laid out for the kernels, one activation
  * arena allocated) and then classifies images or tensors with no allocation per call. No global state:
@@ -47,6 +49,8 @@ void nn_free(struct nn_model *m);
  * passes, and keeps OpenBLAS single-threaded (that setting is process-wide).  Returns 0, or -1 when the
  * threads could not be started (the model then runs on the calling thread alone). */
 int nn_set_threads(struct nn_model *m, int n);
+/* The kernels' path this model runs: "avx512", "avx2", "generic" or "openblas". */
+const char *nn_isa(const struct nn_model *m);
 /* Floating-point operations of one forward pass (2 per multiply-add), for GFLOP/s reports. */
 double nn_flops(const struct nn_model *m);
 

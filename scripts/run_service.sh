@@ -1,9 +1,10 @@
 #!/bin/sh
 # make run: two workers on 127.0.0.1 ports PORT+1 and PORT+2, the balancer on PORT (all interfaces) serving
 # the page; Ctrl-C stops them all.
-# usage: run_service.sh BIN_DIR MODEL PORT WWW_DIR SHARED_DIR
+# usage: run_service.sh BIN_DIR MODEL PORT WWW_DIR SHARED_DIR [EXAMPLES_DIR]
+# The page offers the pictures of EXAMPLES_DIR (when it exists) as examples to click.
 set -u
-bin=$1 model=$2 port=$3 www=$4 shared=$5
+bin=$1 model=$2 port=$3 www=$4 shared=$5 examples=${6:-}
 pids=""
 
 stop() {
@@ -35,6 +36,7 @@ for p in $((port + 1)) $((port + 2)); do
     wait_healthy "$p" "$pid" || { echo "worker on port $p did not start" >&2; exit 1; }
     backends="$backends --backend 127.0.0.1:$p"
 done
+[ -n "$examples" ] && [ -d "$examples" ] && backends="$backends --examples $examples"
 "$bin/balancer" --port "$port" $backends --www "$www" --results results &
 pid=$!
 pids="$pids $pid"

@@ -1,23 +1,21 @@
 /* args: strict number parsing (strtol/strtod accept trailing junk unless told otherwise). */
 #include "study/args.h"
 
+#include "net/cli.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-int args_int(const char *opt, const char *s, long lo, long hi, long *out)
+int args_bad_option(const char *cmd, char *const argv[])
 {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi) {
-        fprintf(stderr, "client: %s: '%s' is not an integer in %ld..%ld\n", opt, s, lo, hi);
-        return -1;
-    }
-    *out = v;
-    return 0;
+    char prog[64];
+    snprintf(prog, sizeof prog, "client %s", cmd);
+    cli_bad_option(prog, argv);
+    cli_hint(prog);
+    return 2;
 }
 
 /* One number up to ARGS_POSITIVE_MAX, above 0 or (allow_zero) at least 0. */
@@ -81,7 +79,7 @@ static int one_int(const char *item, int i, void *ctx)
 {
     struct int_ctx *c = ctx;
     long v;
-    if (args_int(c->opt, item, c->lo, c->hi, &v) < 0)
+    if (cli_long("client", c->opt, item, c->lo, c->hi, &v) < 0)
         return -1;
     c->out[i] = (int)v;
     return 0;

@@ -14,7 +14,9 @@ int args_double_list(const char *opt, const char *s, double *out, int max);
 int args_positive(const char *opt, const char *s, double *out);
 /* The same, 0 allowed (e.g. a squared coefficient of variation: 0 is a constant service time). */
 int args_nonnegative(const char *opt, const char *s, double *out);
-/* One integer in [lo, hi].  Returns 0 or -1 (message on stderr). */
-int args_int(const char *opt, const char *s, long lo, long hi, long *out);
+/* For getopt_long's '?': "client CMD: OPTION: unknown option or missing value" and the "see --help" hint.
+ * Returns 2 (the exit status of a usage error). */
+int args_bad_option(const char *cmd, char *const argv[]);
+/* (One integer in [lo, hi]: cli_long in net/cli.h, shared with the servers.) */
 
 #endif

@@ -9,8 +9,8 @@
 #include "net/buf.h"
 #include "net/loop.h"
 #include "nn/nn.h"
-#include "study/httpc.h"
-#include "study/upload.h"
+#include "net/http_client.h"
+#include "net/multipart_request.h"
 #include "net/url.h"
 
 #define UPLOAD_MAX (64u * 1024 * 1024)
@@ -19,7 +19,7 @@ struct classifier {
     struct nn_model *model; /* local, or NULL */
     struct url url;         /* remote: */
     struct loop *loop;
-    struct httpc *http;
+    struct http_client *http;
     struct buf req;
 };
 
@@ -36,10 +36,11 @@ struct classifier *classifier_open(const char *model, const char *url, char *err
         if (c->model)
             return c;
     } else if (url_parse(url, "/submit", &c->url, err, errlen) == 0) {
+        struct http_client_opts one = { 1, 0, HTTP_CLIENT_DEFAULT_MAX_RESPONSE };
         c->loop = loop_create(1024);
         if (!c->loop)
             snprintf(err, errlen, "cannot create an event loop");
-        else if ((c->http = httpc_create(c->loop, c->url.host, c->url.port, 1, err, errlen)))
+        else if ((c->http = http_client_create(c->loop, c->url.host, c->url.port, &one, err, errlen)))
             return c;
     }
     classifier_close(c);
@@ -51,7 +52,7 @@ void classifier_close(struct classifier *c)
     if (!c)
         return;
     nn_free(c->model);
-    httpc_free(c->http);
+    http_client_free(c->http);
     if (c->loop)
         loop_destroy(c->loop);
     buf_free(&c->req);
@@ -61,17 +62,22 @@ void classifier_close(struct classifier *c)
 static int remote(struct classifier *c, const void *bytes, size_t len, const char *name, struct prediction *out,
                   double *rtt_ms, char *err, size_t errlen)
 {
-    buf_clear(&c->req);
-    if (upload_build(&c->url, bytes, len, name, &c->req) < 0) {
+    size_t head_len;
+    if (mp_request_build(&c->url, "image", bytes, len, name, &c->req, &head_len) < 0) {
         snprintf(err, errlen, "%s: request too large", name);
         return -1;
     }
-    struct httpc_reply r;
-    int rc = httpc_roundtrip(c->http, buf_ptr(&c->req), buf_len(&c->req), CLASSIFIER_TIMEOUT_MS, &r);
-    *rtt_ms = r.rtt_ms;
+    const char *req = buf_ptr(&c->req);
+    struct http_reply r;
+    int rc = http_client_roundtrip(c->http, req, head_len, req + head_len, buf_len(&c->req) - head_len,
+                                   CLASSIFIER_TIMEOUT_MS, &r);
+    *rtt_ms = (double)r.elapsed_ns / 1e6;
     char why[256];
-    if (rc < 0)
-        snprintf(err, errlen, "%s: %s", name, r.error);
+    if (rc < 0 && r.status == 0) { /* the service failed, not the picture: its detail names the address */
+        snprintf(err, errlen, "%s", r.detail);
+        rc = r.error == HTTP_CLIENT_CONNECT ? CLASSIFIER_UNREACHABLE : -1;
+    } else if (rc < 0)
+        snprintf(err, errlen, "%s: %s", name, r.detail);
     else if (prediction_from_json(r.body, r.body_len, out, why, sizeof why) < 0) {
         snprintf(err, errlen, "%s: HTTP %d: %s", name, r.status, why);
         rc = -1;
@@ -79,7 +85,7 @@ static int remote(struct classifier *c, const void *bytes, size_t len, const cha
         snprintf(err, errlen, "%s: HTTP %d", name, r.status);
         rc = -1;
     }
-    httpc_reply_free(&r);
+    http_reply_free(&r);
     return rc;
 }
 

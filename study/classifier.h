@@ -17,7 +17,10 @@ struct classifier *classifier_open(const char *model, const char *url, char *err
 void classifier_close(struct classifier *c);
 
 /* Classifies an encoded image file's bytes (name is used for the upload's filename).  *rtt_ms gets the
- * round trip for remote classifiers (-1 for local ones).  Returns 0, or -1 with err filled. */
+ * round trip for remote classifiers (-1 for local ones).  Returns 0, or -1 with err filled (naming the
+ * picture, or the service when the exchange failed), or CLASSIFIER_UNREACHABLE when the service cannot
+ * be connected to at all (err names its address: no point trying the next picture). */
+#define CLASSIFIER_UNREACHABLE (-2)
 int classifier_bytes(struct classifier *c, const void *bytes, size_t len, const char *name,
                      struct prediction *out, double *rtt_ms, char *err, size_t errlen);
 /* Classifies decoded pixels already cropped and resized to NN_INPUT_SIZE square: locally straight into

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "net/cli.h"
 #include "study/args.h"
 #include "study/classifier.h"
 #include "study/commands.h"
@@ -130,12 +131,12 @@ int cmd_accuracy(int argc, char **argv)
         case 'u': url = optarg; break;
         case 'c': csv = 1; break;
         case 'l':
-            if (args_int("--limit", optarg, 1, 1000000, &limit) < 0)
+            if (cli_long("client", "--limit", optarg, 1, 1000000, &limit) < 0)
                 return 2;
             break;
         case 'o': out = optarg; break;
         case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        default: return args_bad_option("accuracy", argv);
         }
     }
     if (!set || optind != argc) {

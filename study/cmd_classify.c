@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "study/classifier.h"
+#include "study/args.h"
 #include "study/commands.h"
 #include "study/files.h"
 
@@ -31,7 +32,7 @@ int cmd_classify(int argc, char **argv)
         case 'm': model = optarg; break;
         case 'u': url = optarg; break;
         case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        default: return args_bad_option("classify", argv);
         }
     }
     if (optind >= argc) {
@@ -48,10 +49,16 @@ int cmd_classify(int argc, char **argv)
         char err[512];
         struct prediction p;
         double rtt;
-        if (file_read(argv[i], IMAGE_FILE_MAX, &bytes, &len, err, sizeof err) < 0 ||
-            classifier_bytes(cl, bytes, len, argv[i], &p, &rtt, err, sizeof err) < 0) {
+        int rc = file_read(argv[i], IMAGE_FILE_MAX, &bytes, &len, err, sizeof err);
+        if (rc == 0)
+            rc = classifier_bytes(cl, bytes, len, argv[i], &p, &rtt, err, sizeof err);
+        if (rc < 0) {
             fprintf(stderr, "client: %s\n", err);
             failed = 1;
+            if (rc == CLASSIFIER_UNREACHABLE) { /* said once, not once per picture */
+                free(bytes);
+                break;
+            }
         } else if (prediction_print(stdout, argv[i], &p, rtt) < 0) {
             fprintf(stderr, "client: writing the result failed\n");
             failed = 1;

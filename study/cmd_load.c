@@ -3,8 +3,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "net/cli.h"
 #include "study/args.h"
 #include "study/commands.h"
+#include "study/service_probe.h"
 #include "study/load_options.h"
 #include "study/load_report.h"
 
@@ -16,7 +18,8 @@ static void usage(FILE *f)
                "  instant.  Prints workers,factor,interval_ms,rho,offered_rps,sent,ok,http_errors,failed,\n"
                "  dropped,mean_ms,p50_ms,p90_ms,p99_ms,throughput_rps,windows,stable and the predictions.\n"
                "  --count N          one window of exactly N arrivals instead of timed windows\n"
-               "  --workers C        workers behind the URL (for the prediction; default 1)\n"
+               "  --workers C        workers behind the URL (for the prediction; default: the balancer's\n"
+               "                     /healthz backend count, 1 for a worker alone)\n"
                "  pred_* columns: c random-split M/G/1 queues with service time S (without --service-ms,\n"
                "  the workers' own timings, decode + inference), for a run starting empty.\n"
                "  --service-ms S     a lone request's RTT; also sets factor = interval / S\n"
@@ -45,7 +48,7 @@ int cmd_load(int argc, char **argv)
     load_opts_defaults(&o);
     struct service_time st = { .mean_ms = 0 };
     double v;
-    long workers = 1;
+    long workers = 0;
     int c, rc;
     optind = 1;
     while ((c = getopt_long(argc, argv, LOAD_OPTS_SHORT "I:R:N:W:S:V:h", opts, NULL)) != -1) {
@@ -66,11 +69,11 @@ int cmd_load(int argc, char **argv)
             o.cfg.interval_ms = 1000 / v;
             break;
         case 'N':
-            if (args_int("--count", optarg, 1, 2000000, &o.cfg.count) < 0)
+            if (cli_long("client", "--count", optarg, 1, 2000000, &o.cfg.count) < 0)
                 return 2;
             break;
         case 'W':
-            if (args_int("--workers", optarg, 1, 1024, &workers) < 0)
+            if (cli_long("client", "--workers", optarg, 1, 1024, &workers) < 0)
                 return 2;
             break;
         case 'S':
@@ -82,7 +85,7 @@ int cmd_load(int argc, char **argv)
                 return 2;
             break;
         case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        default: return args_bad_option("load", argv);
         }
     }
     if (!o.url || !(o.cfg.interval_ms > 0) || optind != argc) {
@@ -92,13 +95,22 @@ int cmd_load(int argc, char **argv)
     struct url u;
     struct buf req;
     buf_init(&req, 128u * 1024 * 1024);
-    if (load_opts_request(&o, o.url, 0, &u, &req) < 0) {
+    size_t head_len;
+    if (load_opts_request(&o, o.url, 0, &u, &req, &head_len) < 0) {
         buf_free(&req);
         return 1;
     }
     struct load_result r;
     char err[512];
-    rc = load_run(u.host, u.port, buf_ptr(&req), buf_len(&req), &o.cfg, &r, err, sizeof err);
+    int behind;
+    if (service_probe(&u, &behind, err, sizeof err) < 0) {
+        fprintf(stderr, "client: %s\n", err);
+        buf_free(&req);
+        return 1;
+    }
+    if (workers == 0) /* not given: as many as the balancer has (1 for a worker alone) */
+        workers = behind;
+    rc = load_run(u.host, u.port, buf_ptr(&req), head_len, buf_len(&req), &o.cfg, &r, err, sizeof err);
     buf_free(&req);
     if (rc < 0) {
         fprintf(stderr, "client: %s\n", err);

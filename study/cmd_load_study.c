@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "net/cli.h"
 #include "study/args.h"
 #include "study/commands.h"
 #include "study/load_options.h"
@@ -75,12 +76,12 @@ static int parse(int argc, char **argv, struct study *s)
                 return 2;
             break;
         case 'K':
-            if (args_int("--calibrate", optarg, 2, 100000, &s->calibrate) < 0)
+            if (cli_long("client", "--calibrate", optarg, 2, 100000, &s->calibrate) < 0)
                 return 2;
             break;
         case 'T': s->note = optarg; break;
         case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        default: return args_bad_option("load-study", argv);
         }
     }
     if (!s->o.url || optind != argc) {
@@ -98,8 +99,9 @@ static int calibrate(struct study *s)
     char err[512];
     buf_init(&req, 128u * 1024 * 1024);
     struct sequential q = { 0 };
-    int rc = load_opts_request(&s->o, s->o.url, 1, &u, &req);
-    if (rc == 0 && (rc = measure_sequential(&u, buf_ptr(&req), buf_len(&req), (int)s->calibrate,
+    size_t head_len;
+    int rc = load_opts_request(&s->o, s->o.url, 1, &u, &req, &head_len);
+    if (rc == 0 && (rc = measure_sequential(&u, buf_ptr(&req), head_len, buf_len(&req), (int)s->calibrate,
                                             (uint64_t)s->o.cfg.timeout_ms, &q, err, sizeof err)) < 0)
         fprintf(stderr, "client: %s\n", err);
     buf_free(&req);
@@ -146,14 +148,14 @@ static void write_service(struct study *s)
 
 /* After an overloaded cell the workers may still be busy with abandoned requests: wait (bounded) until a
  * lone request is answered about as fast as during calibration. */
-static void wait_idle(const struct url *u, const struct buf *req, const struct study *s)
+static void wait_idle(const struct url *u, const struct buf *req, size_t head_len, const struct study *s)
 {
     double ok_ms = fmax(2 * s->st.mean_ms, 1.5 * s->s_sum.p99);
     for (int i = 0; i < IDLE_WAIT_TRIES; i++) {
         struct sequential q;
         char err[256];
-        int rc = measure_sequential(u, buf_ptr(req), buf_len(req), 1, (uint64_t)s->o.cfg.timeout_ms, &q, err,
-                                    sizeof err);
+        int rc = measure_sequential(u, buf_ptr(req), head_len, buf_len(req), 1, (uint64_t)s->o.cfg.timeout_ms,
+                                    &q, err, sizeof err);
         int idle = rc == 0 && q.ok == 1 && q.rtt_ms[0] <= ok_ms;
         if (rc == 0)
             sequential_free(&q);
@@ -169,15 +171,16 @@ static int run_cell(struct study *s, int wi, int fi, struct table *t)
     struct buf req;
     char err[512];
     buf_init(&req, 128u * 1024 * 1024);
-    if (load_opts_request(&s->o, s->o.url, s->workers[wi], &u, &req) < 0) {
+    size_t head_len;
+    if (load_opts_request(&s->o, s->o.url, s->workers[wi], &u, &req, &head_len) < 0) {
         buf_free(&req);
         return -1;
     }
     struct load_config cfg = s->o.cfg;
     cfg.interval_ms = s->factors[fi] * s->st.mean_ms;
-    wait_idle(&u, &req, s);
+    wait_idle(&u, &req, head_len, s);
     struct load_result *r = &s->res[wi][fi];
-    int rc = load_run(u.host, u.port, buf_ptr(&req), buf_len(&req), &cfg, r, err, sizeof err);
+    int rc = load_run(u.host, u.port, buf_ptr(&req), head_len, buf_len(&req), &cfg, r, err, sizeof err);
     buf_free(&req);
     if (rc < 0) {
         fprintf(stderr, "client: %s\n", err);

@@ -4,12 +4,15 @@
  *     (the balancer stores and forwards, so each shaped hop costs the whole transfer);
  *   --rate R --p99-ms T: the fewest workers whose predicted p99 meets T (service time from study 3,
  *     random-split M/G/1 model), and with --check URL a load run at R on ?backends=c to verify it. */
+#include <errno.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "net/cli.h"
 #include "study/args.h"
 #include "study/commands.h"
 #include "study/csvread.h"
@@ -39,16 +42,32 @@ static void usage(FILE *f)
                "  open-loop load at R through ?backends=c and reports whether the p99 target is met.\n");
 }
 
+/* One study table of dir; NULL after one line that says how to make it when it is missing. */
 static struct csv *load_csv(const char *dir, const char *sub, const char *name)
 {
     char path[1024], err[1200];
     snprintf(path, sizeof path, "%s/%s/%s.csv", dir, sub, name);
     struct csv *c = malloc(sizeof *c);
-    if (c && csv_load(path, c, err, sizeof err) == 0)
+    if (c && access(path, F_OK) != 0 && errno == ENOENT)
+        fprintf(stderr, "client recommend: %s is missing; make the study results with: make study\n", path);
+    else if (c && csv_load(path, c, err, sizeof err) == 0)
         return c;
-    fprintf(stderr, "client: %s\n", c ? err : "out of memory");
+    else
+        fprintf(stderr, "client: %s\n", c ? err : "out of memory");
     free(c);
     return NULL;
+}
+
+/* study/run.sh --quick marks its output: numbers from a smoke run must not become recommendations. */
+static int refuse_smoke(const char *dir)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, STUDY_SMOKE_MARK);
+    if (access(path, F_OK) != 0)
+        return 0;
+    fprintf(stderr, "client recommend: %s holds a smoke run (study/run.sh --quick), not measurements; make real "
+                    "ones with: make study\n", dir);
+    return -1;
 }
 
 /* The row of rtt whose "size" equals size, or -1. */
@@ -63,9 +82,11 @@ static int rtt_row(const struct csv *rtt, double size)
 
 static int best_resolution(const struct rec *q)
 {
-    struct csv *acc = load_csv(q->results, "accuracy", "accuracy"), *rtt = load_csv(q->results, "rtt", q->rtt_name);
+    if (refuse_smoke(q->results) != 0)
+        return 1;
+    struct csv *acc = load_csv(q->results, "accuracy", "accuracy"), *rtt = NULL;
     int rc = 1;
-    if (!acc || !rtt)
+    if (!acc || !(rtt = load_csv(q->results, "rtt", q->rtt_name))) /* one missing table, one line */
         goto out;
     int a_size = csv_col(acc, "size"), a_top1 = csv_col(acc, "top1"), a_top5 = csv_col(acc, "top5");
     int r_bytes = csv_col(rtt, "request_bytes"), r_mean = csv_col(rtt, "mean_ms");
@@ -109,6 +130,8 @@ static int service_time(struct rec *q)
 {
     if (q->s_ms > 0)
         return 0;
+    if (refuse_smoke(q->results) != 0)
+        return -1;
     struct csv *svc = load_csv(q->results, "load", "service");
     if (!svc)
         return -1;
@@ -131,8 +154,10 @@ static int check_by_measuring(struct rec *q, int c)
     struct load_config cfg = q->o.cfg;
     cfg.interval_ms = 1000 / q->rate;
     struct load_result r;
-    int rc = load_opts_request(&q->o, q->o.url, c, &u, &req);
-    if (rc == 0 && (rc = load_run(u.host, u.port, buf_ptr(&req), buf_len(&req), &cfg, &r, err, sizeof err)) < 0)
+    size_t head_len;
+    int rc = load_opts_request(&q->o, q->o.url, c, &u, &req, &head_len);
+    if (rc == 0 &&
+        (rc = load_run(u.host, u.port, buf_ptr(&req), head_len, buf_len(&req), &cfg, &r, err, sizeof err)) < 0)
         fprintf(stderr, "client: %s\n", err);
     buf_free(&req);
     if (rc < 0)
@@ -194,12 +219,12 @@ int cmd_recommend(int argc, char **argv)
         case 'n': q.rtt_name = optarg; break;
         case 'S': bad |= args_positive("--service-ms", optarg, &q.s_ms); break;
         case 'V': bad |= args_nonnegative("--service-scv", optarg, &q.scv); break;
-        case 'M': bad |= args_int("--max-workers", optarg, 1, MAX_WORKERS, &q.max_workers); break;
+        case 'M': bad |= cli_long("client", "--max-workers", optarg, 1, MAX_WORKERS, &q.max_workers); break;
         case 'K': q.o.url = optarg; break;
         case 'd': bad |= load_opts_handle('d', optarg, &q.o) < 0; break;
-        case 'H': bad |= args_int("--hops", optarg, 1, 16, &q.hops); break;
+        case 'H': bad |= cli_long("client", "--hops", optarg, 1, 16, &q.hops); break;
         case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        default: return args_bad_option("recommend", argv);
         }
     }
     /* The two forms answer different questions: given both, one would be dropped without a word. */

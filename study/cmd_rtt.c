@@ -6,15 +6,17 @@
 #include <string.h>
 
 #include "net/buf.h"
+#include "net/cli.h"
 #include "study/args.h"
 #include "study/commands.h"
+#include "study/service_probe.h"
 #include "study/degrade.h"
 #include "study/image_encode.h"
 #include "study/files.h"
 #include "study/measure.h"
 #include "study/stats.h"
 #include "study/table.h"
-#include "study/upload.h"
+#include "net/multipart_request.h"
 
 #define MAX_SIZES 16
 #define IMAGE_FILE_MAX (64u * 1024 * 1024)
@@ -116,12 +118,14 @@ static int run_rows(const struct rtt_opts *o, const struct url *u, const struct 
         int rc = picture(o, photo, o->sizes[i], &bytes, &len, err, sizeof err);
         if (rc < 0) /* its messages name the file or the size already */
             name[0] = '\0';
-        if (rc == 0 && upload_build(u, bytes, len, "image.jpg", &req) < 0) {
+        size_t head_len = 0;
+        if (rc == 0 && mp_request_build(u, "image", bytes, len, "image.jpg", &req, &head_len) < 0) {
             snprintf(err, sizeof err, "building the request failed");
             rc = -1;
         }
         if (rc == 0)
-            rc = measure_sequential(u, buf_ptr(&req), buf_len(&req), o->n, RTT_TIMEOUT_MS, &q, err, sizeof err);
+            rc = measure_sequential(u, buf_ptr(&req), head_len, buf_len(&req), o->n, RTT_TIMEOUT_MS, &q, err,
+                                    sizeof err);
         if (rc == 0) {
             fmt_row(t, o->image ? image_width(bytes, len) : o->sizes[i], len, buf_len(&req), &q);
             if (q.errors)
@@ -163,7 +167,7 @@ static int parse(int argc, char **argv, struct rtt_opts *o)
                 return 2;
             break;
         case 'n':
-            if (args_int("--n", optarg, 1, 100000, &v) < 0)
+            if (cli_long("client", "--n", optarg, 1, 100000, &v) < 0)
                 return 2;
             o->n = (int)v;
             break;
@@ -171,7 +175,7 @@ static int parse(int argc, char **argv, struct rtt_opts *o)
         case 'o': o->out = optarg; break;
         case 'N': o->name = optarg; break;
         case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        default: return args_bad_option("rtt", argv);
         }
     }
     if (!o->url || optind != argc || (o->image && o->photo)) {
@@ -203,15 +207,30 @@ int cmd_rtt(int argc, char **argv)
     if (o.photo) {
         unsigned char *bytes;
         size_t len;
-        rc = file_read(o.photo, IMAGE_FILE_MAX, &bytes, &len, err, sizeof err);
-        if (rc == 0 && img_decode(bytes, len, &photo, err, sizeof err) < 0)
+        char why[400];
+        rc = file_read(o.photo, IMAGE_FILE_MAX, &bytes, &len, err, sizeof err); /* err names the file */
+        if (rc == 0 && img_decode(bytes, len, &photo, why, sizeof why) < 0) {
+            snprintf(err, sizeof err, "%s: %s", o.photo, why);
             rc = -1;
+        }
         free(bytes);
         if (rc < 0) {
-            fprintf(stderr, "client: %s: %s\n", o.photo, err);
+            fprintf(stderr, "client: %s\n", err);
             return 1;
         }
     }
+    int workers;
+    unsigned char *image = NULL;
+    size_t image_len;
+    /* What was typed is checked before the network: a bad --image is named, then a dead URL in one line
+     * (not a table of zeros). */
+    if ((o.image && file_read(o.image, IMAGE_FILE_MAX, &image, &image_len, err, sizeof err) < 0) ||
+        service_probe(&u, &workers, err, sizeof err) < 0) {
+        fprintf(stderr, "client: %s\n", err);
+        img_free(&photo);
+        return 1;
+    }
+    free(image);
     struct table t;
     table_init(&t, 8, o.csv);
     char title[300];

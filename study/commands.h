@@ -15,6 +15,9 @@ int cmd_recommend(int argc, char **argv);
 const char *default_model(void);
 const char *default_shared(void);
 
+/* The file study/run.sh --quick leaves in its output folder (recommend refuses such smoke numbers). */
+#define STUDY_SMOKE_MARK "SMOKE"
+
 struct classifier;
 /* A classifier for --model FILE or --url URL (neither: the default model).  NULL after printing why. */
 struct classifier *open_classifier(const char *model, const char *url);

@@ -10,8 +10,9 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "net/clock.h"
+#include "net/http_client.h"
 #include "net/loop.h"
-#include "study/httpc.h"
 #include "study/prediction.h"
 #include "study/rng.h"
 
@@ -33,11 +34,11 @@ struct arrival {
 struct run {
     const struct load_config *cfg;
     struct loop *loop;
-    struct httpc *http;
+    struct http_client *http;
     struct loop_timer tick;
     struct rng rng;
     const char *req;
-    size_t req_len;
+    size_t head_len, req_len;
     struct arrival *arr;
     long cap, n;
     uint64_t t0_ns, next_ns, window_ns;
@@ -91,18 +92,18 @@ static void evaluate(struct run *r)
     }
 }
 
-static void on_answer(const struct httpc_result *res, void *data)
+static void on_answer(void *data, const struct http_client_result *res)
 {
     struct arrival *a = data;
     struct run *r = a->run;
-    a->status = res->error ? -1 : res->status;
+    a->status = res->res ? res->res->status : res->error == HTTP_CLIENT_BUSY ? -2 : -1;
     a->service_ms = a->status == 200 ? prediction_service_ms(res->body, res->body_len) : -1;
-    if (res->error)
-        snprintf(r->last_error, sizeof r->last_error, "%s", res->error);
-    else if (res->status != 200)
-        snprintf(r->last_error, sizeof r->last_error, "HTTP %d", res->status);
-    a->rtt_ms = res->rtt_ms;
-    a->done_ns = httpc_now_ns();
+    if (a->status == -1)
+        snprintf(r->last_error, sizeof r->last_error, "%s", http_client_error_name(res->error));
+    else if (a->status > 0 && a->status != 200)
+        snprintf(r->last_error, sizeof r->last_error, "HTTP %d", a->status);
+    a->done_ns = clock_now_ns();
+    a->rtt_ms = (double)(a->done_ns - a->sched_ns) / 1e6; /* from the scheduled instant: a late send is not hidden */
     r->outstanding[a->window]--;
     evaluate(r);
 }
@@ -124,7 +125,8 @@ static void send_arrival(struct run *r)
     a->sched_ns = r->next_ns;
     a->window = window_of(r, r->next_ns);
     r->outstanding[a->window]++;
-    if (httpc_send(r->http, r->req, r->req_len, a->sched_ns, (uint64_t)r->cfg->timeout_ms, on_answer, a) < 0) {
+    if (!http_client_send(r->http, r->req, r->head_len, r->req + r->head_len, r->req_len - r->head_len,
+                          (uint64_t)r->cfg->timeout_ms, on_answer, a)) { /* out of memory; a busy pool calls back */
         a->status = -2;
         r->outstanding[a->window]--;
     }
@@ -136,7 +138,7 @@ static void send_arrival(struct run *r)
 static void on_tick(struct loop *l, void *data)
 {
     struct run *r = data;
-    uint64_t now = httpc_now_ns();
+    uint64_t now = clock_now_ns();
     while (r->sending && r->next_ns <= now) {
         if (!next_arrival(r)) {
             r->sending = false;
@@ -243,7 +245,7 @@ static int check_config(const struct load_config *cfg, char *err, size_t errlen)
     return 0;
 }
 
-int load_run(const char *host, int port, const char *req, size_t len, const struct load_config *cfg,
+int load_run(const char *host, int port, const char *req, size_t head_len, size_t len, const struct load_config *cfg,
              struct load_result *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
@@ -256,11 +258,12 @@ int load_run(const char *host, int port, const char *req, size_t len, const stru
         snprintf(err, errlen, "max_conns %d needs more file descriptors than the limit %d", cfg->max_conns, max_fds);
         return -1;
     }
-    struct run r = { .cfg = cfg, .req = req, .req_len = len, .sending = true };
+    struct run r = { .cfg = cfg, .req = req, .head_len = head_len, .req_len = len, .sending = true };
+    struct http_client_opts pool = { cfg->max_conns, 0, HTTP_CLIENT_DEFAULT_MAX_RESPONSE }; /* none waits */
     r.cap = arrival_capacity(cfg);
     r.arr = calloc((size_t)r.cap, sizeof *r.arr);
     r.loop = loop_create(max_fds);
-    if (!r.arr || !r.loop || !(r.http = httpc_create(r.loop, host, port, cfg->max_conns, err, errlen))) {
+    if (!r.arr || !r.loop || !(r.http = http_client_create(r.loop, host, port, &pool, err, errlen))) {
         if (!r.arr || !r.loop)
             snprintf(err, errlen, "out of memory");
         free(r.arr);
@@ -270,7 +273,7 @@ int load_run(const char *host, int port, const char *req, size_t len, const stru
     }
     rng_seed(&r.rng, cfg->seed);
     r.window_ns = (uint64_t)(cfg->window_s * 1e9);
-    r.t0_ns = r.next_ns = httpc_now_ns();
+    r.t0_ns = r.next_ns = clock_now_ns();
     loop_timer_init(&r.tick, on_tick, &r);
     int rc = loop_timer_arm(r.loop, &r.tick, 0);
     if (rc == 0)
@@ -280,7 +283,7 @@ int load_run(const char *host, int port, const char *req, size_t len, const stru
     else
         summarize(&r, out);
     loop_timer_stop(r.loop, &r.tick);
-    httpc_free(r.http);
+    http_client_free(r.http);
     loop_destroy(r.loop);
     free(r.arr);
     return rc;

@@ -44,9 +44,9 @@ struct load_result {
     char last_error[64];     /* the last transport error or non-200 status, "" if none */
 };
 
-/* Runs the load against host:port sending req[0..len) (one prebuilt request).  Returns 0, or -1 with err
- * filled when it could not run at all. */
-int load_run(const char *host, int port, const char *req, size_t len, const struct load_config *cfg,
+/* Runs the load against host:port sending req[0..len) (one prebuilt request, its head req[0..head_len)).
+ * Returns 0, or -1 with err filled when it could not run at all. */
+int load_run(const char *host, int port, const char *req, size_t head_len, size_t len, const struct load_config *cfg,
              struct load_result *out, char *err, size_t errlen);
 
 #endif

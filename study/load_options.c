@@ -1,4 +1,5 @@
 /* load_opts: shared option handling for the two load commands. */
+#include "net/cli.h"
 #include "study/load_options.h"
 
 #include <stdio.h>
@@ -8,7 +9,7 @@
 #include "study/args.h"
 #include "study/commands.h"
 #include "study/files.h"
-#include "study/upload.h"
+#include "net/multipart_request.h"
 
 #define IMAGE_FILE_MAX (64u * 1024 * 1024)
 
@@ -34,22 +35,22 @@ int load_opts_handle(int c, const char *arg, struct load_opts *o)
     case 'd': return args_positive("--duration", arg, &o->cfg.window_s) < 0 ? -1 : 1;
     case 't': return args_positive("--timeout-ms", arg, &o->cfg.timeout_ms) < 0 ? -1 : 1;
     case 'w':
-        if (args_int("--max-windows", arg, 1, LOAD_MAX_WINDOWS, &v) < 0)
+        if (cli_long("client", "--max-windows", arg, 1, LOAD_MAX_WINDOWS, &v) < 0)
             return -1;
         o->cfg.max_windows = (int)v;
         return 1;
     case 's':
-        if (args_int("--seed", arg, 0, 0x7fffffffL, &v) < 0)
+        if (cli_long("client", "--seed", arg, 0, 0x7fffffffL, &v) < 0)
             return -1;
         o->cfg.seed = (uint64_t)v;
         return 1;
     case 'Q':
-        if (args_int("--queue-bound", arg, 0, 1000000, &v) < 0)
+        if (cli_long("client", "--queue-bound", arg, 0, 1000000, &v) < 0)
             return -1;
         o->queue_bound = (int)v;
         return 1;
     case 'C':
-        if (args_int("--max-conns", arg, 1, 60000, &v) < 0)
+        if (cli_long("client", "--max-conns", arg, 1, 60000, &v) < 0)
             return -1;
         o->cfg.max_conns = (int)v;
         return 1;
@@ -58,7 +59,8 @@ int load_opts_handle(int c, const char *arg, struct load_opts *o)
     }
 }
 
-int load_opts_request(const struct load_opts *o, const char *url_text, int backends, struct url *u, struct buf *out)
+int load_opts_request(const struct load_opts *o, const char *url_text, int backends, struct url *u, struct buf *out,
+                      size_t *head_len)
 {
     char text[URL_TARGET_MAX + 512], err[512];
     int n = backends > 0 ? snprintf(text, sizeof text, "%s%sbackends=%d", url_text,
@@ -80,7 +82,7 @@ int load_opts_request(const struct load_opts *o, const char *url_text, int backe
         fprintf(stderr, "client: %s\n", err);
         return -1;
     }
-    int rc = upload_build(u, bytes, len, image, out);
+    int rc = mp_request_build(u, "image", bytes, len, image, out, head_len);
     free(bytes);
     if (rc < 0)
         fprintf(stderr, "client: building the request failed\n");

@@ -37,8 +37,9 @@ struct load_opts {
 void load_opts_defaults(struct load_opts *o);
 /* Handles one shared option letter.  Returns 1 handled, 0 not a shared option, -1 bad value (reported). */
 int load_opts_handle(int c, const char *arg, struct load_opts *o);
-/* Parses url_text (query backends=N appended when backends > 0) and builds the upload of the picture.
- * out must be buf_init'ed.  Returns 0 or -1 (reported on stderr). */
-int load_opts_request(const struct load_opts *o, const char *url_text, int backends, struct url *u, struct buf *out);
+/* Parses url_text (query backends=N appended when backends > 0) and builds the upload of the picture
+ * (its head is out[0..*head_len)).  out must be buf_init'ed.  Returns 0 or -1 (reported on stderr). */
+int load_opts_request(const struct load_opts *o, const char *url_text, int backends, struct url *u, struct buf *out,
+                      size_t *head_len);
 
 #endif

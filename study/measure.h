@@ -17,11 +17,12 @@ struct sequential {
     char last_error[128];
 };
 
-/* Sends req n + 1 times to u's host and port, dropping the first (warm-up: connection set-up, caches).
+/* Sends req[0..len) (its head is req[0..head_len)) n + 1 times to u's host and port, dropping the first
+ * (warm-up: connection set-up, caches).
  * Returns 0 (see out->ok and out->errors), or -1 when nothing could be sent at all (err filled).
  * Free out with sequential_free. */
-int measure_sequential(const struct url *u, const char *req, size_t len, int n, uint64_t timeout_ms,
-                       struct sequential *out, char *err, size_t errlen);
+int measure_sequential(const struct url *u, const char *req, size_t head_len, size_t len, int n,
+                       uint64_t timeout_ms, struct sequential *out, char *err, size_t errlen);
 void sequential_free(struct sequential *s);
 
 #endif

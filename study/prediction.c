@@ -19,7 +19,7 @@ void prediction_from_nn(const struct nn_result *r, struct prediction *out)
     }
     out->decode_ms = r->decode_ms;
     out->inference_ms = r->inference_ms;
-    out->total_ms = -1;
+    out->queue_ms = out->total_ms = -1;
 }
 
 static int read_class(struct jr *j, struct pred_class *c)
@@ -71,7 +71,8 @@ static int read_timing(struct jr *j, struct prediction *p)
     char key[32];
     int rc;
     while ((rc = jr_next_key(j, &first, key, sizeof key)) == 1) {
-        double *dst = strcmp(key, "decode") == 0 ? &p->decode_ms
+        double *dst = strcmp(key, "queue") == 0 ? &p->queue_ms
+                    : strcmp(key, "decode") == 0 ? &p->decode_ms
                     : strcmp(key, "inference") == 0 ? &p->inference_ms
                     : strcmp(key, "total") == 0 ? &p->total_ms : NULL;
         if ((dst ? jr_number(j, dst) : jr_skip(j)) < 0)
@@ -83,7 +84,7 @@ static int read_timing(struct jr *j, struct prediction *p)
 int prediction_from_json(const char *json, size_t len, struct prediction *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
-    out->decode_ms = out->inference_ms = out->total_ms = -1;
+    out->queue_ms = out->decode_ms = out->inference_ms = out->total_ms = -1;
     struct jr j;
     jr_init(&j, json, len);
     bool first = true, have_top = false;
@@ -155,7 +156,7 @@ static void put_class(FILE *f, const struct pred_class *c)
 {
     fputs("\"label\":", f);
     put_str(f, c->label);
-    fprintf(f, ",\"class_index\":%d,\"prob\":%.4f", c->class_index, c->prob);
+    fprintf(f, ",\"class_index\":%d,\"prob\":%.6f", c->class_index, c->prob); /* the worker's digits */
 }
 
 int prediction_print(FILE *f, const char *file, const struct prediction *p, double rtt_ms)
@@ -177,9 +178,13 @@ int prediction_print(FILE *f, const char *file, const struct prediction *p, doub
         fputs(",\"worker\":", f);
         put_str(f, p->worker);
     }
-    if (p->total_ms >= 0)
-        fprintf(f, ",\"timing_ms\":{\"decode\":%.3f,\"inference\":%.3f,\"total\":%.3f}", p->decode_ms,
-                p->inference_ms, p->total_ms);
+    if (p->total_ms >= 0) {
+        fputs(",\"timing_ms\":{", f);
+        if (p->queue_ms >= 0)
+            fprintf(f, "\"queue\":%.3f,", p->queue_ms);
+        fprintf(f, "\"decode\":%.3f,\"inference\":%.3f,\"total\":%.3f}", p->decode_ms, p->inference_ms,
+                p->total_ms);
+    }
     if (rtt_ms >= 0)
         fprintf(f, ",\"rtt_ms\":%.3f", rtt_ms);
     fputs("}\n", f);

@@ -21,7 +21,7 @@ struct prediction {
     int k;                               /* entries in top[], best first */
     struct pred_class top[PRED_TOPK];
     char worker[PRED_TEXT_MAX];          /* "" for local classifications */
-    double decode_ms, inference_ms, total_ms; /* -1 when unknown */
+    double queue_ms, decode_ms, inference_ms, total_ms; /* -1 when unknown */
 };
 
 void prediction_from_nn(const struct nn_result *r, struct prediction *out);
@@ -33,7 +33,8 @@ double prediction_service_ms(const char *json, size_t len);
 /* True when class_index is among the first n of top[]. */
 int prediction_has(const struct prediction *p, int class_index, int n);
 /* {"file":..,"label":..,"class_index":..,"prob":..,"top5":[..]} plus "worker", "timing_ms" and "rtt_ms"
- * when known (rtt_ms < 0: not printed), then a newline.  Returns 0 or -1 on a write error. */
+ * when known (rtt_ms < 0: not printed), then a newline: after "file", the service's own JSON with its
+ * digits (prob %.6f, times %.3f) and fields.  Returns 0 or -1 on a write error. */
 int prediction_print(FILE *f, const char *file, const struct prediction *p, double rtt_ms);
 
 #endif

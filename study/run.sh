@@ -104,6 +104,9 @@ cpu_limit() {
 
 mkdir -p "$out"
 : >"$out/service.log"
+# A smoke run's numbers are not measurements: say so where `client recommend` looks (STUDY_SMOKE_MARK).
+rm -f "$out/SMOKE"
+[ "$quick" = --quick ] && echo "smoke run (study/run.sh --quick): not for recommendations" >"$out/SMOKE"
 
 if [ "$quick" = --quick ]; then
     acc_args="--limit 8 --sizes 16,224"
@@ -203,4 +206,11 @@ if command -v gnuplot >/dev/null; then
 else
     say "gnuplot missing (make deps-study): no plots"
 fi
+# When and where each study ran, for the page's captions (and --quick marks a smoke run, not real figures).
+mode=full; [ "$quick" = --quick ] && mode="smoke (--quick)"
+cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -1)
+for part in $parts; do
+    [ -d "$out/$part" ] && printf 'date: %s\nmachine: %s, %s cores, %s\nrun: %s\n' "$(date -u '+%Y-%m-%d %H:%M UTC')" \
+        "$(hostname)" "$(nproc)" "${cpu:-unknown CPU}" "$mode" >"$out/$part/run.txt"
+done
 say "done: $out"

@@ -4,9 +4,11 @@
  * Prints, for the model in $IMGREC_MODEL: RSS after load, the check against one golden case, the
  * single-thread median and its GFLOP/s, the ratio to ONNX Runtime's median (when given), the 2-thread
  * speedup for one image, and images/s of two single-threaded engines (uint8 and int8 models) side by side. */
+#include "net/clock.h"
 #include "nn/kernels/gemm.h"
 #include "nn/graph/graph.h"
 #include "nn/nn.h"
+#include "nn/kernels/isa.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -22,9 +24,7 @@
 
 static double now_s(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+    return (double)clock_now_ns() / 1e9;
 }
 
 static long rss_kb(void)
@@ -118,6 +118,26 @@ static const char *kind_name(enum nn_layer_kind k)
     return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "?";
 }
 
+/* Which implementation runs a layer: the design's "per-layer choice" between OpenBLAS and our kernels. */
+static const char *kernel_of(const struct nn_layer *l)
+{
+    static char name[48];
+    const char *isa = nn_isa_name(l->mat.isa);
+    switch (l->kind) {
+    case NN_LAYER_CONV1X1:
+    case NN_LAYER_CONV:
+        if (l->mat.isa == NN_ISA_OPENBLAS)
+            return "OpenBLAS cblas_sgemm + nn_bias_clamp";
+        snprintf(name, sizeof name, "%s %s", l->mat.q8.codes ? "nn_gemv_q8" : "nn_gemm", isa);
+        return name;
+    case NN_LAYER_DEPTHWISE:
+        snprintf(name, sizeof name, "nn_depthwise %s", l->mat.isa == NN_ISA_OPENBLAS ? nn_isa_name(nn_isa_best()) : isa);
+        return name;
+    default:
+        return "plain C (compiled per CPU)";
+    }
+}
+
 static int profile_layers(struct nn_model *m, const float *input)
 {
     static double t[PROFILE_MAX_LAYERS][RUNS];
@@ -137,15 +157,16 @@ static int profile_layers(struct nn_model *m, const float *input)
         m->layers = all, m->nlayers = n;
     }
     double total = 0, total_min = 0, by_kind[NN_LAYER_COPY + 1] = { 0 };
-    printf("layer kind       H   W    C ->  OH  OW   OC k s   median_ms  GFLOP/s\n");
+    printf("path %s\n", nn_isa(m));
+    printf("layer kind       H   W    C ->  OH  OW   OC k s   median_ms  GFLOP/s  kernel\n");
     for (int i = 0; i < n; i++) {
         const struct nn_layer *l = &all[i];
         qsort(t[i], RUNS, sizeof t[i][0], cmp_double);
         double med = t[i][RUNS / 2];
         total += med, total_min += t[i][0], by_kind[l->kind] += med;
-        printf("%3d %-9s %3d %3d %4d -> %3d %3d %4d %d %d %s %8.4f %8.1f\n", i, kind_name(l->kind), l->g.h, l->g.w,
-               l->g.c, l->g.oh, l->g.ow, l->g.oc, l->g.kh, l->g.sh, l->in2 >= 0 ? "+res" : "    ", med,
-               med > 0 ? l->flops / (med * 1e-3) / 1e9 : 0);
+        printf("%3d %-9s %3d %3d %4d -> %3d %3d %4d %d %d %s %8.4f %8.1f  %s\n", i, kind_name(l->kind), l->g.h,
+               l->g.w, l->g.c, l->g.oh, l->g.ow, l->g.oc, l->g.kh, l->g.sh, l->in2 >= 0 ? "+res" : "    ", med,
+               med > 0 ? l->flops / (med * 1e-3) / 1e9 : 0, kernel_of(l));
     }
     printf("sum of medians %.3f ms, of minimums %.3f ms\n", total, total_min);
     for (int k = 0; k <= NN_LAYER_COPY; k++)
@@ -205,10 +226,15 @@ int main(int argc, char **argv)
     }
     const char *coretype = getenv("OPENBLAS_CORETYPE");
     printf("== nn bench [%s] OPENBLAS_CORETYPE=%s\n", label, coretype ? coretype : "(unset)");
-    printf("GEMM path: %s; load average when starting: %s", nn_gemm_available() ?
-           "nn's own AVX-512 kernel (OpenBLAS not on the hot path)" : "OpenBLAS sgemm", loadavg());
-
+    char why[256];
+    enum nn_isa asked;
+    if (nn_isa_from_env(&asked, why, sizeof why) < 0) { /* a path this CPU lacks: said, not timed */
+        printf("%s: not timed\n", why);
+        return 0;
+    }
     struct nn_model *m = load_or_die("IMGREC_MODEL");
+    printf("path: %s (IMGREC_NN_ISA=%s); load average when starting: %s", nn_isa(m),
+           getenv("IMGREC_NN_ISA") ? getenv("IMGREC_NN_ISA") : "auto", loadavg());
     nn_set_threads(m, 1);
     float *input = malloc(INPUT_FLOATS * sizeof *input), *want = malloc(1001 * sizeof *want);
     if (!input || !want || read_golden("test_224", ".input.f32", input, INPUT_FLOATS) < 0 ||

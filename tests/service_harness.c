@@ -1,6 +1,7 @@
 /* service_harness: processes, ports, raw HTTP and curl for the integration tests (see the header). */
 #define _GNU_SOURCE
 #include "tests/service_harness.h"
+#include "net/clock.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -23,16 +24,14 @@
 static pid_t children[SH_MAX_CHILDREN];
 static int nchildren;
 
-static long long now_ms(void)
+long long sh_now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (long long)clock_now_ms();
 }
 
 static int ms_left(long long deadline)
 {
-    long long left = deadline - now_ms();
+    long long left = deadline - sh_now_ms();
     return left < 0 ? 0 : (int)left;
 }
 
@@ -90,7 +89,7 @@ int sh_stop(pid_t pid)
     if (kill(pid, SIGTERM) != 0)
         return -1;
     int status;
-    for (long long deadline = now_ms() + 3000; now_ms() < deadline;) {
+    for (long long deadline = sh_now_ms() + 3000; sh_now_ms() < deadline;) {
         pid_t r = waitpid(pid, &status, WNOHANG);
         if (r == pid)
             return status;
@@ -128,7 +127,7 @@ static int has_exited(pid_t pid)
 int sh_wait_healthy(int port, pid_t pid, int timeout_ms)
 {
     static const char req[] = "GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
-    for (long long deadline = now_ms() + timeout_ms; now_ms() < deadline;) {
+    for (long long deadline = sh_now_ms() + timeout_ms; sh_now_ms() < deadline;) {
         struct sh_reply r;
         if (sh_exchange(port, req, sizeof req - 1, &r, 1000) == 0) {
             int ok = r.status == 200;
@@ -190,7 +189,7 @@ int sh_connect(struct sh_conn *c, int port)
 int sh_send(struct sh_conn *c, const void *bytes, size_t len, int timeout_ms)
 {
     const char *p = bytes;
-    long long deadline = now_ms() + timeout_ms;
+    long long deadline = sh_now_ms() + timeout_ms;
     while (len > 0) {
         struct pollfd pfd = { .fd = c->fd, .events = POLLOUT };
         if (poll(&pfd, 1, ms_left(deadline)) <= 0)
@@ -258,7 +257,7 @@ static int take_body(struct sh_conn *c, struct sh_reply *r, size_t n)
 
 int sh_read_reply(struct sh_conn *c, struct sh_reply *r, int timeout_ms)
 {
-    long long deadline = now_ms() + timeout_ms;
+    long long deadline = sh_now_ms() + timeout_ms;
     memset(r, 0, sizeof *r);
     char *end;
     while (!(end = memmem(c->buf, c->len, "\r\n\r\n", 4))) {
@@ -296,7 +295,7 @@ int sh_read_reply(struct sh_conn *c, struct sh_reply *r, int timeout_ms)
 
 int sh_peer_closed(struct sh_conn *c, int timeout_ms)
 {
-    long long deadline = now_ms() + timeout_ms;
+    long long deadline = sh_now_ms() + timeout_ms;
     for (;;) {
         ssize_t n = fill(c, deadline);
         if (n == 0)
@@ -347,7 +346,7 @@ int sh_run(const char *const argv[], char *out, size_t cap, int timeout_ms)
         return -1;
     }
     size_t len = 0;
-    long long deadline = now_ms() + timeout_ms;
+    long long deadline = sh_now_ms() + timeout_ms;
     int timed_out = 0;
     for (;;) {
         struct pollfd pfd = { .fd = pipefd[0], .events = POLLIN };

@@ -12,6 +12,9 @@
 
 #define SH_MAX_CHILDREN 16
 
+/* Monotonic milliseconds (net/clock.h) as a signed count, for deadlines. */
+long long sh_now_ms(void);
+
 /* A port nobody listens on right now (bound to 127.0.0.1:0, then released). */
 int sh_free_port(void);
 

@@ -129,7 +129,7 @@ START_TEST(classify_local_matches_the_engine_and_bad_files_fail_alone)
     for (int i = 0; i < NN_TOPK_MAX; i++) {
         ck_assert_int_eq(p.top[i].class_index, want.top[i].class_index);
         ck_assert_str_eq(p.top[i].label, want.top[i].label);
-        ck_assert_double_eq_tol(p.top[i].prob, want.top[i].prob, 1e-4);
+        ck_assert_double_eq_tol(p.top[i].prob, want.top[i].prob, 1e-6); /* printed with the worker's 6 digits */
     }
     nn_free(m);
     ck_assert_int_eq(client("classify", "--model", model, "--url", "http://127.0.0.1:1", good, NULL), 1);
@@ -341,6 +341,8 @@ START_TEST(open_loop_load_records_every_request)
     c = read_csv(dir, "load");
     ck_assert_int_eq(c->nrows, 1);
     ck_assert_double_eq(csv_num(c, 0, csv_col(c, "sent")), 15);
+    /* No --workers: the count comes from the balancer's /healthz (the fixture's two workers). */
+    ck_assert_double_eq(csv_num(c, 0, csv_col(c, "workers")), 2);
     /* No S given: the prediction rests on the workers' own timings. */
     ck_assert(csv_num(c, 0, csv_col(c, "pred_mean_ms")) >= csv_num(c, 0, csv_col(c, "service_ms")));
     free(c);
@@ -448,6 +450,7 @@ START_TEST(make_study_quick_produces_every_output)
         "accuracy/accuracy.csv", "accuracy/accuracy.md", "accuracy/accuracy.svg", "accuracy/accuracy.png",
         "rtt/loopback.csv", "rtt/loopback.md", "rtt/rtt.svg", "rtt/rtt.png",
         "load/load.csv", "load/load.md", "load/summary.md", "load/service.csv", "load/load.svg", "load/load.png",
+        "accuracy/run.txt", "rtt/run.txt", "load/run.txt",
     };
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
         assert_file(dir, files[i]);
@@ -458,6 +461,14 @@ START_TEST(make_study_quick_produces_every_output)
     struct csv *c = read_csv(load, "load");
     ck_assert_int_eq(c->nrows, 4); /* workers 1,2 x factors 2,0.5 */
     free(c);
+    /* A smoke run's numbers are refused as a basis for recommendations, with the command that makes real ones. */
+    ck_assert_int_eq(client_sh("recommend --budget-ms 100 --bandwidth-mbps 10 --results %s", dir), 1);
+    char want[1024];
+    snprintf(want, sizeof want, "client recommend: %s holds a smoke run (study/run.sh --quick), not measurements; "
+             "make real ones with: make study\n", dir);
+    ck_assert_str_eq(out, want);
+    ck_assert_int_eq(client_sh("recommend --rate 5 --p99-ms 200 --results %s", dir), 1);
+    ck_assert_str_eq(out, want);
 }
 END_TEST
 
@@ -472,6 +483,46 @@ START_TEST(namespaces_come_and_go)
 }
 END_TEST
 
+/* What a person typed -> the one line they see: a dead --url is named once (not once per picture, not as
+ * the picture's fault); a bad flag is named once with a one-line hint instead of the whole usage; -h works. */
+START_TEST(mistakes_get_one_line_naming_what_failed)
+{
+    char good[512], want[512];
+    seed("test_224.jpg", good, sizeof good);
+    int port = sh_free_port();
+    ck_assert_int_eq(client_sh("classify --url http://127.0.0.1:%d '%s' '%s'", port, good, good), 1);
+    snprintf(want, sizeof want, "client: cannot connect to 127.0.0.1:%d: Connection refused\n", port);
+    ck_assert_str_eq(out, want);
+
+    ck_assert_int_eq(client_sh("classify --bogus '%s'", good), 2);
+    ck_assert_str_eq(out, "client classify: --bogus: unknown option or missing value\n"
+                          "client classify: see client classify --help\n");
+    ck_assert_int_eq(client_sh("rtt --url"), 2);
+    ck_assert_str_eq(out, "client rtt: --url: unknown option or missing value\nclient rtt: see client rtt --help\n");
+    ck_assert_int_eq(client_sh("load -x"), 2);
+    ck_assert_str_eq(out, "client load: -x: unknown option or missing value\nclient load: see client load --help\n");
+    ck_assert_int_eq(client_sh("rtt --url http://127.0.0.1:%d --sizes 16 --n 2", port), 1); /* no table of zeros */
+    snprintf(want, sizeof want, "client: cannot connect to 127.0.0.1:%d: Connection refused\n", port);
+    ck_assert_str_eq(out, want);
+    ck_assert_int_eq(client_sh("load --url http://127.0.0.1:%d --rate 5 --count 3", port), 1);
+    ck_assert_str_eq(out, want);
+    char notimg[] = "/tmp/imgrec-test-client-notimg-XXXXXX";
+    int fd = mkstemp(notimg);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, "text\n", 5), 5);
+    close(fd);
+    ck_assert_int_eq(client_sh("rtt --url http://127.0.0.1:%d --photo %s", port, notimg), 1); /* named once */
+    ck_assert_msg(count_of(out, notimg) == 1 && count_of(out, "\n") == 1 && strstr(out, ": not an image"), "%s", out);
+    unlink(notimg);
+    /* No study results yet: one line naming what is missing and the command that makes it. */
+    ck_assert_int_eq(client_sh("recommend --budget-ms 100 --bandwidth-mbps 10 --results /nonexistent"), 1);
+    ck_assert_str_eq(out, "client recommend: /nonexistent/accuracy/accuracy.csv is missing; make the study results "
+                          "with: make study\n");
+    ck_assert_int_eq(client_sh("classify -h"), 0);
+    ck_assert_ptr_nonnull(strstr(out, "usage: client classify"));
+}
+END_TEST
+
 Suite *test_suite(void)
 {
     Suite *s = suite_create("client");
@@ -479,6 +530,7 @@ Suite *test_suite(void)
     tcase_add_checked_fixture(local, alloc_out, free_out);
     tcase_add_test(local, classify_local_matches_the_engine_and_bad_files_fail_alone);
     tcase_add_test(local, bad_inputs_fail_alone_with_one_line_each);
+    tcase_add_test(local, mistakes_get_one_line_naming_what_failed);
     tcase_set_timeout(local, 30);
     suite_add_tcase(s, local);
 

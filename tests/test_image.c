@@ -3,8 +3,12 @@
 #include "nn/image/image.h"
 #include "study/image_encode.h"
 #include "nn/nn.h"
+#include "tests/image_bombs.h"
+#include "tests/service_fixture.h"
+#include "tests/service_harness.h"
 
 #include <check.h>
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -307,6 +311,15 @@ START_TEST(pnm_decodes)
     b.len -= 1; /* one byte short */
     ck_assert_int_eq(decode(&b, &got), NN_ERR_BAD_IMAGE);
     free(b.p);
+    /* 16-bit samples are refused: stb_image v2.27 reads them in the wrong byte order, and converting
+     * them to RGBA reads past its buffer (found by fuzz-image). */
+    const char *wide[] = {"P6\n2 1\n65535\n\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0A\xFB\xFC",
+                          "P5\n2 1\n1000\n\x03\xE8\x01\xF4"};
+    for (int i = 0; i < 2; i++) {
+        char err[128] = "";
+        ck_assert_int_eq(img_decode(wide[i], strlen(wide[i]), &got, err, sizeof err), NN_ERR_NOT_IMAGE);
+        ck_assert_msg(strstr(err, "16-bit"), "%s", err);
+    }
 }
 END_TEST
 
@@ -447,7 +460,8 @@ START_TEST(too_large_refused_from_header)
     unsigned char png[33] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R',
                              0, 0, 0x4E, 0x20, 0, 0, 0x4E, 0x20, 8, 2, 0, 0, 0}; /* 20000 x 20000 RGB */
     unsigned char jpeg[] = {0xFF, 0xD8, 0xFF, 0xC0, 0, 17, 8, 0x75, 0x30, 0x75, 0x30, 3, /* 30000 x 30000 */
-                            1, 0x11, 0, 2, 0x11, 0, 3, 0x11, 0};
+                            1, 0x11, 0, 2, 0x11, 0, 3, 0x11, 0,
+                            0xFF, 0xDA, 0, 12, 3, 1, 0, 2, 0x11, 3, 0x11, 0, 63, 0}; /* and a scan (cut short) */
     unsigned char gif[13] = {'G', 'I', 'F', '8', '9', 'a', 0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0};
     const struct bytes cases[] = {{png, sizeof png, 0}, {jpeg, sizeof jpeg, 0}, {gif, sizeof gif, 0}};
     for (size_t i = 0; i < 3; i++) {
@@ -455,14 +469,291 @@ START_TEST(too_large_refused_from_header)
         char err[128] = "";
         ck_assert_int_eq(img_decode(cases[i].p, cases[i].len, &got, err, sizeof err), NN_ERR_TOO_LARGE);
         ck_assert_ptr_null(got.rgb);
-        ck_assert_msg(strstr(err, "Mpixel"), "message '%s'", err);
+        ck_assert_msg(strstr(err, "--max-decode-mb"), "message '%s'", err);
     }
-    /* Just under the limit the same PNG header is merely truncated. */
-    png[18] = 0x0F, png[19] = 0xA0; /* 4000 x 20000 = 80 Mpixel: still over */
+    /* Under the limit the same PNG header is merely truncated. */
+    png[18] = 0x0F, png[19] = 0xA0; /* 4000 x 20000: still over */
     struct img got;
     ck_assert_int_eq(img_decode(png, sizeof png, &got, NULL, 0), NN_ERR_TOO_LARGE);
-    png[18] = 0x01, png[19] = 0xF4; /* 500 x 20000 = 10 Mpixel: allowed, so the missing data shows */
+    png[18] = 0x01, png[19] = 0xF4, png[22] = 0x03, png[23] = 0xE8; /* 500 x 1000: allowed, the missing data shows */
     ck_assert_int_eq(img_decode(png, sizeof png, &got, NULL, 0), NN_ERR_BAD_IMAGE);
+}
+END_TEST
+
+static struct nn_model *load_model(void);
+
+/* ---- decode bombs and pictures a decoder would leave unwritten ---------------------------------------- */
+
+/* Each bomb of image_bombs (what `make bench-image` measures) is refused before it is decoded, with the
+ * status its kind deserves and an error naming the limit and its flag. */
+START_TEST(decode_bombs_are_refused_naming_the_limit)
+{
+    const struct { struct ib_buf b; int rc; const char *says; } cases[] = {
+        {ib_jpeg_refinement_bomb(4000, 4000, 500), NN_ERR_TOO_LARGE, "--max-decode-mb"},
+        {ib_jpeg_refinement_bomb(2048, 2048, 500), NN_ERR_TOO_LARGE, "--max-jpeg-scans"},
+        {ib_jpeg_refinement_bomb(1024, 1024, 2000), NN_ERR_TOO_LARGE, "--max-jpeg-scans"},
+        {ib_jpeg_repeated_scans(64, 64, 101), NN_ERR_TOO_LARGE, "--max-jpeg-scans"},
+        {ib_png_zeros(6000, 6000, 8, 2, 0), NN_ERR_TOO_LARGE, "--max-decode-mb"},
+        {ib_png_zeros(4000, 4000, 16, 2, 0), NN_ERR_TOO_LARGE, "--max-decode-mb"},
+        {ib_png_zeros(1, 1, 8, 0, 100u << 20), NN_ERR_TOO_LARGE, "--max-decode-mb"}, /* caught while inflating */
+        {ib_gif_canvas(6000, 6000), NN_ERR_TOO_LARGE, "--max-decode-mb"},
+        {ib_psd(6000, 6000, 3, 8, 0, 0), NN_ERR_TOO_LARGE, "--max-decode-mb"},
+        {ib_jpeg_scanless(4000, 3000, 0), NN_ERR_BAD_IMAGE, "no pixel data"},
+        {ib_jpeg_scanless(4000, 3000, 1), NN_ERR_BAD_IMAGE, "no pixel data"},
+        {ib_jpeg_scanless(64, 48, 0), NN_ERR_BAD_IMAGE, "no pixel data"},
+        {ib_jpeg_scanless(64, 48, 1), NN_ERR_BAD_IMAGE, "no pixel data"},
+        {ib_psd(256, 256, 3, 8, 0, 1000), NN_ERR_BAD_IMAGE, "truncated PSD"},
+        {ib_psd(256, 256, 3, 8, 1, ib_psd_data_bytes(256, 256, 3, 8, 1) - 1), NN_ERR_BAD_IMAGE, "truncated PSD"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct img got;
+        char err[256] = "";
+        int rc = img_decode(cases[i].b.p, cases[i].b.len, &got, err, sizeof err);
+        printf("bomb %zu (%zu bytes): %d %s\n", i, cases[i].b.len, rc, err);
+        ck_assert_msg(rc == cases[i].rc, "case %zu: rc %d (%s)", i, rc, err);
+        ck_assert_msg(strstr(err, cases[i].says), "case %zu: '%s' does not say '%s'", i, err, cases[i].says);
+        ck_assert_ptr_null(got.rgb);
+        free(cases[i].b.p);
+    }
+    /* The same shapes within the limits decode: a complete PSD, raw and RLE, and 100 refinement scans
+     * of a small JPEG. */
+    struct ib_buf ok[] = {ib_psd(256, 256, 3, 8, 0, ib_psd_data_bytes(256, 256, 3, 8, 0)),
+                          ib_psd(256, 256, 3, 8, 1, ib_psd_data_bytes(256, 256, 3, 8, 1)),
+                          ib_jpeg_refinement_bomb(64, 64, 99), ib_jpeg_repeated_scans(64, 64, 100),
+                          ib_png_zeros(300, 200, 16, 2, 0), ib_gif_canvas(300, 200)};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        struct img got;
+        char err[256] = "";
+        ck_assert_msg(img_decode(ok[i].p, ok[i].len, &got, err, sizeof err) == 0, "ok %zu: %s", i, err);
+        img_free(&got);
+        free(ok[i].p);
+    }
+}
+END_TEST
+
+/* The limits come from img_set_limits (the worker's flags): with a 2-scan cap a 3-scan JPEG is refused,
+ * and a smaller work limit refuses what the default allows. */
+START_TEST(limits_are_settable)
+{
+    struct img_limits saved = *img_limits_current(), l = saved;
+    struct ib_buf b = ib_jpeg_refinement_bomb(256, 256, 2);
+    struct img got;
+    char err[256] = "";
+    ck_assert_int_eq(img_decode(b.p, b.len, &got, err, sizeof err), 0);
+    img_free(&got);
+    l.max_jpeg_scans = 2;
+    img_set_limits(&l);
+    ck_assert_int_eq(img_decode(b.p, b.len, &got, err, sizeof err), NN_ERR_TOO_LARGE);
+    ck_assert_msg(strstr(err, "3 scans, over the limit of 2 (--max-jpeg-scans)"), "%s", err);
+    l = saved, l.max_jpeg_work = 100000; /* 256x256: 1024 blocks x (1 + 2 x 63) = 130 048 coefficients */
+    img_set_limits(&l);
+    ck_assert_int_eq(img_decode(b.p, b.len, &got, err, sizeof err), NN_ERR_TOO_LARGE);
+    ck_assert_msg(strstr(err, "--max-jpeg-work"), "%s", err);
+    l = saved, l.max_decode_bytes = 1 << 20;
+    img_set_limits(&l);
+    ck_assert_int_eq(img_decode(b.p, b.len, &got, err, sizeof err), 0); /* 256x256 grey: well under 1 MiB */
+    img_free(&got);
+    struct ib_buf big = ib_png_zeros(400, 400, 8, 2, 0); /* 400x400 RGB: about 1.1 MiB decoding */
+    ck_assert_int_eq(img_decode(big.p, big.len, &got, err, sizeof err), NN_ERR_TOO_LARGE);
+    ck_assert_msg(strstr(err, "over the 1 MiB limit (--max-decode-mb)"), "%s", err);
+    img_set_limits(&saved);
+    free(b.p), free(big.p);
+}
+END_TEST
+
+/* A baseline JPEG exactly at the default decode budget works: 3600x2700 at quality 100 (no chroma
+ * subsampling) needs three 3600x2704 planes and the 3600x2700 RGB result, 56.0 MiB; 16 rows more is
+ * over, and refused naming the limit. */
+START_TEST(picture_at_the_decode_limit_decodes)
+{
+    ck_assert_uint_eq(img_limits_current()->max_decode_bytes, (size_t)IMG_DEFAULT_MAX_DECODE_MB << 20);
+    for (int extra = 0; extra <= 16; extra += 16) {
+        struct img src = pattern(3600, 2700 + extra), got;
+        struct bytes jpg = {0};
+        ck_assert_int_eq(img_encode_jpeg(&src, 100, &jpg.p, &jpg.len), 0);
+        img_free(&src);
+        char err[256] = "";
+        int rc = img_decode(jpg.p, jpg.len, &got, err, sizeof err);
+        if (!extra) {
+            ck_assert_msg(rc == 0, "at the limit: %s", err);
+            ck_assert(got.w == 3600 && got.h == 2700);
+        } else {
+            ck_assert_int_eq(rc, NN_ERR_TOO_LARGE);
+            ck_assert_msg(strstr(err, "over the 56 MiB limit (--max-decode-mb)"), "%s", err);
+        }
+        img_free(&got);
+        free(jpg.p);
+    }
+}
+END_TEST
+
+/* Files a decoder writes only part of: a GIF whose 1x1 frame leaves the rest of its screen, a
+ * progressive JPEG with only its DC scan (no AC coefficient ever coded) and one with only an AC
+ * refinement scan (no coefficient ever set: stb_image's own malloc left them as the heap had them), a
+ * PSD with 2 of 4 channels.  Decoded after different pictures (whose freed buffers hold their pixels), each gives the same bytes. */
+START_TEST(unwritten_pixels_are_the_same_whatever_came_before)
+{
+    struct ib_buf cases[] = {ib_gif_canvas(300, 200), ib_jpeg_refinement_bomb(320, 240, 0),
+                             ib_jpeg_without_dc(320, 240),
+                             ib_psd(128, 128, 2, 8, 0, ib_psd_data_bytes(128, 128, 2, 8, 0))};
+    struct img noise = pattern(320, 240), white = {320, 240, malloc(320 * 240 * 3)};
+    memset(white.rgb, 255, 320 * 240 * 3);
+    struct bytes before[2] = {jpeg_of(&noise), jpeg_of(&white)};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct img first = {0};
+        for (int round = 0; round < 2; round++) {
+            struct img other, got;
+            ck_assert_int_eq(decode(&before[round], &other), 0);
+            img_free(&other); /* its pixels are now free heap the next decode may be given */
+            char err[256] = "";
+            ck_assert_msg(img_decode(cases[i].p, cases[i].len, &got, err, sizeof err) == 0, "case %zu: %s", i, err);
+            if (round == 0)
+                first = got;
+            else {
+                assert_same_pixels(&first, &got);
+                img_free(&got);
+            }
+        }
+        img_free(&first);
+        free(cases[i].p);
+    }
+    free(before[0].p), free(before[1].p);
+    img_free(&noise), img_free(&white);
+}
+END_TEST
+
+/* Through the real engine: a scanless JPEG (baseline and progressive) is 400 after any picture, and a
+ * GIF whose frame covers a corner of its screen gets the very same answer after two different photos. */
+START_TEST(same_bytes_same_answer_after_different_pictures)
+{
+    struct nn_model *m = load_model();
+    struct bytes photos[2] = {read_shared("eval/sample_dev/images/n01491361_tiger_shark.JPEG"),
+                              read_shared("eval/seed_test_images/test_224.jpg")};
+    struct ib_buf scanless[2] = {ib_jpeg_scanless(224, 224, 0), ib_jpeg_scanless(224, 224, 1)};
+    struct ib_buf canvas = ib_gif_canvas(224, 224);
+    struct nn_result r, first = {0};
+    char err[256];
+    for (int round = 0; round < 2; round++) {
+        ck_assert_int_eq(nn_classify_image(m, photos[round].p, photos[round].len, 5, &r, err, sizeof err), 0);
+        for (int p = 0; p < 2; p++) {
+            err[0] = '\0';
+            ck_assert_int_eq(nn_classify_image(m, scanless[p].p, scanless[p].len, 5, &r, err, sizeof err),
+                             NN_ERR_BAD_IMAGE);
+            ck_assert_msg(strstr(err, "no pixel data"), "%s", err);
+        }
+        ck_assert_int_eq(nn_classify_image(m, canvas.p, canvas.len, 5, &r, err, sizeof err), 0);
+        if (round == 0)
+            first = r;
+        for (int k = 0; k < 5; k++) {
+            ck_assert_int_eq(r.top[k].class_index, first.top[k].class_index);
+            ck_assert(r.top[k].prob == first.top[k].prob);
+        }
+    }
+    nn_free(m);
+    free(photos[0].p), free(photos[1].p), free(scanless[0].p), free(scanless[1].p), free(canvas.p);
+}
+END_TEST
+
+static long worker_status_kb(pid_t pid, const char *field)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    long kb = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, field, strlen(field)))
+            kb = atol(line + strlen(field) + 1);
+    if (f)
+        fclose(f);
+    return kb;
+}
+
+/* A real worker (started with --max-jpeg-scans 50) answers each bomb with its 4xx and a JSON error
+ * naming the flag, and stays up; its peak resident set before and after goes to the log. */
+START_TEST(worker_answers_bombs_with_4xx_naming_the_limit)
+{
+    char bin[PATH_MAX], port_s[16];
+    fx_bin("worker", bin, sizeof bin);
+    int port = sh_free_port();
+    ck_assert_int_gt(port, 0);
+    snprintf(port_s, sizeof port_s, "%d", port);
+    const char *argv[] = {bin, "--port", port_s, "--model", fx_env("IMGREC_MODEL"), "--max-jpeg-scans", "50", NULL};
+    pid_t pid = sh_spawn(argv, NULL);
+    ck_assert_msg(pid > 0 && sh_wait_healthy(port, pid, 30000) == 0, "worker did not start");
+    long hwm0 = worker_status_kb(pid, "VmHWM");
+    const struct { struct ib_buf b; int status; const char *says; } cases[] = {
+        {ib_gif_canvas(6000, 6000), 413, "--max-decode-mb"},
+        {ib_png_zeros(6000, 6000, 8, 2, 0), 413, "--max-decode-mb"},
+        {ib_png_zeros(1, 1, 8, 0, 100u << 20), 413, "--max-decode-mb"},
+        {ib_psd(6000, 6000, 3, 8, 0, 0), 413, "--max-decode-mb"},
+        {ib_jpeg_refinement_bomb(2048, 2048, 500), 413, "over the limit of 50 (--max-jpeg-scans)"},
+        {ib_jpeg_refinement_bomb(2048, 2048, 60), 413, "over the limit of 50 (--max-jpeg-scans)"},
+        {ib_jpeg_scanless(640, 480, 0), 400, "no pixel data"},
+        {ib_jpeg_scanless(640, 480, 1), 400, "no pixel data"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char head[256];
+        int n = snprintf(head, sizeof head,
+                         "POST /predict HTTP/1.1\r\nHost: t\r\nContent-Type: application/octet-stream\r\n"
+                         "Content-Length: %zu\r\nConnection: close\r\n\r\n", cases[i].b.len);
+        char *req = malloc((size_t)n + cases[i].b.len);
+        ck_assert_ptr_nonnull(req);
+        memcpy(req, head, (size_t)n);
+        memcpy(req + n, cases[i].b.p, cases[i].b.len);
+        struct sh_reply r;
+        ck_assert_int_eq(sh_exchange(port, req, (size_t)n + cases[i].b.len, &r, 20000), 0);
+        ck_assert_msg(r.status == cases[i].status, "case %zu: %d %s", i, r.status, r.body);
+        char code[64], detail[256];
+        ck_assert_int_eq(sh_json_str(r.body, "error", code, sizeof code), 0);
+        ck_assert_str_eq(code, cases[i].status == 413 ? "image_too_large" : "bad_image");
+        ck_assert_int_eq(sh_json_str(r.body, "detail", detail, sizeof detail), 0);
+        ck_assert_msg(strstr(detail, cases[i].says), "case %zu: '%s'", i, detail);
+        sh_reply_free(&r);
+        free(req);
+        free(cases[i].b.p);
+    }
+    printf("worker VmHWM %ld kB before the bombs, %ld kB after (VmRSS now %ld kB)\n", hwm0,
+           worker_status_kb(pid, "VmHWM"), worker_status_kb(pid, "VmRSS"));
+    sh_stop(pid);
+}
+END_TEST
+
+/* Every picture in ../shared/eval (seed images, sample_dev, val_dev) still decodes and reaches 224x224
+ * under the default limits. */
+static int decode_folder(const char *rel)
+{
+    char *dir = env_path("IMGREC_SHARED", rel);
+    DIR *d = opendir(dir);
+    ck_assert_msg(d != NULL, "cannot open %s", dir);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name);
+        if (e->d_name[0] == '.' || len < 4 || strcasecmp(e->d_name + len - 4, ".csv") == 0)
+            continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        struct bytes b = read_file(path);
+        struct img pic, input;
+        int orientation, x0, y0, side;
+        char err[256] = "";
+        ck_assert_msg(img_decode_stored(b.p, b.len, &pic, &orientation, err, sizeof err) == 0, "%s: %s", path, err);
+        img_center_square_oriented(pic.w, pic.h, orientation, &x0, &y0, &side);
+        ck_assert_int_eq(img_resize_rect(&pic, x0, y0, side, side, NN_INPUT_SIZE, NN_INPUT_SIZE, &input), 0);
+        img_free(&input), img_free(&pic), free(b.p);
+        n++;
+    }
+    closedir(d);
+    free(dir);
+    return n;
+}
+
+START_TEST(every_eval_picture_decodes)
+{
+    int n = decode_folder("eval/seed_test_images") + decode_folder("eval/sample_dev/images") +
+            decode_folder("eval/val_dev/images");
+    printf("every_eval_picture_decodes: %d pictures\n", n);
+    ck_assert_int_gt(n, 1000);
 }
 END_TEST
 
@@ -969,6 +1260,17 @@ Suite *test_suite(void)
     tcase_add_test(refusals, too_large_refused_from_header);
     tcase_set_timeout(refusals, 20); /* the truncation sweep decodes a few thousand prefixes under ASan */
     suite_add_tcase(s, refusals);
+
+    TCase *bombs = tcase_create("bombs");
+    tcase_add_test(bombs, decode_bombs_are_refused_naming_the_limit);
+    tcase_add_test(bombs, limits_are_settable);
+    tcase_add_test(bombs, picture_at_the_decode_limit_decodes);
+    tcase_add_test(bombs, unwritten_pixels_are_the_same_whatever_came_before);
+    tcase_add_test(bombs, same_bytes_same_answer_after_different_pictures);
+    tcase_add_test(bombs, every_eval_picture_decodes);
+    tcase_add_test(bombs, worker_answers_bombs_with_4xx_naming_the_limit);
+    tcase_set_timeout(bombs, 120); /* 1162 photos decoded, and ASan builds are far slower */
+    suite_add_tcase(s, bombs);
 
     TCase *geometry = tcase_create("geometry");
     tcase_add_test(geometry, center_square_geometry);

@@ -1,10 +1,14 @@
 /* test_multipart: multipart/form-data — the boundary from Content-Type, parts and their parameters,
- * a body fed in two reads split everywhere, preamble/epilogue, binary data, missing field, malformed. */
+ * a body fed in two reads split everywhere, preamble/epilogue, binary data, missing field, malformed; and the
+ * upload request net/multipart_request builds, read back with the server's parsers. */
 #include <check.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "net/buf.h"
 #include "net/multipart.h"
+#include "net/multipart_request.h"
+#include "net/url.h"
 #include "tests/http_testlib.h"
 
 #define CT "multipart/form-data; boundary=----WebKitFormBoundaryX3"
@@ -189,6 +193,45 @@ START_TEST(part_headers_too_large)
 }
 END_TEST
 
+/* ---- building: the client's upload request ---------------------------------------------------------- */
+
+/* The request the client builds, read back with the server's own parsers. */
+START_TEST(upload_request_parses_with_the_servers_parsers)
+{
+    struct url u;
+    char err[128];
+    ck_assert_int_eq(url_parse("http://127.0.0.1:5000/submit?backends=1", "/submit", &u, err, sizeof err), 0);
+    unsigned char image[3000];
+    for (size_t i = 0; i < sizeof image; i++)
+        image[i] = (unsigned char)(i * 7 + (i >> 3)); /* includes CR, LF and '-' bytes */
+    struct buf b;
+    buf_init(&b, 1 << 20);
+    size_t head_len;
+    ck_assert_int_eq(mp_request_build(&u, "image", image, sizeof image, "/tmp/x\"y.png", &b, &head_len), 0);
+    struct http_request req;
+    struct http_header hdrs[16];
+    int head = http_parse_request(buf_ptr(&b), buf_len(&b), NULL, &req, hdrs, 16);
+    ck_assert_int_gt(head, 0);
+    ck_assert_uint_eq((size_t)head, head_len);
+    ck_assert(http_str_eq(req.method, "POST"));
+    ck_assert(http_str_eq(req.path, "/submit"));
+    ck_assert(http_str_eq(req.query, "backends=1"));
+    ck_assert(req.keep_alive);
+    ck_assert_int_eq(req.framing, HTTP_BODY_LENGTH);
+    ck_assert_uint_eq(req.content_length, buf_len(&b) - (size_t)head);
+    const struct http_header *ct = http_find_header(req.headers, req.num_headers, "Content-Type");
+    ck_assert_ptr_nonnull(ct);
+    struct mp_part part;
+    const char *why = NULL;
+    int rc = mp_find_field(ct->value, buf_ptr(&b) + head, buf_len(&b) - (size_t)head, "image", &part, &why);
+    ck_assert_msg(rc == MP_PART, "multipart: %s", why ? why : "?");
+    ck_assert_uint_eq(part.data.len, sizeof image);
+    ck_assert_mem_eq(part.data.p, image, sizeof image);
+    ck_assert(mp_param_eq(part.filename, "x_y.png"));
+    buf_free(&b);
+}
+END_TEST
+
 Suite *test_suite(void)
 {
     Suite *s = suite_create("multipart");
@@ -200,6 +243,7 @@ Suite *test_suite(void)
     tcase_add_test(ok, unquoted_token_name);
     tcase_add_test(ok, preamble_and_epilogue);
     tcase_add_test(ok, missing_field);
+    tcase_add_test(ok, upload_request_parses_with_the_servers_parsers);
     suite_add_tcase(s, ok);
     TCase *bad = tcase_create("malformed");
     tcase_add_test(bad, not_multipart);

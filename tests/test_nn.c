@@ -1,9 +1,11 @@
 /* nn: the engine against ../shared/golden (uint8 model, every case, all 1001 probabilities within 1e-4),
  * the int8 per-channel model's answers, two models in one process, and the thread setting. */
 #include "nn/graph/arena.h"
+#include "nn/graph/graph.h"
 #include "nn/kernels/gemm.h"
 #include "nn/kernels/kernels.h"
 #include "nn/nn.h"
+#include "nn/kernels/isa.h"
 
 #include <check.h>
 #include <limits.h>
@@ -225,17 +227,44 @@ START_TEST(ptq_model_beside_uint8_model)
 }
 END_TEST
 
-/* The OpenBLAS fallback (what CPUs without AVX-512 run) also matches golden, on every case. */
-START_TEST(openblas_path_matches_golden)
+/* Every path this CPU runs (IMGREC_NN_ISA, _i = enum nn_isa; registered only for supported paths) matches
+ * golden on every case, and the model says which path it took. */
+START_TEST(path_matches_golden)
 {
-    ck_assert_int_eq(setenv("IMGREC_NN_GEMM", "openblas", 1), 0);
+    const char *name = nn_isa_name((enum nn_isa)_i);
+    ck_assert_int_eq(setenv("IMGREC_NN_ISA", name, 1), 0);
     struct nn_model *m = load("IMGREC_MODEL");
-    ck_assert_int_eq(unsetenv("IMGREC_NN_GEMM"), 0);
+    ck_assert_int_eq(unsetenv("IMGREC_NN_ISA"), 0);
+    ck_assert_str_eq(nn_isa(m), name);
+    int others = 0; /* every layer runs the chosen path's kernels, not just the model's label */
+    for (int i = 0; i < m->nlayers; i++)
+        others += m->layers[i].mat.isa != (enum nn_isa)_i;
+    ck_assert_int_eq(others, 0);
     double worst = 0;
     for (int c = 0; c < NCASES; c++)
         worst = fmax(worst, golden_error(m, golden_cases[c]));
-    ck_assert_msg(worst <= 1e-4, "OpenBLAS path off by %g", worst);
+    ck_assert_msg(worst <= 1e-4, "%s path off by %g", name, worst);
     nn_free(m);
+}
+END_TEST
+
+/* A path that is not one, or one this CPU cannot run, fails the load with the reason, never SIGILL later. */
+START_TEST(unknown_or_unsupported_path_is_refused)
+{
+    char err[256];
+    const char *model = getenv("IMGREC_MODEL");
+    ck_assert_ptr_nonnull(model);
+    ck_assert_int_eq(setenv("IMGREC_NN_ISA", "avx9000", 1), 0);
+    struct nn_model *m = nn_load(model, err, sizeof err);
+    ck_assert_ptr_null(m);
+    ck_assert_msg(strstr(err, "IMGREC_NN_ISA=avx9000") && strstr(err, "generic"), "message: %s", err);
+    for (int i = 0; i < NN_ISA_COUNT; i++)
+        if (!nn_isa_supported((enum nn_isa)i)) {
+            ck_assert_int_eq(setenv("IMGREC_NN_ISA", nn_isa_name((enum nn_isa)i), 1), 0);
+            ck_assert_ptr_null(nn_load(model, err, sizeof err));
+            ck_assert_msg(strstr(err, "not a path this CPU runs"), "message: %s", err);
+        }
+    ck_assert_int_eq(unsetenv("IMGREC_NN_ISA"), 0);
 }
 END_TEST
 
@@ -274,16 +303,16 @@ START_TEST(gemm_matches_plain_loops)
         w[i] = rnd(&seed);
     for (int i = 0; i < 70; i++)
         bias[i] = rnd(&seed);
-    for (int packed_path = 0; packed_path <= nn_gemm_available(); packed_path++)
-        for (int mi = 0; mi < 5; mi++)
+    enum nn_isa isa = (enum nn_isa)_i;
+    for (int mi = 0; mi < 5; mi++)
             for (int ki = 0; ki < 4; ki++)
                 for (int ni = 0; ni < 5; ni++) {
                     int m = ms[mi], k = ks[ki], n = ns[ni];
-                    struct nn_matrix mat = { .w = w };
-                    if (packed_path) {
+                    struct nn_matrix mat = { .w = w, .isa = isa };
+                    if (isa != NN_ISA_OPENBLAS) {
                         ck_assert_uint_le(nn_gemm_packed_size(k, n), sizeof packed / sizeof packed[0]);
                         nn_gemm_pack(w, k, n, packed);
-                        mat = (struct nn_matrix){ .w = packed, .packed = 1 };
+                        mat.w = packed;
                     }
                     float lo = ni % 2 ? 0.0f : -INFINITY, hi = ni % 2 ? 0.5f : INFINITY;
                     got[m * n] = 12345.0f; /* sentinel: nothing written past C */
@@ -298,7 +327,7 @@ START_TEST(gemm_matches_plain_loops)
                                 v += (double)a[r * k + kk] * w[kk * n + j];
                             worst = fmax(worst, fabs(got[r * n + j] - clampf(v, lo, hi)));
                         }
-                    ck_assert_msg(worst < 1e-4, "m=%d k=%d n=%d packed=%d: off by %g", m, k, n, packed_path, worst);
+                    ck_assert_msg(worst < 1e-4, "%s m=%d k=%d n=%d: off by %g", nn_isa_name(isa), m, k, n, worst);
                 }
 }
 END_TEST
@@ -329,7 +358,7 @@ START_TEST(gemv_q8_matches_plain_loops)
             const float *r = ni % 2 ? res : NULL;
             float lo = ni % 2 ? 0.0f : -INFINITY, hi = ni % 2 ? 0.5f : INFINITY;
             got[n] = 12345.0f; /* sentinel: nothing written past N */
-            nn_gemv_q8(x, k, &q, n, bias, r, lo, hi, got);
+            nn_gemv_q8((enum nn_isa)_i, x, k, &q, n, bias, r, lo, hi, got);
             ck_assert_float_eq(got[n], 12345.0f);
             double worst = 0;
             for (int j = 0; j < n; j++) {
@@ -356,7 +385,7 @@ START_TEST(gemm_in_column_strips_matches)
     for (int i = 0; i < K * N; i++)
         w[i] = rnd(&seed);
     nn_gemm_pack(w, K, N, packed);
-    nn_gemm_rows(a, K, packed, N, bias, NULL, -INFINITY, INFINITY, got, 0, M);
+    nn_gemm_rows((enum nn_isa)_i, a, K, packed, N, bias, NULL, -INFINITY, INFINITY, got, 0, M);
     double worst = 0;
     for (int r = 0; r < M; r++)
         for (int j = 0; j < N; j++) {
@@ -374,7 +403,7 @@ enum { CV_HMAX = 9, CV_WMAX = 9, CV_CMAX = 4, CV_OCMAX = 33, CV_K = 9 * CV_CMAX 
 
 /* A 3x3 conv (TF SAME padding, ReLU6) through nn_conv_im2col in two pixel shares that split a row, as two
  * threads would; returns the largest difference from a plain loop.  w is [9*C, OC], packed is scratch. */
-static double conv_error(const float *in, const float *w, const float *bias, const int shape[5], int packed_path,
+static double conv_error(const float *in, const float *w, const float *bias, const int shape[5], enum nn_isa isa,
                          float *packed)
 {
     int H = shape[0], W = shape[1], C = shape[2], OC = shape[3], s = shape[4];
@@ -382,10 +411,10 @@ static double conv_error(const float *in, const float *w, const float *bias, con
     int pt = ((oh - 1) * s + 3 - H) / 2, pl = ((ow - 1) * s + 3 - W) / 2;
     struct nn_window g = { .h = H, .w = W, .c = C, .oh = oh, .ow = ow, .oc = OC, .kh = 3, .kw = 3,
                            .sh = s, .sw = s, .dh = 1, .dw = 1, .pad_top = pt, .pad_left = pl };
-    struct nn_matrix mat = { .w = w };
-    if (packed_path) {
+    struct nn_matrix mat = { .w = w, .isa = isa };
+    if (isa != NN_ISA_OPENBLAS) {
         nn_gemm_pack(w, 9 * C, OC, packed);
-        mat = (struct nn_matrix){ .w = packed, .packed = 1 };
+        mat.w = packed;
     }
     static float out[CV_HMAX * CV_WMAX * CV_OCMAX], scratch[CV_HMAX * CV_WMAX * CV_K];
     ck_assert_uint_le(nn_conv_im2col_scratch(&g), sizeof scratch / sizeof scratch[0]);
@@ -421,11 +450,10 @@ START_TEST(conv_matches_plain_loops)
         w[i] = rnd(&seed);
     for (int i = 0; i < CV_OCMAX; i++)
         bias[i] = rnd(&seed);
-    for (int packed_path = 0; packed_path <= nn_gemm_available(); packed_path++)
-        for (int si = 0; si < (int)(sizeof shapes / sizeof shapes[0]); si++) {
-            double worst = conv_error(in, w, bias, shapes[si], packed_path, packed);
-            ck_assert_msg(worst < 1e-4, "shape %d packed=%d: off by %g", si, packed_path, worst);
-        }
+    for (int si = 0; si < (int)(sizeof shapes / sizeof shapes[0]); si++) {
+        double worst = conv_error(in, w, bias, shapes[si], (enum nn_isa)_i, packed);
+        ck_assert_msg(worst < 1e-4, "shape %d %s: off by %g", si, nn_isa_name((enum nn_isa)_i), worst);
+    }
 }
 END_TEST
 
@@ -465,7 +493,8 @@ enum { DW_HMAX = 9, DW_WMAX = 9, DW_CMAX = 35 };
 
 /* Runs nn_depthwise (3x3, TF SAME padding, ReLU6) on an H x W x C input in two row shares, as two threads
  * would, and returns the largest difference from a plain loop. */
-static double depthwise_error(const float *in, const float *w, const float *bias, int H, int W, int C, int stride)
+static double depthwise_error(enum nn_isa isa, const float *in, const float *w, const float *bias, int H, int W, int C,
+                              int stride)
 {
     /* TF SAME: out = ceil(in / stride); padding before = total / 2 (0 for 3x3 stride 2 on even sizes) */
     int oh = (H + stride - 1) / stride, ow = (W + stride - 1) / stride;
@@ -473,8 +502,8 @@ static double depthwise_error(const float *in, const float *w, const float *bias
     struct nn_window g = { .h = H, .w = W, .c = C, .oh = oh, .ow = ow, .oc = C, .kh = 3, .kw = 3,
                            .sh = stride, .sw = stride, .dh = 1, .dw = 1, .pad_top = pt, .pad_left = pl };
     static float out[DW_HMAX * DW_WMAX * DW_CMAX];
-    nn_depthwise(in, &g, w, bias, 0.0f, 6.0f, out, 0, oh / 2);
-    nn_depthwise(in, &g, w, bias, 0.0f, 6.0f, out, oh / 2, oh);
+    nn_depthwise(isa, in, &g, w, bias, 0.0f, 6.0f, out, 0, oh / 2);
+    nn_depthwise(isa, in, &g, w, bias, 0.0f, 6.0f, out, oh / 2, oh);
     double worst = 0;
     for (int oy = 0; oy < oh; oy++)
         for (int ox = 0; ox < ow; ox++)
@@ -501,17 +530,20 @@ START_TEST(depthwise_matches_plain_loops)
         w[i] = rnd(&seed);
     for (int i = 0; i < DW_CMAX; i++)
         bias[i] = rnd(&seed);
-    /* 16 and 32 channels take the vector 3x3 path (its four-pixel blocks, the remainders and both edges
-     * on the wider inputs; rows and columns padded on both sides on the 1- and 2-pixel ones); 35 channels
-     * take the general path with its scalar channel tail. */
-    static const int channels[] = { 16, 32, DW_CMAX };
+    /* Channel counts that are whole vectors take the vector 3x3 path (its four-pixel blocks, the remainders
+     * and both edges on the wider inputs; rows and columns padded on both sides on the 1- and 2-pixel ones):
+     * 8 and 24 only at the 8-float width, 16 and 32 at both; the rest take the general path with its
+     * scalar channel tail (35 at both widths, 8 and 24 at 16 floats). */
+    static const int channels[] = { 8, 16, 24, 32, DW_CMAX };
+    enum nn_isa isa = (enum nn_isa)_i;
     static const int sizes[][2] = { { 9, 8 }, { 8, 9 }, { 7, 7 }, { 1, 1 }, { 2, 2 }, { 1, 6 }, { 3, 2 } };
-    for (int ci = 0; ci < 3; ci++)
+    for (int ci = 0; ci < (int)(sizeof channels / sizeof channels[0]); ci++)
         for (int si = 0; si < (int)(sizeof sizes / sizeof sizes[0]); si++)
             for (int stride = 1; stride <= 2; stride++) {
                 int h = sizes[si][0], wd = sizes[si][1];
-                double worst = depthwise_error(in, w, bias, h, wd, channels[ci], stride);
-                ck_assert_msg(worst < 1e-5, "%dx%dx%d, stride %d: off by %g", h, wd, channels[ci], stride, worst);
+                double worst = depthwise_error(isa, in, w, bias, h, wd, channels[ci], stride);
+                ck_assert_msg(worst < 1e-5, "%s %dx%dx%d, stride %d: off by %g", nn_isa_name(isa), h, wd,
+                              channels[ci], stride, worst);
             }
 }
 END_TEST
@@ -529,16 +561,27 @@ Suite *test_suite(void)
     tcase_add_test(tc, k_is_clamped_and_empty_input_refused);
     tcase_add_test(tc, ptq_model_beside_uint8_model);
     tcase_add_test(tc, two_threads_match_one);
-    tcase_add_test(tc, openblas_path_matches_golden);
+    tcase_add_test(tc, unknown_or_unsupported_path_is_refused);
     suite_add_tcase(s, tc);
     TCase *kernels = tcase_create("kernels");
-    tcase_add_test(kernels, gemm_matches_plain_loops);
-    if (nn_gemm_available()) { /* AVX-512 kernels only: strips, and the 8-bit one-pixel layer */
-        tcase_add_test(kernels, gemm_in_column_strips_matches);
-        tcase_add_test(kernels, gemv_q8_matches_plain_loops);
+    /* Each kernel test once per path this CPU runs (_i = the path); a path it cannot run is named on one
+     * line and has no test, so nothing unrun is counted as passed. */
+    for (int i = 0; i < NN_ISA_COUNT; i++) {
+        enum nn_isa isa = (enum nn_isa)i;
+        if (!nn_isa_supported(isa)) {
+            printf("nn: the %s path cannot run on this CPU: its golden and kernel tests are not run\n",
+                   nn_isa_name(isa));
+            continue;
+        }
+        tcase_add_loop_test(tc, path_matches_golden, i, i + 1);
+        tcase_add_loop_test(kernels, gemm_matches_plain_loops, i, i + 1);
+        tcase_add_loop_test(kernels, conv_matches_plain_loops, i, i + 1);
+        tcase_add_loop_test(kernels, depthwise_matches_plain_loops, i, i + 1);
+        if (isa != NN_ISA_OPENBLAS) { /* the engine's own kernels: strips, and the 8-bit one-pixel layer */
+            tcase_add_loop_test(kernels, gemm_in_column_strips_matches, i, i + 1);
+            tcase_add_loop_test(kernels, gemv_q8_matches_plain_loops, i, i + 1);
+        }
     }
-    tcase_add_test(kernels, depthwise_matches_plain_loops);
-    tcase_add_test(kernels, conv_matches_plain_loops);
     tcase_add_test(kernels, arena_keeps_live_tensors_apart);
     suite_add_tcase(s, kernels);
     return s;

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include "nn/nn.h"
+#include "nn/kernels/isa.h"
 #include "tests/service_fixture.h"
 #include "tests/service_harness.h"
 
@@ -217,6 +218,24 @@ START_TEST(raw_socket_multipart_matches_engine)
 }
 END_TEST
 
+/* A worker's /healthz names the engine path it runs: the one this CPU takes when nothing forces it. */
+START_TEST(worker_healthz_names_the_engine_path)
+{
+    struct sh_conn c;
+    ck_assert_int_eq(sh_connect(&c, svc.worker_port[0]), 0);
+    static const char req[] = "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n";
+    ck_assert_int_eq(sh_send(&c, req, sizeof req - 1, 5000), 0);
+    struct sh_reply r;
+    ck_assert_int_eq(sh_read_reply(&c, &r, 10000), 0);
+    ck_assert_int_eq(r.status, 200);
+    char want[64];
+    snprintf(want, sizeof want, "\"isa\":\"%s\"", nn_isa_name(nn_isa_best()));
+    ck_assert_msg(strstr(r.body, want), "healthz: %s (wanted %s)", r.body, want);
+    sh_reply_free(&r);
+    sh_close(&c);
+}
+END_TEST
+
 /* Three requests written at once on one connection come back complete and in order; so do two
  * classifications pipelined straight to a worker. */
 START_TEST(keep_alive_pipelined_requests_answer_in_order)
@@ -391,6 +410,7 @@ Suite *test_suite(void)
     TCase *tc = tcase_create("end to end");
     tcase_add_unchecked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, worker_healthz_names_the_engine_path);
     tcase_add_test(tc, every_seed_image_via_curl_form_matches_engine);
     tcase_add_test(tc, raw_body_via_curl_data_binary_matches_engine);
     tcase_add_test(tc, raw_socket_multipart_matches_engine);

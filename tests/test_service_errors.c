@@ -176,12 +176,6 @@ START_TEST(oversized_target_and_head_get_414_and_431)
 }
 END_TEST
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 START_TEST(backend_down_gives_502_json)
 {
@@ -222,9 +216,9 @@ START_TEST(silent_backend_gives_504_json)
     const char *extra[] = { "--backend-timeout", "400", NULL };
     int port = service_extra_balancer(&svc, backends, 1, extra);
     ck_assert_int_gt(port, 0);
-    long long start = now_ms();
+    long long start = sh_now_ms();
     post_raw(port, "/submit", "x", 1, 504, "backend_timeout");
-    long long took = now_ms() - start;
+    long long took = sh_now_ms() - start;
     ck_assert_msg(took >= 350 && took < 3000, "504 after %lld ms", took);
     close(fd);
 }
@@ -250,13 +244,13 @@ START_TEST(silent_backend_does_not_stall_the_balancer)
         ck_assert_int_eq(sh_connect(&c[i], port), 0);
         ck_assert_int_eq(sh_send(&c[i], spread, sizeof spread - 1, 2000), 0);
     }
-    long long start = now_ms();
+    long long start = sh_now_ms();
     struct sh_reply r;
     ck_assert_int_eq(sh_connect(&c[N], port), 0);
     ck_assert_int_eq(sh_send(&c[N], first, sizeof first - 1, 2000), 0);
     ck_assert_int_eq(sh_read_reply(&c[N], &r, 5000), 0);
     ck_assert_int_eq(r.status, 400); /* the worker's answer to an empty body */
-    ck_assert_msg(now_ms() - start < 1500, "the good backend's answer took %lld ms", now_ms() - start);
+    ck_assert_msg(sh_now_ms() - start < 1500, "the good backend's answer took %lld ms", sh_now_ms() - start);
     sh_reply_free(&r);
     for (int i = 0; i < N; i++) {
         ck_assert_int_eq(sh_read_reply(&c[i], &r, 10000), 0);
@@ -352,14 +346,14 @@ START_TEST(slow_client_does_not_stall_others)
         ck_assert_int_eq(sh_send(slow, head, (size_t)head_len, 2000), 0);
         ck_assert_int_eq(sh_send(slow, jpg, len / 2, 2000), 0); /* half the body, then silence */
 
-        long long start = now_ms();
+        long long start = sh_now_ms();
         char *req = malloc((size_t)head_len + len);
         memcpy(req, head, (size_t)head_len);
         memcpy(req + head_len, jpg, len);
         struct sh_reply r;
         ck_assert_int_eq(sh_exchange(ports[p], req, (size_t)head_len + len, &r, 5000), 0);
         ck_assert_int_eq(r.status, 200);
-        ck_assert_msg(now_ms() - start < 3000, "a fast client waited %lld ms", now_ms() - start);
+        ck_assert_msg(sh_now_ms() - start < 3000, "a fast client waited %lld ms", sh_now_ms() - start);
         sh_reply_free(&r);
 
         ck_assert_int_eq(sh_send(slow, jpg + len / 2, len - len / 2, 2000), 0); /* the slow one finishes */
@@ -578,9 +572,9 @@ START_TEST(backend_switching_protocols_gives_502_at_once)
     const char *extra[] = { "--backend-timeout", "3000", NULL };
     int port = service_extra_balancer(&svc, backends, 1, extra);
     ck_assert_int_gt(port, 0);
-    long long start = now_ms();
+    long long start = sh_now_ms();
     post_raw(port, "/predict", "x", 1, 502, "bad_gateway");
-    ck_assert_msg(now_ms() - start < 2000, "502 after %lld ms", now_ms() - start);
+    ck_assert_msg(sh_now_ms() - start < 2000, "502 after %lld ms", sh_now_ms() - start);
 }
 END_TEST
 
@@ -684,7 +678,27 @@ START_TEST(help_and_bad_options)
         ck_assert_ptr_nonnull(strstr(out, "usage:"));
         const char *bad[] = { bin, "--port", "not-a-number", NULL };
         ck_assert_int_eq(sh_run(bad, out, sizeof out, 5000), 2);
+        const char *h[] = { bin, "-h", NULL };
+        ck_assert_int_eq(sh_run(h, out, sizeof out, 5000), 0);
+        ck_assert_ptr_nonnull(strstr(out, "usage:"));
+        /* what a person sees (stderr): the mistake named once, then a one-line hint, not the usage */
+        char cmd[1200], want[512];
+        snprintf(cmd, sizeof cmd, "'%s' --port not-a-number 2>&1; '%s' --bogus 2>&1", bin, bin);
+        const char *sh[] = { "sh", "-c", cmd, NULL };
+        ck_assert_int_eq(sh_run(sh, out, sizeof out, 5000), 2);
+        snprintf(want, sizeof want, "%s: --port wants a whole number from 0 to 65535, got 'not-a-number'\n"
+                 "%s: see %s --help\n%s: --bogus: unknown option or missing value\n%s: see %s --help\n",
+                 progs[i], progs[i], progs[i], progs[i], progs[i], progs[i]);
+        ck_assert_str_eq(out, want);
     }
+    /* A model that is not there is named once (it was printed twice). */
+    char bin[512], out[4096];
+    fx_bin("worker", bin, sizeof bin);
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "'%s' --port 0 --model /nonexistent/m.tflite 2>&1", bin);
+    const char *sh[] = { "sh", "-c", cmd, NULL };
+    ck_assert_int_eq(sh_run(sh, out, sizeof out, 5000), 1);
+    ck_assert_str_eq(out, "worker: /nonexistent/m.tflite: No such file or directory\n");
 }
 END_TEST
 

@@ -1,6 +1,6 @@
 /* Unit tests of the study machinery: statistics, queueing formulas against textbook values, the seeded
- * arrival generator, the JSON reply reader, URLs, the upload request (checked with the server's own
- * parsers), tables written and read back, and the HTTP client's failure paths. */
+ * arrival generator, the JSON reply reader, URLs, tables written and read back, and absurd load settings.
+ * (The upload request's test is in test_multipart, the HTTP client's in test_http_client.) */
 #define _GNU_SOURCE
 #include <check.h>
 #include <math.h>
@@ -14,14 +14,12 @@
 #include "net/multipart.h"
 #include "study/args.h"
 #include "study/csvread.h"
-#include "study/httpc.h"
 #include "study/load_generator.h"
 #include "study/prediction.h"
 #include "study/queueing.h"
 #include "study/rng.h"
 #include "study/stats.h"
 #include "study/table.h"
-#include "study/upload.h"
 #include "net/url.h"
 #include "tests/service_harness.h"
 
@@ -280,6 +278,27 @@ START_TEST(prints_the_same_json_it_reads)
     ck_assert_str_eq(back.top[1].label, p.top[1].label);
     ck_assert_str_eq(back.worker, "vm:5001");
     free(text);
+
+    /* What the worker sends, byte for byte (worker.c format_answer): the client's line is the same JSON
+     * with "file" first and "rtt_ms" last, same digits, same fields (timing_ms.queue included). */
+    static const char service[] =
+        "{\"label\":\"snowmobile\",\"class_index\":802,\"prob\":0.398532,\"top5\":["
+        "{\"label\":\"snowmobile\",\"class_index\":802,\"prob\":0.398532},"
+        "{\"label\":\"alp\",\"class_index\":970,\"prob\":0.131250},"
+        "{\"label\":\"ski\",\"class_index\":795,\"prob\":0.100001},"
+        "{\"label\":\"a\",\"class_index\":1,\"prob\":0.000123},"
+        "{\"label\":\"b\",\"class_index\":2,\"prob\":0.000001}],\"worker\":\"vm:5001\","
+        "\"timing_ms\":{\"queue\":0.101,\"decode\":8.558,\"inference\":14.900,\"total\":23.600}}\n";
+    ck_assert_int_eq(prediction_from_json(service, strlen(service), &p, err, sizeof err), 0);
+    f = open_memstream(&text, &len);
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(prediction_print(f, "x.jpg", &p, 25), 0);
+    fclose(f);
+    char want[2048];
+    snprintf(want, sizeof want, "{\"file\":\"x.jpg\",%.*s,\"rtt_ms\":25.000}\n", (int)strlen(service) - 3,
+             service + 1);
+    ck_assert_str_eq(text, want);
+    free(text);
 }
 END_TEST
 
@@ -306,40 +325,6 @@ START_TEST(urls)
     static const char *const bad[] = { "https://h:1", "h:1", "http://", "http://h:99999", "http://h:1/#f" };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         ck_assert_msg(url_parse(bad[i], "/submit", &u, err, sizeof err) == -1, "accepted %s", bad[i]);
-}
-END_TEST
-
-START_TEST(upload_parses_with_the_servers_parsers)
-{
-    struct url u;
-    char err[128];
-    ck_assert_int_eq(url_parse("http://127.0.0.1:5000/submit?backends=1", "/submit", &u, err, sizeof err), 0);
-    unsigned char image[3000];
-    for (size_t i = 0; i < sizeof image; i++)
-        image[i] = (unsigned char)(i * 7 + (i >> 3)); /* includes CR, LF and '-' bytes */
-    struct buf b;
-    buf_init(&b, 1 << 20);
-    ck_assert_int_eq(upload_build(&u, image, sizeof image, "/tmp/x\"y.png", &b), 0);
-    struct http_request req;
-    struct http_header hdrs[16];
-    int head = http_parse_request(buf_ptr(&b), buf_len(&b), NULL, &req, hdrs, 16);
-    ck_assert_int_gt(head, 0);
-    ck_assert(http_str_eq(req.method, "POST"));
-    ck_assert(http_str_eq(req.path, "/submit"));
-    ck_assert(http_str_eq(req.query, "backends=1"));
-    ck_assert(req.keep_alive);
-    ck_assert_int_eq(req.framing, HTTP_BODY_LENGTH);
-    ck_assert_uint_eq(req.content_length, buf_len(&b) - (size_t)head);
-    const struct http_header *ct = http_find_header(req.headers, req.num_headers, "Content-Type");
-    ck_assert_ptr_nonnull(ct);
-    struct mp_part part;
-    const char *why = NULL;
-    int rc = mp_find_field(ct->value, buf_ptr(&b) + head, buf_len(&b) - (size_t)head, "image", &part, &why);
-    ck_assert_msg(rc == MP_PART, "multipart: %s", why ? why : "?");
-    ck_assert_uint_eq(part.data.len, sizeof image);
-    ck_assert_mem_eq(part.data.p, image, sizeof image);
-    ck_assert(mp_param_eq(part.filename, "x_y.png"));
-    buf_free(&b);
 }
 END_TEST
 
@@ -403,39 +388,6 @@ START_TEST(table_files_read_back)
 }
 END_TEST
 
-/* ---- HTTP client failure paths (a real socket; nobody listening, or a listener that never answers) ---- */
-
-static void roundtrip_error(int port, uint64_t timeout_ms, const char *want)
-{
-    struct loop *l = loop_create(256);
-    char err[128];
-    struct httpc *h = httpc_create(l, "127.0.0.1", port, 1, err, sizeof err);
-    ck_assert_ptr_nonnull(h);
-    static const char req[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
-    struct httpc_reply r;
-    ck_assert_int_eq(httpc_roundtrip(h, req, sizeof req - 1, timeout_ms, &r), -1);
-    ck_assert_int_eq(r.status, 0);
-    ck_assert_msg(strstr(r.error, want) != NULL, "error '%s', wanted '%s'", r.error, want);
-    ck_assert(r.rtt_ms < (double)timeout_ms + 1000);
-    httpc_reply_free(&r);
-    httpc_free(h);
-    loop_destroy(l);
-}
-
-START_TEST(refused_and_silent_servers_end_with_errors)
-{
-    roundtrip_error(sh_free_port(), 2000, "refused");
-    int fd = -1;
-    char err[128];
-    int port = 0;
-    fd = sock_listen("127.0.0.1", 0, 8, err, sizeof err); /* accepts (backlog) but never answers */
-    ck_assert_int_ge(fd, 0);
-    port = sock_local_port(fd);
-    roundtrip_error(port, 200, "timeout");
-    close(fd);
-}
-END_TEST
-
 /* Absurd settings either end promptly or are refused: a mean gap of 31 years sends one request and stops
  * (it used to wait for the second), and a window of 1e12 s used to overflow into a division by zero. */
 START_TEST(absurd_load_settings_end_or_are_refused)
@@ -446,14 +398,14 @@ START_TEST(absurd_load_settings_end_or_are_refused)
     struct load_result r;
     char err[128];
     int port = sh_free_port();
-    ck_assert_int_eq(load_run("127.0.0.1", port, req, sizeof req - 1, &cfg, &r, err, sizeof err), 0);
+    ck_assert_int_eq(load_run("127.0.0.1", port, req, sizeof req - 1, sizeof req - 1, &cfg, &r, err, sizeof err), 0);
     ck_assert_int_eq(r.sent, 1);
     ck_assert_int_eq(r.ok, 0);
     cfg.interval_ms = 1e300;
-    ck_assert_int_eq(load_run("127.0.0.1", port, req, sizeof req - 1, &cfg, &r, err, sizeof err), -1);
+    ck_assert_int_eq(load_run("127.0.0.1", port, req, sizeof req - 1, sizeof req - 1, &cfg, &r, err, sizeof err), -1);
     cfg.interval_ms = 50;
     cfg.window_s = 1e12;
-    ck_assert_int_eq(load_run("127.0.0.1", port, req, sizeof req - 1, &cfg, &r, err, sizeof err), -1);
+    ck_assert_int_eq(load_run("127.0.0.1", port, req, sizeof req - 1, sizeof req - 1, &cfg, &r, err, sizeof err), -1);
     double v;
     ck_assert_int_eq(args_positive("--duration", "1e12", &v), -1);
     ck_assert_int_eq(args_positive("--duration", "1e9", &v), 0);
@@ -489,10 +441,8 @@ Suite *test_suite(void)
     suite_add_tcase(s, j);
     TCase *w = tcase_create("wire");
     tcase_add_test(w, urls);
-    tcase_add_test(w, upload_parses_with_the_servers_parsers);
     tcase_add_test(w, argument_lists);
     tcase_add_test(w, table_files_read_back);
-    tcase_add_test(w, refused_and_silent_servers_end_with_errors);
     tcase_add_test(w, absurd_load_settings_end_or_are_refused);
     suite_add_tcase(s, w);
     return s;

@@ -160,12 +160,12 @@ static int window_of(struct builder *b, const struct tfl_op *op, int kh, int kw,
 }
 
 /* A one-pixel 1x1 conv (the classifier) with 8-bit weights quantized per tensor or per output channel
- * keeps their codes for nn_gemv_q8 where nn/gemm runs (gemv.c says why, and why it is exact).
+ * keeps their codes for nn_gemv_q8 on the engine's own paths (gemv.c says why, and why it is exact).
  * Returns 0 when it does, 1 when the layer keeps float weights, -1 on failure. */
 static int q8_weights(struct builder *b, const struct tfl_tensor *wt, struct nn_layer *l)
 {
     int oc = wt->shape[0], k = wt->shape[3], shift = wt->type == TFL_UINT8 ? 128 : 0;
-    if (!nn_gemm_available() || l->g.oh * l->g.ow != 1 || wt->shape[1] != 1 || wt->shape[2] != 1 ||
+    if (b->m->isa == NN_ISA_OPENBLAS || l->g.oh * l->g.ow != 1 || wt->shape[1] != 1 || wt->shape[2] != 1 ||
         (wt->type != TFL_UINT8 && wt->type != TFL_INT8) || !wt->data || wt->data_len < (size_t)oc * k ||
         !(wt->nquant == 1 || (wt->nquant == oc && wt->quant_dim == 0)))
         return 1;
@@ -217,10 +217,10 @@ static int build_conv(struct builder *b, const struct tfl_op *op, struct nn_laye
         free(ohwi);
         return -1;
     }
-    /* Packed panels for the AVX-512 kernel where the CPU has it, else the plain [K, OC] OpenBLAS reads. */
-    l->mat.packed = nn_gemm_available();
-    float *w = rc == 0 && floats ? take_weights(b, l->mat.packed ? nn_gemm_packed_size((int)k, oc) : k * oc) : NULL;
-    if (w && l->mat.packed)
+    /* Packed panels for the engine's own kernels, or the plain [K, OC] that OpenBLAS reads. */
+    int packed = l->mat.isa != NN_ISA_OPENBLAS;
+    float *w = rc == 0 && floats ? take_weights(b, packed ? nn_gemm_packed_size((int)k, oc) : k * oc) : NULL;
+    if (w && packed)
         nn_gemm_pack(kn, (int)k, oc, w);
     else if (w)
         memcpy(w, kn, k * oc * sizeof *w);
@@ -341,7 +341,8 @@ static int build_elementwise(struct builder *b, const struct tfl_op *op, struct 
 
 static int build_layer(struct builder *b, const struct tfl_op *op, struct nn_layer *l)
 {
-    *l = (struct nn_layer){ .op = b->op, .in = op->inputs[0], .in2 = -1, .out = op->outputs[0] };
+    /* every layer's kernels run on the model's path */
+    *l = (struct nn_layer){ .op = b->op, .in = op->inputs[0], .in2 = -1, .out = op->outputs[0], .mat.isa = b->m->isa };
     if (op->ninputs < 1 || op->noutputs != 1)
         return fail(b, "has %d inputs and %d outputs, expected at least 1 and exactly 1", op->ninputs, op->noutputs);
     switch (op->opcode) {

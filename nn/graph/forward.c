@@ -24,7 +24,7 @@ static void run_layer(const struct nn_layer *l, int part, int parts)
         break;
     case NN_LAYER_DEPTHWISE:
         nn_share(g->oh, part, parts, 1, &b, &e);
-        nn_depthwise(l->x, g, l->w, l->bias, l->lo, l->hi, l->y, b, e);
+        nn_depthwise(l->mat.isa, l->x, g, l->w, l->bias, l->lo, l->hi, l->y, b, e);
         break;
     case NN_LAYER_ADD:
         nn_share((int)l->n, part, parts, 16, &b, &e);
@@ -65,7 +65,7 @@ void nn_run_layers(void *arg, struct nn_team *team, int part)
     }
 }
 
-static double now_ms(void)
+double nn_clock_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -88,13 +88,13 @@ static void top_k(const struct nn_model *m, const float *probs, int k, struct nn
 
 int nn_forward(struct nn_model *m, int k, struct nn_result *out)
 {
-    double t0 = now_ms();
+    double t0 = nn_clock_ms();
     if (m->team)
         nn_team_run(m->team);
     else
         nn_run_layers(m, NULL, 0);
     memset(out, 0, sizeof *out);
-    out->inference_ms = now_ms() - t0;
+    out->inference_ms = nn_clock_ms() - t0;
     k = k < 0 ? 0 : k > NN_TOPK_MAX ? NN_TOPK_MAX : k;
     if (k > 0)
         top_k(m, m->act[m->output], k, out);

@@ -40,6 +40,7 @@ struct nn_layer {
 };
 
 struct nn_model {
+    enum nn_isa isa;           /* the kernels' path, chosen at load (nn/kernels/isa.h) */
     int nlayers;
     struct nn_layer *layers;
     float *weights;            /* every constant, dequantized and laid out, one allocation */
@@ -73,5 +74,9 @@ void nn_run_layers(void *model, struct nn_team *team, int part);
 
 /* Places activations in one arena and resolves every layer's pointers.  Returns 0 or -1. */
 int nn_plan_memory(struct nn_model *m, char *err, size_t errlen);
+
+/* The engine's monotonic clock in milliseconds, for the timings it reports (nn/ uses no net/, so this is
+ * the one clock besides net/clock.h). */
+double nn_clock_ms(void);
 
 #endif

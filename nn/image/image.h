@@ -5,7 +5,21 @@
 
 #include <stddef.h>
 
-#define IMG_MAX_PIXELS (40L * 1000 * 1000)  /* decoded images over this are refused (NN_ERR_TOO_LARGE) */
+#define IMG_MAX_PIXELS (40L * 1000 * 1000)  /* largest picture img_resize makes */
+
+/* What decoding one picture may cost; pictures over a limit are refused (NN_ERR_TOO_LARGE) from their
+ * headers before any pixel is decoded, and the memory budget is also enforced on every allocation. */
+struct img_limits {
+    size_t max_decode_bytes;  /* memory one decode may hold, and all decodes together (--max-decode-mb) */
+    int max_jpeg_scans;       /* scans in one JPEG (--max-jpeg-scans) */
+    long long max_jpeg_work;  /* JPEG coefficients decoded, summed over its scans (--max-jpeg-work, in M) */
+};
+#define IMG_DEFAULT_MAX_DECODE_MB 56
+#define IMG_DEFAULT_MAX_JPEG_SCANS 100
+#define IMG_DEFAULT_MAX_JPEG_MCOEF 400
+/* Process-wide; set once at start-up, before any decode runs. */
+void img_set_limits(const struct img_limits *l);
+const struct img_limits *img_limits_current(void);
 
 struct img {
     int w, h;

@@ -29,7 +29,55 @@ static size_t skip_entropy_data(const unsigned char *p, size_t len, size_t i)
     return len;
 }
 
-static void note_segment(int marker, const unsigned char *body, size_t body_len, struct jpeg_layout *out)
+struct frame {
+    int ids[JPEG_MAX_COMPONENTS];
+    unsigned long long blocks[JPEG_MAX_COMPONENTS]; /* 8x8 blocks of each padded plane */
+    unsigned covered;                               /* bit i: component i is in some scan */
+};
+
+/* The frame's components and their padded planes, as a decoder lays them out: the picture is covered
+ * by whole MCUs of (8 h_max) x (8 v_max) pixels, and component i has h_i x v_i blocks per MCU. */
+static void note_frame(const unsigned char *body, size_t body_len, struct jpeg_layout *out, struct frame *f)
+{
+    int n = body_len >= 6 ? body[5] : 0, hmax = 1, vmax = 1;
+    if (n > JPEG_MAX_COMPONENTS || body_len < 6 + 3 * (size_t)n)
+        n = 0;
+    for (int i = 0; i < n; i++) {
+        int hv = body[6 + 3 * i + 1];
+        hmax = hv >> 4 > hmax ? hv >> 4 : hmax;
+        vmax = (hv & 15) > vmax ? hv & 15 : vmax;
+    }
+    unsigned long long mcu_x = ((unsigned)out->width + 8u * hmax - 1) / (8u * hmax);
+    unsigned long long mcu_y = ((unsigned)out->height + 8u * vmax - 1) / (8u * vmax);
+    for (int i = 0; i < n; i++) {
+        int hv = body[6 + 3 * i + 1], h = hv >> 4 ? hv >> 4 : 1, v = hv & 15 ? hv & 15 : 1;
+        f->ids[i] = body[6 + 3 * i];
+        f->blocks[i] = mcu_x * h * mcu_y * v;
+        out->plane_bytes += f->blocks[i] * 64;
+    }
+    out->components = n;
+}
+
+/* A scan: its components (by id) and spectral band Ss..Se. */
+static void note_scan(const unsigned char *body, size_t body_len, struct jpeg_layout *out, struct frame *f)
+{
+    out->scans++;
+    int n = body_len >= 1 ? body[0] : 0;
+    if (body_len < 1 + 2 * (size_t)n + 3)
+        return;
+    int ss = body[1 + 2 * n], se = body[2 + 2 * n];
+    int progressive = out->sof == 0xC2;
+    unsigned long long band = !progressive ? 64 : se >= ss ? (unsigned)(se - ss + 1) : 1;
+    for (int s = 0; s < n; s++)
+        for (int i = 0; i < out->components; i++)
+            if (f->ids[i] == body[1 + 2 * s]) {
+                out->work += f->blocks[i] * band;
+                f->covered |= 1u << i;
+            }
+}
+
+static void note_segment(int marker, const unsigned char *body, size_t body_len, struct jpeg_layout *out,
+                         struct frame *f)
 {
     static const char exif_id[6] = {'E', 'x', 'i', 'f', 0, 0};
     if (marker == M_APP1 && !out->tiff && body_len > sizeof exif_id && !memcmp(body, exif_id, sizeof exif_id)) {
@@ -40,7 +88,10 @@ static void note_segment(int marker, const unsigned char *body, size_t body_len,
         out->sof = marker;
         out->height = (int)be16(body + 1);
         out->width = (int)be16(body + 3);
+        note_frame(body, body_len, out, f);
     }
+    if (marker == M_SOS)
+        note_scan(body, body_len, out, f);
 }
 
 int jpeg_layout_scan(const unsigned char *p, size_t len, struct jpeg_layout *out)
@@ -49,6 +100,7 @@ int jpeg_layout_scan(const unsigned char *p, size_t len, struct jpeg_layout *out
     if (len < 2 || p[0] != 0xFF || p[1] != M_SOI)
         return -1;
     size_t i = 2;
+    struct frame f = {0};
     while (i < len) {
         if (p[i] != 0xFF) { /* stray byte between segments: tolerated, as decoders do */
             i++;
@@ -70,10 +122,12 @@ int jpeg_layout_scan(const unsigned char *p, size_t len, struct jpeg_layout *out
         size_t seg_len = be16(p + i);
         if (seg_len < 2 || seg_len > len - i)
             break; /* truncated (or nonsense) segment: not complete */
-        note_segment(marker, p + i + 2, seg_len - 2, out);
+        note_segment(marker, p + i + 2, seg_len - 2, out, &f);
         i += seg_len;
         if (marker == M_SOS)
             i = skip_entropy_data(p, len, i);
     }
+    for (int c = 0; c < out->components; c++)
+        out->uncovered += !(f.covered >> c & 1);
     return 0;
 }

@@ -5,10 +5,19 @@
 
 #include <stddef.h>
 
+enum { JPEG_MAX_COMPONENTS = 4 };
+
 struct jpeg_layout {
     int sof;                   /* first start-of-frame marker (0xC0..0xCF), 0 if none was reached */
     int width, height;         /* from that frame header, 0 if none */
+    int components;            /* in that frame (0..4 counted; more is left to the decoder to refuse) */
     int complete;              /* 1 when the end-of-image marker (FFD9) was reached */
+    int scans;                 /* start-of-scan segments before the end */
+    int uncovered;             /* frame components that no scan codes (their pixels would never be written) */
+    unsigned long long plane_bytes; /* sum over components of the plane a decoder allocates, padded to
+                                       whole MCUs (what stb_image allocates per component) */
+    unsigned long long work;   /* coefficients decoded over all scans: per scan, the blocks of each
+                                  component it codes times its spectral band (64 when sequential) */
     const unsigned char *tiff; /* TIFF header inside the first APP1 "Exif\0\0" segment, or NULL */
     size_t tiff_len;
 };

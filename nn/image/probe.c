@@ -28,6 +28,16 @@ static int starts_with(const unsigned char *p, size_t len, const void *magic, si
 /* Clamps a header dimension into int range; huge values stay huge enough to be refused. */
 static int dim(uint64_t v) { return v > INT32_MAX ? INT32_MAX : (int)v; }
 
+/* Small allocations besides the planes (decoder state, tables, palettes, row buffers), bounded above. */
+enum { DECODER_STATE_BYTES = 256 << 10 };
+
+/* Width x height, saturated at 2^48 (far over any budget) so the byte counts made from it cannot wrap. */
+static unsigned long long pixels_of(const struct img_probe *out)
+{
+    unsigned long long px = (unsigned long long)out->width * (unsigned long long)out->height;
+    return px > 1ULL << 48 ? 1ULL << 48 : px;
+}
+
 struct magic {
     enum img_format format;
     const char *name;
@@ -44,7 +54,7 @@ static const struct magic magics[] = {
     {IMG_FMT_PSD, "PSD", "8BPS", 4, 0},
     {IMG_FMT_PNM, "PNM", "P5", 2, 0},
     {IMG_FMT_PNM, "PNM", "P6", 2, 0},
-    {IMG_FMT_PIC, "PIC", "\x53\x80\xF6\x34", 4, 0},
+    {IMG_FMT_UNSUPPORTED, "Softimage PIC", "\x53\x80\xF6\x34", 4, 0},
     {IMG_FMT_UNSUPPORTED, "Radiance HDR", "#?RADIANCE", 10, 0},
     {IMG_FMT_UNSUPPORTED, "Radiance HDR", "#?RGBE", 6, 0},
     {IMG_FMT_UNSUPPORTED, "WebP", "WEBP", 4, 8},
@@ -54,22 +64,43 @@ static const struct magic magics[] = {
 };
 
 /* PNG: signature, then chunks (length, type, data, CRC) up to IEND; IHDR comes first. */
+/* stb_image inflates all IDAT data (collected in one buffer grown by doubling) into the filtered rows,
+ * unfilters them into a picture of 4 channels (RGB, RGBA) or of its own channels (grey, palette
+ * indices), then makes that 4 channels (grey, palette) and 8 bits (16-bit) in new buffers. */
+static unsigned long long png_decode_bytes(const unsigned char *ihdr, unsigned long long idat, struct img_probe *out)
+{
+    unsigned depth = ihdr[8], type = ihdr[9], channels = type == 2 ? 3 : type == 4 ? 2 : type == 6 ? 4 : 1;
+    unsigned long long px = pixels_of(out), sample = depth == 16 ? 2 : 1;
+    unsigned long long rows = (unsigned long long)out->height * (ihdr[12] ? 2 : 1); /* Adam7: up to 2x */
+    unsigned long long filtered = rows * 2 + px * channels * depth / 8 + (ihdr[12] ? rows * 8 : 0); /* +rounding */
+    unsigned long long picture = px * (channels >= 3 ? 4 : channels) * sample;
+    unsigned long long widen = channels < 3 ? px * 4 * 2 : 0, narrow = depth == 16 ? px * 4 : 0;
+    return 2 * idat + filtered + picture + widen + narrow + DECODER_STATE_BYTES;
+}
+
 static void probe_png(const unsigned char *p, size_t len, struct img_probe *out)
 {
-    if (len >= 24 && !memcmp(p + 12, "IHDR", 4)) {
+    const unsigned char *ihdr = NULL;
+    if (len >= 33 && !memcmp(p + 12, "IHDR", 4)) {
+        ihdr = p + 16;
         out->width = dim(be32(p + 16));
         out->height = dim(be32(p + 20));
     }
+    unsigned long long idat = 0;
     for (size_t i = 8; len - i >= 12;) {
         uint32_t n = be32(p + i);
         if (n > len - i - 12)
-            return;
+            break;
+        if (!memcmp(p + i + 4, "IDAT", 4))
+            idat += n;
         if (!memcmp(p + i + 4, "IEND", 4)) {
             out->complete = 1;
-            return;
+            break;
         }
         i += 12 + (size_t)n;
     }
+    if (ihdr)
+        out->decode_bytes = png_decode_bytes(ihdr, idat, out);
 }
 
 /* BMP: file header (14 bytes, pixel offset at 10), then an info header whose size tells its layout.
@@ -91,6 +122,7 @@ static void probe_bmp(const unsigned char *p, size_t len, struct img_probe *out)
     }
     out->width = dim(w);
     out->height = dim(h);
+    out->decode_bytes = pixels_of(out) * 4 + DECODER_STATE_BYTES; /* decoded straight into RGBA */
     if (compression != 0 && compression != 3 && compression != 6) {
         out->complete = 1; /* run-length or embedded data: no fixed length to check */
         return;
@@ -129,6 +161,9 @@ static void probe_gif(const unsigned char *p, size_t len, struct img_probe *out)
         return;
     out->width = (int)le16(p + 6);
     out->height = (int)le16(p + 8);
+    /* stb_image composes frames on the logical screen: the RGBA picture, its background, and one byte of
+     * history per pixel, whatever the size of the frame itself */
+    out->decode_bytes = pixels_of(out) * 9 + DECODER_STATE_BYTES;
     size_t i = 13;
     if (p[10] & 0x80)
         i += (size_t)3 << ((p[10] & 7) + 1);
@@ -182,8 +217,13 @@ static void probe_pnm(const unsigned char *p, size_t len, struct img_probe *out)
         return;
     out->width = dim((uint64_t)w);
     out->height = dim((uint64_t)h);
-    uint64_t need = (uint64_t)w * (uint64_t)h * (p[1] == '6' ? 3 : 1) * (maxval > 255 ? 2 : 1);
+    unsigned channels = p[1] == '6' ? 3 : 1, sample = maxval > 255 ? 2 : 1;
+    uint64_t need = (uint64_t)w * (uint64_t)h * channels * sample;
     out->complete = need <= len - i - 1;
+    if (sample == 2)
+        out->supported = 0, out->variant = "16-bit samples";
+    /* the samples as stored, then 8-bit (16-bit files), then RGBA */
+    out->decode_bytes = pixels_of(out) * (channels * sample + (sample == 2 ? channels : 0) + 4) + DECODER_STATE_BYTES;
 }
 
 /* TGA: an 18-byte header (id length, colour-map type, image type, colour-map spec, origin, size, depth),
@@ -210,6 +250,7 @@ static void probe_tga(const unsigned char h[TGA_HEADER], const unsigned char *p,
 {
     out->width = (int)le16(h + 12);
     out->height = (int)le16(h + 14);
+    out->decode_bytes = pixels_of(out) * (4 + 4) + DECODER_STATE_BYTES; /* its own channels, then RGBA */
     size_t pixel_bytes = (h[16] + 7u) / 8, pixels = (size_t)out->width * out->height;
     size_t i = TGA_HEADER + h[0] + (h[1] ? (size_t)le16(h + 5) * ((h[7] + 7u) / 8) : 0);
     if (h[2] < 8) { /* raw */
@@ -235,15 +276,66 @@ static void probe_jpeg(const unsigned char *p, size_t len, struct img_probe *out
     out->height = layout.height;
     out->complete = layout.complete;
     out->supported = !layout.sof || jpeg_sof_supported(layout.sof);
+    out->variant = "lossless or arithmetic-coded";
     out->orientation = exif_orientation(layout.tiff, layout.tiff_len);
+    out->jpeg_scans = layout.scans;
+    out->jpeg_uncovered = layout.uncovered;
+    out->jpeg_work = layout.work;
+    if (layout.sof && !layout.scans)
+        out->complete = 0; /* a frame and no scan: no pixel was ever coded */
+    /* stb_image: each component's plane (plus, progressive, its coefficients at 2 bytes each), a line
+     * buffer per component, and the RGB result */
+    unsigned long long planes = layout.plane_bytes * (layout.sof == 0xC2 ? 3 : 1);
+    out->decode_bytes = layout.sof ? planes + pixels_of(out) * 3 + DECODER_STATE_BYTES : 0;
 }
 
+/* PSD: a 26-byte header (channels at 12, height, width, depth), three length-prefixed sections (colour
+ * mode data, image resources, layers and masks), a compression word, then the merged picture: per
+ * channel, raw samples or (RLE) a table of row byte counts and PackBits packets.  stb_image reads the
+ * first 4 channels and, past the end of the file, reads zeros; so the data is walked as it would be. */
 static void probe_psd(const unsigned char *p, size_t len, struct img_probe *out)
 {
-    if (len >= 22) {
-        out->height = dim(be32(p + 14));
-        out->width = dim(be32(p + 18));
+    if (len < 26)
+        return;
+    unsigned channels = (unsigned)p[12] << 8 | p[13], depth = (unsigned)p[22] << 8 | p[23];
+    out->height = dim(be32(p + 14));
+    out->width = dim(be32(p + 18));
+    out->decode_bytes = pixels_of(out) * 4 + DECODER_STATE_BYTES; /* decoded straight into RGBA */
+    size_t i = 26;
+    for (int section = 0; section < 3; section++) {
+        if (len - i < 4 || be32(p + i) > len - i - 4)
+            return;
+        i += 4 + (size_t)be32(p + i);
     }
+    if (len - i < 2)
+        return;
+    unsigned compression = (unsigned)p[i] << 8 | p[i + 1];
+    i += 2;
+    uint64_t pixels = pixels_of(out), read = channels < 4 ? channels : 4;
+    if (compression != 1) { /* raw (or unknown, which stb_image refuses) */
+        out->complete = compression != 0 || pixels * read * (depth == 16 ? 2 : 1) <= len - i;
+        return;
+    }
+    uint64_t table = (uint64_t)out->height * channels * 2;
+    if (table > len - i)
+        return;
+    i += (size_t)table;
+    for (uint64_t c = 0; c < read; c++)
+        for (uint64_t done = 0; done < pixels;) { /* every step consumes a byte: bounded by len */
+            if (i >= len)
+                return;
+            unsigned n = p[i++];
+            if (n == 128)
+                continue;
+            uint64_t run = n < 128 ? n + 1u : 257u - n;
+            if (run > pixels - done) { /* corrupt: stb_image refuses it */
+                out->complete = 1;
+                return;
+            }
+            i += n < 128 ? run : 1;
+            done += run;
+        }
+    out->complete = i <= len;
 }
 
 void img_probe(const unsigned char *p, size_t len, struct img_probe *out)
@@ -268,7 +360,8 @@ void img_probe(const unsigned char *p, size_t len, struct img_probe *out)
         out->name = "TGA";
     }
     if (out->format == IMG_FMT_JPEG || out->format == IMG_FMT_PNG || out->format == IMG_FMT_BMP ||
-        out->format == IMG_FMT_GIF || out->format == IMG_FMT_PNM || out->format == IMG_FMT_TGA)
+        out->format == IMG_FMT_GIF || out->format == IMG_FMT_PNM || out->format == IMG_FMT_TGA ||
+        out->format == IMG_FMT_PSD)
         out->complete = 0; /* proven complete by the walkers below */
     switch (out->format) {
     case IMG_FMT_JPEG: probe_jpeg(p, len, out); break;

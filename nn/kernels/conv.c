@@ -1,4 +1,4 @@
-/* conv: convolutions as GEMMs on NHWC activations: nn/gemm (AVX-512) or OpenBLAS sgemm, with bias, a fused
+/* conv: convolutions as GEMMs on NHWC activations: nn/gemm (the engine's own paths) or OpenBLAS sgemm, with bias, a fused
  * residual and the activation clamp applied to each row block right after its product. */
 #include "nn/kernels/kernels.h"
 
@@ -37,12 +37,12 @@ void nn_conv1x1(const float *in, int c, const struct nn_matrix *w, const float *
 {
     if (w->q8.codes) {
         for (int r = row0; r < row1; r++)
-            nn_gemv_q8(in + (size_t)r * c, c, &w->q8, oc, bias, res ? res + (size_t)r * oc : NULL, lo, hi,
+            nn_gemv_q8(w->isa, in + (size_t)r * c, c, &w->q8, oc, bias, res ? res + (size_t)r * oc : NULL, lo, hi,
                        out + (size_t)r * oc);
         return;
     }
-    if (w->packed) {
-        nn_gemm_rows(in, c, w->w, oc, bias, res, lo, hi, out, row0, row1);
+    if (w->isa != NN_ISA_OPENBLAS) {
+        nn_gemm_rows(w->isa, in, c, w->w, oc, bias, res, lo, hi, out, row0, row1);
         return;
     }
     /* Row blocks small enough that the epilogue finds them still in cache after their sgemm. */
@@ -94,7 +94,7 @@ static void im2col(const float *restrict in, const struct nn_window *g, float *r
 static void conv_gathered(const float *in, const struct nn_window *g, const struct nn_matrix *w, const float *bias,
                           float lo, float hi, float *scratch, float *out, int p0, int p1)
 {
-    int k = g->kh * g->kw * g->c, chunk = w->packed ? IM2COL_CHUNK : p1 - p0;
+    int k = g->kh * g->kw * g->c, chunk = w->isa != NN_ISA_OPENBLAS ? IM2COL_CHUNK : p1 - p0;
     for (int p = p0; p < p1; p += chunk) {
         int q = p + chunk < p1 ? p + chunk : p1;
         im2col(in, g, scratch + (size_t)p * k, p, q);
@@ -122,7 +122,7 @@ static void conv_row_direct(const float *in, const struct nn_window *g, const st
         struct nn_gemm_a view = { .a = in + ((long)iy * g->w + (long)in_lo * g->sw - g->pad_left) * g->c,
                                   .lda = (long)g->sw * g->c, .seg_stride = (long)g->w * g->c, .nseg = g->kh,
                                   .seg_len = g->kw * g->c };
-        nn_gemm_rows_view(&view, w->w, g->oc, bias, NULL, lo, hi, out + (size_t)(row + in_lo) * g->oc, 0,
+        nn_gemm_rows_view(w->isa, &view, w->w, g->oc, bias, NULL, lo, hi, out + (size_t)(row + in_lo) * g->oc, 0,
                           in_hi - in_lo);
     }
     conv_gathered(in, g, w, bias, lo, hi, scratch, out, row + in_hi, row + x1);
@@ -131,7 +131,7 @@ static void conv_row_direct(const float *in, const struct nn_window *g, const st
 void nn_conv_im2col(const float *in, const struct nn_window *g, const struct nn_matrix *w, const float *bias,
                     float lo, float hi, float *scratch, float *out, int p0, int p1)
 {
-    if (!w->packed || g->dh != 1 || g->dw != 1) {
+    if (w->isa == NN_ISA_OPENBLAS || g->dh != 1 || g->dw != 1) {
         conv_gathered(in, g, w, bias, lo, hi, scratch, out, p0, p1);
         return;
     }

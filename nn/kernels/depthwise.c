@@ -1,171 +1,73 @@
 /* depthwise: per-channel 2-D convolution on NHWC data, bias and activation fused into the store.
- * Channels are innermost: each tap is a 16-wide multiply-add over a channel block, kept in a register
- * across all taps; the kernel is compiled for AVX-512, AVX2 and baseline and picked at run time. */
+ * Channels are innermost: each tap is a vector-wide multiply-add over a channel block, kept in a register
+ * across all taps.  The body (depthwise_rows.h) is compiled at 16 floats for AVX-512 and at 8 for AVX2
+ * and generic: at 16 on AVX2, the 3x3 path's nine weight vectors and four accumulators would take 26 of
+ * its 16 ymm registers and spill (measured: 4-10 GFLOP/s); at 8 they take 13. */
 #include "nn/kernels/kernels.h"
 #include "nn/kernels/simd.h"
 
 static inline int min_int(int a, int b) { return a < b ? a : b; }
 
-/* One output pixel, all channels: taps [ky0,ky1) x [kx0,kx1) of the window starting at in (which may
- * point outside the image; only in-range taps are read).  The general path: any kernel size, dilation
- * or channel count. */
-NN_INLINE void pixel(const float *in, int row_stride, const struct nn_window *g, int ky0, int ky1, int kx0,
-                     int kx1, const float *w, const float *bias, float lo, float hi, float *out)
+#define DW_VL 16
+#define DW_V nn_v16
+#define DW_LOAD nn_load16
+#define DW_STORE NN_STORE16
+#define DW_SPLAT nn_splat16
+#define DW_CLAMP NN_CLAMP16
+#define DW_FN(name) name##_16
+#include "nn/kernels/depthwise_rows.h"
+#undef DW_VL
+#undef DW_V
+#undef DW_LOAD
+#undef DW_STORE
+#undef DW_SPLAT
+#undef DW_CLAMP
+#undef DW_FN
+
+#define DW_VL 8
+#define DW_V nn_v8
+#define DW_LOAD nn_load8
+#define DW_STORE NN_STORE8
+#define DW_SPLAT nn_splat8
+#define DW_CLAMP NN_CLAMP8
+#define DW_FN(name) name##_8
+#include "nn/kernels/depthwise_rows.h"
+
+#if defined(__x86_64__)
+NN_TARGET_AVX512 static void depthwise_avx512(const float *in, const struct nn_window *g, const float *w,
+                                              const float *bias, float lo, float hi, float *out, int oy0, int oy1)
 {
-    int c = g->c, ch = 0;
-    nn_v16 vlo = nn_splat16(lo), vhi = nn_splat16(hi);
-    for (; ch + 16 <= c; ch += 16) {
-        nn_v16 acc = nn_load16(bias + ch);
-        for (int ky = ky0; ky < ky1; ky++) {
-            const float *ip = in + (long)ky * g->dh * row_stride + ch;
-            const float *wp = w + (long)ky * g->kw * c + ch;
-            for (int kx = kx0; kx < kx1; kx++)
-                acc += nn_load16(ip + (long)kx * g->dw * c) * nn_load16(wp + (long)kx * c);
-        }
-        NN_STORE16(out + ch, NN_CLAMP16(acc, vlo, vhi));
-    }
-    for (; ch < c; ch++) { /* channels beyond the last full block */
-        float acc = bias[ch];
-        for (int ky = ky0; ky < ky1; ky++)
-            for (int kx = kx0; kx < kx1; kx++)
-                acc += in[(long)ky * g->dh * row_stride + (long)kx * g->dw * c + ch] * w[((long)ky * g->kw + kx) * c + ch];
-        out[ch] = acc < lo ? lo : acc > hi ? hi : acc;
-    }
+    depthwise_rows_16(in, g, w, bias, lo, hi, out, oy0, oy1);
 }
 
-/* One output row by the general path. */
-static void general_row(const float *in, const struct nn_window *g, int oy, const float *w, const float *bias,
-                        float lo, float hi, float *out)
+NN_TARGET_AVX2 static void depthwise_avx2(const float *in, const struct nn_window *g, const float *w,
+                                          const float *bias, float lo, float hi, float *out, int oy0, int oy1)
 {
-    int row_stride = g->w * g->c, iy = oy * g->sh - g->pad_top;
-    /* taps ky with 0 <= iy + ky*dh < h */
-    int ky0 = iy < 0 ? (-iy + g->dh - 1) / g->dh : 0;
-    int ky1 = min_int(g->kh, g->h - iy <= 0 ? 0 : (g->h - iy + g->dh - 1) / g->dh);
-    for (int ox = 0; ox < g->ow; ox++) {
-        int ix = ox * g->sw - g->pad_left;
-        int kx0 = ix < 0 ? (-ix + g->dw - 1) / g->dw : 0;
-        int kx1 = min_int(g->kw, g->w - ix <= 0 ? 0 : (g->w - ix + g->dw - 1) / g->dw);
-        pixel(in + (long)iy * row_stride + (long)ix * g->c, row_stride, g, ky0, ky1, kx0, kx1, w, bias, lo, hi,
-              out + (long)ox * g->c);
-    }
+    depthwise_rows_8(in, g, w, bias, lo, hi, out, oy0, oy1);
 }
+#endif
 
-/* The 3x3 taps of one output row for one 16-channel block: three input row pointers and nine weight
- * vectors.  A tap row outside the image points at the middle row with zero weights (0 * x adds exactly
- * nothing), so the top and bottom rows run the same branch-free code as the others. */
-struct taps3 {
-    const float *r0, *r1, *r2;
-    nn_v16 w0, w1, w2, w3, w4, w5, w6, w7, w8;
-    nn_v16 bias, lo, hi;  /* here, not parameters: a 64-byte vector argument draws GCC's ABI note */
-};
-
-/* Column `off` (floats from the row pointers) of the three rows times one column of weights. */
-#define TAPS_COL(t, off, k0, k1, k2)                                                                        \
-    (nn_load16((t)->r0 + (off)) * (t)->k0 + nn_load16((t)->r1 + (off)) * (t)->k1 +                        \
-     nn_load16((t)->r2 + (off)) * (t)->k2)
-
-/* One output pixel whose window's columns start at offset a (a + c, a + 2c next); left / right say
- * whether the outer columns lie inside the image (constant 1 in the interior loop: straight code). */
-NN_INLINE nn_v16 tap_pixel(const struct taps3 *t, long a, long c, int left, int right)
+static void depthwise_generic(const float *in, const struct nn_window *g, const float *w, const float *bias,
+                              float lo, float hi, float *out, int oy0, int oy1)
 {
-    nn_v16 acc = t->bias;
-    if (left)
-        acc += TAPS_COL(t, a, w0, w3, w6);
-    acc += TAPS_COL(t, a + c, w1, w4, w7);
-    if (right)
-        acc += TAPS_COL(t, a + 2 * c, w2, w5, w8);
-    return acc;
-}
-
-/* Stride 1: four neighbouring output pixels share the loads of six input columns (18 loads for 36 taps). */
-NN_INLINE void four_pixels(const struct taps3 *t, long a, long c, float *o)
-{
-    nn_v16 s0 = t->bias, s1 = t->bias, s2 = t->bias, s3 = t->bias, vlo = t->lo, vhi = t->hi;
-#define ROW4(r, k0, k1, k2)                                                                                 \
-    do {                                                                                                    \
-        nn_v16 x0 = nn_load16(r + a), x1 = nn_load16(r + a + c), x2 = nn_load16(r + a + 2 * c);           \
-        nn_v16 x3 = nn_load16(r + a + 3 * c), x4 = nn_load16(r + a + 4 * c), x5 = nn_load16(r + a + 5 * c); \
-        s0 += x0 * t->k0 + x1 * t->k1 + x2 * t->k2;                                                         \
-        s1 += x1 * t->k0 + x2 * t->k1 + x3 * t->k2;                                                         \
-        s2 += x2 * t->k0 + x3 * t->k1 + x4 * t->k2;                                                         \
-        s3 += x3 * t->k0 + x4 * t->k1 + x5 * t->k2;                                                         \
-    } while (0)
-    ROW4(t->r0, w0, w1, w2);
-    ROW4(t->r1, w3, w4, w5);
-    ROW4(t->r2, w6, w7, w8);
-#undef ROW4
-    NN_STORE16(o, NN_CLAMP16(s0, vlo, vhi));
-    NN_STORE16(o + c, NN_CLAMP16(s1, vlo, vhi));
-    NN_STORE16(o + 2 * c, NN_CLAMP16(s2, vlo, vhi));
-    NN_STORE16(o + 3 * c, NN_CLAMP16(s3, vlo, vhi));
-}
-
-/* Loads the block's nine weights, zeroing the rows of taps that fall outside the image. */
-NN_INLINE void load_taps(struct taps3 *t, const float *w, long c, const int inside[3])
-{
-    nn_v16 z = nn_splat16(0.0f);
-    t->w0 = inside[0] ? nn_load16(w) : z, t->w1 = inside[0] ? nn_load16(w + c) : z;
-    t->w2 = inside[0] ? nn_load16(w + 2 * c) : z;
-    t->w3 = nn_load16(w + 3 * c), t->w4 = nn_load16(w + 4 * c), t->w5 = nn_load16(w + 5 * c);
-    t->w6 = inside[2] ? nn_load16(w + 6 * c) : z, t->w7 = inside[2] ? nn_load16(w + 7 * c) : z;
-    t->w8 = inside[2] ? nn_load16(w + 8 * c) : z;
-}
-
-/* One output row of a 3x3 dilation-1 layer with C a multiple of 16 whose every window has its middle
- * row and column inside the image (fast_3x3 checks).  Per channel block: the pixels whose window hangs
- * over the left edge, the interior (four at a time at stride 1), then those over the right edge. */
-NN_INLINE void row_3x3(const float *in, const struct nn_window *g, int oy, const float *w, const float *bias,
-                       float lo, float hi, float *out)
-{
-    long c = g->c, rs = (long)g->w * c, step = (long)g->sw * c;
-    int iy = oy * g->sh - g->pad_top, inside[3] = { iy >= 0, 1, iy + 2 < g->h };
-    const float *mid = in + (iy + 1) * rs;
-    int ox_lo = (g->pad_left + g->sw - 1) / g->sw;
-    int ox_hi = g->w - 3 + g->pad_left < 0 ? 0 : min_int(g->ow, (g->w - 3 + g->pad_left) / g->sw + 1);
-    ox_hi = ox_hi < ox_lo ? ox_lo : ox_hi;
-    nn_v16 vlo = nn_splat16(lo), vhi = nn_splat16(hi);
-    for (long ch = 0; ch < c; ch += 16) {
-        struct taps3 t = { .r0 = (inside[0] ? mid - rs : mid) + ch, .r1 = mid + ch,
-                           .r2 = (inside[2] ? mid + rs : mid) + ch, .bias = nn_load16(bias + ch), .lo = vlo,
-                           .hi = vhi };
-        load_taps(&t, w + ch, c, inside);
-        float *o = out + ch;
-        int ox = 0;
-        for (; ox < ox_lo; ox++) { /* left edge: column ix = ox*sw - pad_left is outside */
-            long a = (long)(ox * g->sw - g->pad_left) * c;
-            NN_STORE16(o + ox * c, NN_CLAMP16(tap_pixel(&t, a, c, 0, a + 2 * c < rs), vlo, vhi));
-        }
-        long a = (long)(ox * g->sw - g->pad_left) * c;
-        if (g->sw == 1)
-            for (; ox + 4 <= ox_hi; ox += 4, a += 4 * step)
-                four_pixels(&t, a, c, o + ox * c);
-        for (; ox < ox_hi; ox++, a += step)
-            NN_STORE16(o + ox * c, NN_CLAMP16(tap_pixel(&t, a, c, 1, 1), vlo, vhi));
-        for (; ox < g->ow; ox++, a += step) /* right edge: column ix + 2 is outside */
-            NN_STORE16(o + ox * c, NN_CLAMP16(tap_pixel(&t, a, c, a >= 0, 0), vlo, vhi));
-    }
-}
-
-/* Whether row_3x3 serves the layer: 3x3, dilation 1, whole channel blocks, and the middle tap of every
- * window inside the image (true of TF SAME and VALID padding on any input of 2 pixels or more). */
-static int fast_3x3(const struct nn_window *g)
-{
-    return g->kh == 3 && g->kw == 3 && g->dh == 1 && g->dw == 1 && g->c % 16 == 0 && g->pad_top >= 0 &&
-           g->pad_top <= 1 && g->pad_left >= 0 && g->pad_left <= 1 && (g->oh - 1) * g->sh - g->pad_top + 1 < g->h &&
-           (g->ow - 1) * g->sw - g->pad_left + 1 < g->w;
+    depthwise_rows_8(in, g, w, bias, lo, hi, out, oy0, oy1);
 }
 
 /* out[OH,OW,C] = clamp(bias[C] + sum over taps in[iy,ix,C] * w[ky,kx,C]) */
-NN_CLONES
-void nn_depthwise(const float *in, const struct nn_window *g, const float *w, const float *bias, float lo, float hi,
-                  float *out, int oy0, int oy1)
+void nn_depthwise(enum nn_isa isa, const float *in, const struct nn_window *g, const float *w, const float *bias,
+                  float lo, float hi, float *out, int oy0, int oy1)
 {
-    int fast = fast_3x3(g);
-    for (int oy = oy0; oy < oy1; oy++) {
-        float *orow = out + (long)oy * g->ow * g->c;
-        if (fast)
-            row_3x3(in, g, oy, w, bias, lo, hi, orow);
-        else
-            general_row(in, g, oy, w, bias, lo, hi, orow);
+    if (isa == NN_ISA_OPENBLAS) /* no GEMM here: the CPU's own best */
+        isa = nn_isa_best();
+#if defined(__x86_64__)
+    if (isa == NN_ISA_AVX512) {
+        depthwise_avx512(in, g, w, bias, lo, hi, out, oy0, oy1);
+        return;
     }
+    if (isa == NN_ISA_AVX2) {
+        depthwise_avx2(in, g, w, bias, lo, hi, out, oy0, oy1);
+        return;
+    }
+#endif
+    depthwise_generic(in, g, w, bias, lo, hi, out, oy0, oy1);
 }

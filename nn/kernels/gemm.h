@@ -1,20 +1,20 @@
-/* gemm: C[M,N] = clamp(A[M,K] · B[K,N] + bias[N]) with an AVX-512 micro-kernel, B packed once at load.
+/* gemm: C[M,N] = clamp(A[M,K] · B[K,N] + bias[N]) with the engine's own micro-kernels, B packed once at load.
  *
  * MobileNet's 1x1 convolutions are exactly this product on NHWC activations (A = pixels x channels).
- * The kernel broadcasts A straight from the activation buffer (no copy), keeps a 12x32 tile of C in
- * registers across all of K, and applies bias and the activation clamp as it stores the tile.
- * It runs only where the CPU has AVX-512 (nn_gemm_available); elsewhere callers use OpenBLAS. */
+ * The kernels broadcast A straight from the activation buffer (no copy), keep a tile of C in registers
+ * across all of K, and apply bias, residual and the activation clamp as they store the tile.  One packed
+ * layout serves every path: AVX-512 (gemm_avx512.c, 12x32 tiles), AVX2 and generic (gemm.c, vector
+ * extensions).  NN_ISA_OPENBLAS layers never come here: they call cblas_sgemm on plain weights. */
 #ifndef NN_GEMM_H
 #define NN_GEMM_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#define NN_GEMM_NR 32   /* columns per packed panel */
-#define NN_GEMM_MR 12   /* rows per register tile */
+#include "nn/kernels/isa.h"
 
-/* 1 when this CPU runs the AVX-512 kernel, else 0 (also 0 when IMGREC_NN_GEMM=openblas is set). */
-int nn_gemm_available(void);
+#define NN_GEMM_NR 32   /* columns per packed panel */
+#define NN_GEMM_MR 12   /* rows per register tile, at most (threads share GEMMs in multiples of it) */
 
 /* Floats of the packed form of a K x N matrix: ceil(N/32) panels of K rows of 32 (zero padded). */
 size_t nn_gemm_packed_size(int k, int n);
@@ -23,24 +23,8 @@ void nn_gemm_pack(const float *w, int k, int n, float *packed);
 
 /* Rows [row0, row1) of C[M,N] = clamp(A[M,K] · B + bias + R), A, C and the residual R row-major with
  * leading dims K, N and N.  residual may be NULL (nothing added): it is how a residual ADD is fused. */
-void nn_gemm_rows(const float *a, int k, const float *packed, int n, const float *bias, const float *residual,
+void nn_gemm_rows(enum nn_isa isa, const float *a, int k, const float *packed, int n, const float *bias, const float *residual,
                   float lo, float hi, float *c, int row0, int row1);
-
-/* A weight matrix kept as 8-bit codes for nn_gemv_q8: w[kk][col] = scale[col] * (code - zero[col]). */
-#define NN_GEMV_NB 64   /* columns per packed panel of codes */
-struct nn_q8 {
-    const int8_t *codes;       /* ceil(N/64) panels of K rows of 64 codes (nn_gemv_q8_pack) */
-    const float *scale, *zero; /* per column, padded with zeros to whole panels */
-};
-
-/* Bytes of the packed codes of a K x N matrix. */
-size_t nn_gemv_q8_bytes(int k, int n);
-/* Packs codes[N][K] (one row of K per output column, the file's order) into packed. */
-void nn_gemv_q8_pack(const int8_t *codes, int k, int n, int8_t *packed);
-/* out[N] = clamp(x[K] · W + bias + res) for a single row, W from its codes (AVX-512 CPUs only, like
- * nn_gemm_rows); res may be NULL.  The weights are exactly the float path's (see gemv.c). */
-void nn_gemv_q8(const float *x, int k, const struct nn_q8 *q, int n, const float *bias, const float *res,
-                float lo, float hi, float *out);
 
 /* Where A is read from: element (r, s*seg_len + i), i < seg_len, is a[r*lda + s*seg_stride + i], so
  * K = nseg * seg_len.  A row-major A is one segment (lda = seg_len = K); a KxK convolution reads its
@@ -52,8 +36,17 @@ struct nn_gemm_a {
     int nseg, seg_len;
 };
 
-/* nn_gemm_rows with A given as a view; rows r of A and C are relative to a->a and c. */
-void nn_gemm_rows_view(const struct nn_gemm_a *a, const float *packed, int n, const float *bias,
+/* nn_gemm_rows with A given as a view; rows r of A and C are relative to a->a and c.  isa is one of the
+ * engine's own paths (not NN_ISA_OPENBLAS) and one this CPU runs. */
+void nn_gemm_rows_view(enum nn_isa isa, const struct nn_gemm_a *a, const float *packed, int n, const float *bias,
                        const float *residual, float lo, float hi, float *c, int row0, int row1);
+
+/* The paths' kernels behind nn_gemm_rows_view (gemm_avx512.c, gemm.c). */
+void nn_gemm_avx512(const struct nn_gemm_a *a, const float *packed, int n, const float *bias,
+                    const float *residual, float lo, float hi, float *c, int row0, int row1);
+void nn_gemm_avx2(const struct nn_gemm_a *a, const float *packed, int n, const float *bias,
+                  const float *residual, float lo, float hi, float *c, int row0, int row1);
+void nn_gemm_generic(const struct nn_gemm_a *a, const float *packed, int n, const float *bias,
+                     const float *residual, float lo, float hi, float *c, int row0, int row1);
 
 #endif

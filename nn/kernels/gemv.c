@@ -1,12 +1,17 @@
 /* gemv: the one-pixel 1x1 convolution (the classifier: 1280 inputs, 1001 outputs) from 8-bit weight
- * codes.  See gemm.h.
+ * codes.  See gemv.h.
  *
  * Its 5 MB of float weights are read once per image and have left the caches by then: the layer ran at
  * the speed of memory (~0.15 ms).  The file's 8-bit codes are a quarter of that.  Each weight is rebuilt
  * in the kernel as scale * (code - zero), the same single rounding as the load-time dequantization
  * (the integer difference is exact in float, and float(scale * d) is one correctly rounded product), so
  * the layer computes with exactly the weights the float path has. */
-#include "nn/kernels/gemm.h"
+#include "nn/kernels/gemv.h"
+#include "nn/kernels/simd.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 size_t nn_gemv_q8_bytes(int k, int n)
 {
@@ -28,7 +33,7 @@ void nn_gemv_q8_pack(const int8_t *codes, int k, int n, int8_t *packed)
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-#define AVX512 __attribute__((target("avx512f,fma")))
+#define AVX512 NN_TARGET_AVX512
 
 /* Sixteen weights of row kk: scale * (code - zero), as floats. */
 AVX512 static inline __attribute__((always_inline)) __m512 weights16(const int8_t *codes, __m512 scale, __m512 zero)
@@ -67,7 +72,7 @@ AVX512 static void panel(const float *x, int k, const int8_t *codes, const struc
     }
 }
 
-AVX512 void nn_gemv_q8(const float *x, int k, const struct nn_q8 *q, int n, const float *bias, const float *res,
+AVX512 static void gemv_avx512(const float *x, int k, const struct nn_q8 *q, int n, const float *bias, const float *res,
                        float lo, float hi, float *out)
 {
     const int8_t *codes = q->codes;
@@ -75,12 +80,71 @@ AVX512 void nn_gemv_q8(const float *x, int k, const struct nn_q8 *q, int n, cons
         panel(x, k, codes, q, col, n - col, bias, res, lo, hi, out);
 }
 
-#else
+#endif
 
-void nn_gemv_q8(const float *x, int k, const struct nn_q8 *q, int n, const float *bias, const float *res,
-                float lo, float hi, float *out)
+/* One panel of 64 columns (eight 8-float vectors, `cols` of them real) in vector extensions: the AVX2 and
+ * generic paths.  The weights are rebuilt exactly as in the AVX-512 panel: scale * (code - zero). */
+NN_INLINE void panel_vec(const float *x, int k, const int8_t *codes, const struct nn_q8 *q, int col, int cols,
+                         const float *bias, const float *res, float lo, float hi, float *out)
 {
-    (void)x, (void)k, (void)q, (void)n, (void)bias, (void)res, (void)lo, (void)hi, (void)out;
+    float b[NN_GEMV_NB] = { 0 }, r[NN_GEMV_NB] = { 0 }, y[NN_GEMV_NB];
+    int real = cols < NN_GEMV_NB ? cols : NN_GEMV_NB;
+    memcpy(b, bias + col, (size_t)real * sizeof *b);
+    if (res)
+        memcpy(r, res + col, (size_t)real * sizeof *r);
+    nn_v8 acc[8];
+#pragma GCC unroll 8
+    for (int v = 0; v < 8; v++)
+        acc[v] = nn_load8(b + 8 * v);
+    for (int kk = 0; kk < k; kk++, codes += NN_GEMV_NB) {
+        nn_v8 xk = nn_splat8(x[kk]);
+#pragma GCC unroll 8
+        for (int v = 0; v < 8; v++) {
+            nn_v8c c8;
+            memcpy(&c8, codes + 8 * v, sizeof c8);
+            nn_v8 d = __builtin_convertvector(__builtin_convertvector(c8, nn_v8i), nn_v8) -
+                      nn_load8(q->zero + col + 8 * v);
+            acc[v] += xk * (nn_load8(q->scale + col + 8 * v) * d);
+        }
+    }
+    nn_v8 vlo = nn_splat8(lo), vhi = nn_splat8(hi);
+#pragma GCC unroll 8
+    for (int v = 0; v < 8; v++)
+        NN_STORE8(y + 8 * v, NN_CLAMP8(acc[v] + nn_load8(r + 8 * v), vlo, vhi));
+    memcpy(out + col, y, (size_t)real * sizeof *y);
 }
 
+#define GEMV_VARIANT(name, attr)                                                                             \
+    attr static void name(const float *x, int k, const struct nn_q8 *q, int n, const float *bias,            \
+                          const float *res, float lo, float hi, float *out)                                  \
+    {                                                                                                        \
+        const int8_t *codes = q->codes;                                                                      \
+        for (int col = 0; col < n; col += NN_GEMV_NB, codes += (size_t)k * NN_GEMV_NB)                      \
+            panel_vec(x, k, codes, q, col, n - col, bias, res, lo, hi, out);                                 \
+    }
+
+#if defined(__x86_64__)
+GEMV_VARIANT(gemv_avx2, NN_TARGET_AVX2)
 #endif
+GEMV_VARIANT(gemv_generic, )
+
+void nn_gemv_q8(enum nn_isa isa, const float *x, int k, const struct nn_q8 *q, int n, const float *bias,
+                const float *res, float lo, float hi, float *out)
+{
+    switch (isa) {
+#if defined(__x86_64__)
+    case NN_ISA_AVX512:
+        gemv_avx512(x, k, q, n, bias, res, lo, hi, out);
+        return;
+    case NN_ISA_AVX2:
+        gemv_avx2(x, k, q, n, bias, res, lo, hi, out);
+        return;
+#endif
+    case NN_ISA_GENERIC:
+        gemv_generic(x, k, q, n, bias, res, lo, hi, out);
+        return;
+    default: /* a caller bug: the path was chosen at load from what this build and CPU run */
+        fprintf(stderr, "nn_gemv_q8: no %s kernel in this build\n", nn_isa_name(isa));
+        abort();
+    }
+}

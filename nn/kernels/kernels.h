@@ -5,6 +5,8 @@
 #define NN_KERNELS_H
 
 #include "nn/kernels/gemm.h"
+#include "nn/kernels/gemv.h"
+#include "nn/kernels/isa.h"
 
 #include <stddef.h>
 
@@ -18,11 +20,12 @@ struct nn_window {
     int pad_top, pad_left;
 };
 
-/* Weights of a GEMM-shaped layer, [K, N]: packed for nn/gemm (AVX-512 CPUs) or plain row-major for
- * OpenBLAS; or, for a one-pixel layer on AVX-512 CPUs, 8-bit codes (q8.codes not NULL, w unused). */
+/* Weights of a GEMM-shaped layer, [K, N], for the model's path: packed panels for nn/gemm on the
+ * engine's own paths, plain row-major for NN_ISA_OPENBLAS; or, for a one-pixel layer on the engine's own
+ * paths, 8-bit codes (q8.codes not NULL, w unused). */
 struct nn_matrix {
     const float *w;
-    int packed;
+    enum nn_isa isa;
     struct nn_q8 q8;
 };
 
@@ -40,7 +43,7 @@ size_t nn_conv_im2col_scratch(const struct nn_window *g);   /* floats of scratch
 
 /* Depthwise convolution, multiplier 1: out[OH,OW,C] from in[H,W,C] and w[KH*KW, C]; output rows
  * [oy0, oy1) only. */
-void nn_depthwise(const float *in, const struct nn_window *g, const float *w, const float *bias,
+void nn_depthwise(enum nn_isa isa, const float *in, const struct nn_window *g, const float *w, const float *bias,
                   float lo, float hi, float *out, int oy0, int oy1);
 
 /* Average pooling; the mean is over the taps inside the input (TF's rule for SAME padding). */

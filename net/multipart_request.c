@@ -1,7 +1,7 @@
-/* upload: a multipart/form-data POST.  The boundary is fixed; it cannot occur inside the image because a
+/* multipart_request: a multipart/form-data POST.  The boundary is fixed; it cannot occur inside the image because a
  * part's bytes are never scanned by us, and the server looks for it only after CRLF "--". A JPEG or PNG
  * holding that exact 40-byte line is the one (vanishingly unlikely) way this could break. */
-#include "study/upload.h"
+#include "net/multipart_request.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -30,20 +30,22 @@ static void safe_name(const char *filename, char *out, size_t cap)
     out[n] = '\0';
 }
 
-int upload_build(const struct url *u, const void *image, size_t len, const char *filename, struct buf *out)
+int mp_request_build(const struct url *u, const char *field, const void *bytes, size_t len, const char *filename,
+                     struct buf *out, size_t *head_len)
 {
     char host[SOCK_HOST_MAX + 16], name[256];
+    buf_clear(out);
     if (url_authority(u, host, sizeof host) < 0)
         return -1;
     safe_name(filename, name, sizeof name);
-    char head[1024];
-    int hn = snprintf(head, sizeof head,
+    char part[1024];
+    int hn = snprintf(part, sizeof part,
                       "--" BOUNDARY "\r\n"
-                      "Content-Disposition: form-data; name=\"image\"; filename=\"%s\"\r\n"
+                      "Content-Disposition: form-data; name=\"%s\"; filename=\"%s\"\r\n"
                       "Content-Type: %s\r\n\r\n",
-                      name, content_type_of(name));
+                      field, name, content_type_of(name));
     static const char tail[] = "\r\n--" BOUNDARY "--\r\n";
-    if (hn < 0 || (size_t)hn >= sizeof head)
+    if (hn < 0 || (size_t)hn >= sizeof part)
         return -1;
     size_t body_len = (size_t)hn + len + sizeof tail - 1;
     if (buf_printf(out,
@@ -51,7 +53,8 @@ int upload_build(const struct url *u, const void *image, size_t len, const char 
                    "Content-Type: multipart/form-data; boundary=" BOUNDARY "\r\nContent-Length: %zu\r\n\r\n",
                    u->target, host, body_len) < 0)
         return -1;
-    if (buf_append(out, head, (size_t)hn) < 0 || buf_append(out, image, len) < 0 ||
+    *head_len = buf_len(out);
+    if (buf_append(out, part, (size_t)hn) < 0 || buf_append(out, bytes, len) < 0 ||
         buf_append(out, tail, sizeof tail - 1) < 0)
         return -1;
     return 0;
