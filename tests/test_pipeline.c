@@ -239,7 +239,7 @@ END_TEST
 /* --queue 0 with one decoder and one engine: two jobs in the pipeline at most; the rest get 503 at once. */
 START_TEST(worker_pipeline_still_answers_503_when_full)
 {
-    const char *extra[] = { "--queue", "0", "--engines", "1", "--decoders", "1", NULL };
+    const char *extra[] = { "--queue", "0", "--engines", "1", "--decoders", "1", "--batch-max", "1", NULL };
     int port = service_extra_worker(&svc, extra);
     ck_assert_int_gt(port, 0);
     enum { N = 6 };
