@@ -15,8 +15,8 @@
 #define ARENA_MAX_FLOATS ((size_t)64 << 20)
 
 /* Batching pays where a layer's weights are big next to one image's pixels: a 7x7 layer's GEMM has 49
- * rows, so without a batch its weights stream in again for every 49 rows and its last 12-row tile is
- * mostly empty.  The early layers have small weights and activations of megabytes, which a batch would
+ * rows, so without a batch its weights stream in again for every 49 rows, which run as row blocks of 10
+ * (below the 12-row tile; 392 rows at B = 8 fill whole tiles).  The early layers have small weights and activations of megabytes, which a batch would
  * multiply out of the caches.  So the batch runs as one from the first layer after which no output is
  * over this many floats per image (MobileNetV2: from the 14x14 blocks on); the layers before run image by
  * image.  Chosen by measurement (make bench, batch rows). */
