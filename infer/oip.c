@@ -39,16 +39,15 @@ void oip_free(struct oip *o)
 
 /* ---- errors: the status comes from the code; the server writes the body in the protocol's shape -------- */
 
-static void refuse(struct srv_conn *c, int status, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void refuse(struct srv_conn *c, int status, const char *code, const char *fmt, ...)
+static void refuse(struct srv_conn *c, enum err_code e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void refuse(struct srv_conn *c, enum err_code e, const char *fmt, ...)
 {
     char detail[320];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(detail, sizeof detail, fmt, ap);
     va_end(ap);
-    srv_respond_error(c, status, code, detail, NULL);
+    srv_respond_error(c, e, detail, NULL);
 }
 
 /* ---- the simple endpoints ------------------------------------------------------------------------------ */
@@ -86,27 +85,26 @@ struct request {
     int ninputs;
     struct oip_pending answer;
     char why[320];            /* the first problem found */
-    int status;
-    const char *code;
+    bool failed;
+    enum err_code code;
 };
 
-static int vbad(struct request *q, int status, const char *code, const char *fmt, va_list ap)
+static int vbad(struct request *q, enum err_code code, const char *fmt, va_list ap)
 {
-    if (!q->code) { /* the first problem found is the one reported */
+    if (!q->failed) { /* the first problem found is the one reported */
         vsnprintf(q->why, sizeof q->why, fmt, ap);
-        q->status = status;
+        q->failed = true;
         q->code = code;
     }
     return -1;
 }
 
-static int bad(struct request *q, int status, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int bad(struct request *q, int status, const char *code, const char *fmt, ...)
+static int bad(struct request *q, enum err_code code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int bad(struct request *q, enum err_code code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vbad(q, status, code, fmt, ap);
+    vbad(q, code, fmt, ap);
     va_end(ap);
     return -1;
 }
@@ -117,7 +115,7 @@ static int bad_tensor(struct request *q, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vbad(q, 400, "bad_tensor", fmt, ap);
+    vbad(q, ERR_BAD_TENSOR, fmt, ap);
     va_end(ap);
     return -1;
 }
@@ -287,7 +285,7 @@ static int read_request(struct jr *j, struct request *q, int nclasses)
             return -1;
     }
     if (rc == 0 && !jr_at_end(j))
-        return bad(q, 400, "bad_json", "the body has more after its JSON object");
+        return bad(q, ERR_BAD_JSON, "the body has more after its JSON object");
     return rc;
 }
 
@@ -443,7 +441,7 @@ static int input_bytes(struct request *q, const struct input *in, char *bin, siz
     struct leaves v = { .q = q, .in = in, .cap = pixels ? PIXELS_LEN : 1,
                         .out = pixels ? (unsigned char *)in->data : NULL };
     if (walk(&j, &v, 0, in->rank) < 0)
-        return q->code ? -1 : bad(q, 400, "bad_json", "the body is not valid JSON: %s", jr_error(&j));
+        return q->failed ? -1 : bad(q, ERR_BAD_JSON, "the body is not valid JSON: %s", jr_error(&j));
     if (v.n != v.cap)
         return bad_tensor(q, "input '%s' has %zu elements; its shape says %zu", in->name, v.n, v.cap);
     if (pixels) {
@@ -479,11 +477,11 @@ static int split_body(struct request *q, const struct srv_request *r, size_t *js
     uint64_t v = 0;
     for (size_t i = 0; i < h->value.len; i++) {
         if (h->value.p[i] < '0' || h->value.p[i] > '9' || i >= 15)
-            return bad(q, 400, "bad_request", INFER_HEADER " must be a whole number of bytes");
+            return bad(q, ERR_BAD_REQUEST, INFER_HEADER " must be a whole number of bytes");
         v = v * 10 + (uint64_t)(h->value.p[i] - '0');
     }
     if (h->value.len == 0 || v > r->body_len)
-        return bad(q, 400, "bad_request", INFER_HEADER " %llu is more than the body's %zu bytes", (unsigned long long)v,
+        return bad(q, ERR_BAD_REQUEST, INFER_HEADER " %llu is more than the body's %zu bytes", (unsigned long long)v,
                    r->body_len);
     *json_len = (size_t)v;
     return 0;
@@ -499,9 +497,9 @@ static struct infer_job *infer(struct oip *o, struct srv_conn *c, struct srv_req
     if (split_body(q, r, &json_len) == 0) {
         jr_init(&j, r->body, json_len);
         if (json_len == 0)
-            bad(q, 400, "bad_json", "the body is empty: send the request as JSON (see GET /v2/models/" OIP_MODEL_NAME ")");
+            bad(q, ERR_BAD_JSON, "the body is empty: send the request as JSON (see GET /v2/models/" OIP_MODEL_NAME ")");
         else if (read_request(&j, q, o->nclasses) < 0)
-            bad(q, 400, "bad_json", "the body is not valid JSON: %s at byte %zu", jr_error(&j), (size_t)(j.p - r->body));
+            bad(q, ERR_BAD_JSON, "the body is not valid JSON: %s at byte %zu", jr_error(&j), (size_t)(j.p - r->body));
         else if (q->ninputs == 0)
             bad_tensor(q, "missing input: give 'image' (BYTES [1], the encoded picture) or 'pixels' (UINT8 [1,224,224,3])");
         else if (q->ninputs > 1)
@@ -509,13 +507,13 @@ static struct infer_job *infer(struct oip *o, struct srv_conn *c, struct srv_req
         else if (check_input(q, &q->in[0]) == 0)
             input_bytes(q, &q->in[0], r->body + json_len, r->body_len - json_len, r->body + json_len, &bytes, &len);
     }
-    if (q->code) {
-        refuse(c, q->status, q->code, "%s", q->why);
+    if (q->failed) {
+        srv_respond_error(c, q->code, q->why, NULL);
         return NULL;
     }
     struct infer_job *job = iq_acquire(o->queue);
     if (!job) {
-        srv_respond_error(c, 503, "busy", "the inference queue is full; try again shortly", "Retry-After: 1\r\n");
+        srv_respond_error(c, ERR_SERVER_BUSY, "the inference queue is full; try again shortly", "Retry-After: 1\r\n");
         return NULL;
     }
     job->bytes = bytes;
@@ -592,7 +590,7 @@ static bool method_is(struct srv_conn *c, struct srv_request *r, bool post)
     struct http_str m = r->http.method;
     if (post ? http_str_eq(m, "POST") : http_str_eq(m, "GET") || http_str_eq(m, "HEAD"))
         return true;
-    srv_respond_error(c, 405, "method_not_allowed", post ? "use POST" : "use GET",
+    srv_respond_error(c, ERR_METHOD_NOT_ALLOWED, post ? "use POST" : "use GET",
                       post ? "Allow: POST\r\n" : "Allow: GET, HEAD\r\n");
     return false;
 }
@@ -613,11 +611,11 @@ struct infer_job *oip_handle(struct oip *o, struct srv_conn *c, struct srv_reque
     }
     next_segment(&rest, &seg);
     if (!http_str_eq(seg, "models") || !next_segment(&rest, &name)) {
-        refuse(c, 404, "not_found", "no such endpoint: try GET /v2/models/" OIP_MODEL_NAME);
+        refuse(c, ERR_NOT_FOUND, "no such endpoint: try GET /v2/models/" OIP_MODEL_NAME);
         return NULL;
     }
     if (!http_str_eq(name, OIP_MODEL_NAME)) {
-        refuse(c, 404, "model_not_found", "unknown model '%.*s': this server has '" OIP_MODEL_NAME "'",
+        refuse(c, ERR_MODEL_NOT_FOUND, "unknown model '%.*s': this server has '" OIP_MODEL_NAME "'",
                (int)(name.len > 64 ? 64 : name.len), name.p);
         return NULL;
     }
@@ -625,14 +623,14 @@ struct infer_job *oip_handle(struct oip *o, struct srv_conn *c, struct srv_reque
     struct http_str after_name = rest;
     if (next_segment(&rest, &seg) && http_str_eq(seg, "versions")) {
         if (!next_segment(&rest, &version) || !http_str_eq(version, OIP_MODEL_VERSION)) {
-            refuse(c, 404, "model_not_found", "model '" OIP_MODEL_NAME "' has version '" OIP_MODEL_VERSION "' only");
+            refuse(c, ERR_MODEL_NOT_FOUND, "model '" OIP_MODEL_NAME "' has version '" OIP_MODEL_VERSION "' only");
             return NULL;
         }
     } else {
         rest = after_name;
     }
     if (rest.len > 0 && (!next_segment(&rest, &what) || rest.len > 0)) {
-        refuse(c, 404, "not_found", "no such endpoint under /v2/models/" OIP_MODEL_NAME);
+        refuse(c, ERR_NOT_FOUND, "no such endpoint under /v2/models/" OIP_MODEL_NAME);
         return NULL;
     }
     if (what.len == 0) {
@@ -644,7 +642,7 @@ struct infer_job *oip_handle(struct oip *o, struct srv_conn *c, struct srv_reque
         if (method_is(c, r, true))
             return infer(o, c, r);
     } else {
-        refuse(c, 404, "not_found", "no such endpoint: the model has metadata, /ready and /infer");
+        refuse(c, ERR_NOT_FOUND, "no such endpoint: the model has metadata, /ready and /infer");
     }
     return NULL;
 }

@@ -19,5 +19,5 @@ void oip_answer_health(struct srv_conn *c, const struct srv_request *r, bool yes
     if (http_str_eq(r->http.method, "GET") || http_str_eq(r->http.method, "HEAD"))
         srv_respond(c, yes ? 200 : 400, NULL, "", 0, NULL);
     else
-        srv_respond_error(c, 405, "method_not_allowed", "use GET", "Allow: GET, HEAD\r\n");
+        srv_respond_error(c, ERR_METHOD_NOT_ALLOWED, "use GET", "Allow: GET, HEAD\r\n");
 }
