@@ -492,7 +492,7 @@ static void handle(struct srv_conn *c, struct srv_request *r, void *data)
     if (http_str_eq(method, "OPTIONS")) {
         cors_preflight(c, r);
     } else if (health != OIP_NOT_HEALTH) { /* the protocol's health is the balancer's own */
-        oip_answer_health(c, r, health == OIP_LIVE || choose_count_up(&B.choose) > 0);
+        oip_answer_health(c, r, health == OIP_LIVE || choose_count_up(&B.choose) > 0, extra_for(c, NULL));
     } else if (oip_path(path)) { /* the rest of /v2 (metadata, infer) is the workers' */
         forward(c, r);
     } else if (http_str_eq(path, "/submit") || http_str_eq(path, "/predict")) {

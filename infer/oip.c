@@ -606,7 +606,7 @@ struct infer_job *oip_handle(struct oip *o, struct srv_conn *c, struct srv_reque
     }
     enum oip_health health = oip_health_path(r->http.path);
     if (health != OIP_NOT_HEALTH) {
-        oip_answer_health(c, r, health == OIP_LIVE || iq_running(o->queue));
+        oip_answer_health(c, r, health == OIP_LIVE || iq_running(o->queue), NULL);
         return NULL;
     }
     next_segment(&rest, &seg);
@@ -637,7 +637,7 @@ struct infer_job *oip_handle(struct oip *o, struct srv_conn *c, struct srv_reque
         if (method_is(c, r, false))
             model_metadata(o, c);
     } else if (http_str_eq(what, "ready")) {
-        oip_answer_health(c, r, iq_running(o->queue));
+        oip_answer_health(c, r, iq_running(o->queue), NULL);
     } else if (http_str_eq(what, "infer")) {
         if (method_is(c, r, true))
             return infer(o, c, r);

@@ -14,10 +14,10 @@ enum oip_health oip_health_path(struct http_str path)
                                                                                                    : OIP_NOT_HEALTH;
 }
 
-void oip_answer_health(struct srv_conn *c, const struct srv_request *r, bool yes)
+void oip_answer_health(struct srv_conn *c, const struct srv_request *r, bool yes, const char *extra)
 {
     if (http_str_eq(r->http.method, "GET") || http_str_eq(r->http.method, "HEAD"))
-        srv_respond(c, yes ? 200 : 400, NULL, "", 0, NULL);
+        srv_respond(c, yes ? 200 : 400, NULL, "", 0, extra);
     else
         srv_respond_error(c, ERR_METHOD_NOT_ALLOWED, "use GET", "Allow: GET, HEAD\r\n");
 }

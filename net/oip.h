@@ -18,7 +18,8 @@ enum oip_health { OIP_NOT_HEALTH, OIP_LIVE, OIP_READY };
 bool oip_path(struct http_str path);
 /* Which health endpoint path is (/v2/health/live or /v2/health/ready), if any. */
 enum oip_health oip_health_path(struct http_str path);
-/* Answers a health request: 200 when yes, 400 when not; GET or HEAD only (else 405). */
-void oip_answer_health(struct srv_conn *c, const struct srv_request *r, bool yes);
+/* Answers a health request: 200 when yes, 400 when not; GET or HEAD only (else 405).  extra: NULL or
+ * header lines for the answer (the balancer's CORS lines). */
+void oip_answer_health(struct srv_conn *c, const struct srv_request *r, bool yes, const char *extra);
 
 #endif

@@ -508,12 +508,14 @@ static int read_head(struct srv_conn *c)
         }
         return 0;
     }
+    /* A request line under /v2 gets its errors in the protocol's shape from here on, a 413 for its
+     * Content-Length or a bad header included (the path is empty when the request line itself failed). */
+    c->message_errors = oip_path(c->req.http.path);
     if (rc < 0) {
         conn_fail(c, err_for_status(-rc), c->req.http.error);
         return -1;
     }
     c->head_done = true;
-    c->message_errors = oip_path(c->req.http.path); /* from here on, its errors too (413 included) */
     c->head_len = (size_t)rc;
     c->head_at = buf_ptr(&c->in);
     c->raw_used = c->decoded = 0;
