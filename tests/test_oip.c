@@ -627,15 +627,33 @@ START_TEST(malformed_requests_answered_in_the_protocol_shape)
 END_TEST
 
 /* The server's own errors under /v2 (here 413 for a body over --max-body) come in the protocol's shape
- * too, and /predict's keep theirs. */
+ * too, and /predict's keep theirs; a picture over the decoder's --max-decode-mb is refused by the same
+ * pipeline stage as on /predict. */
 START_TEST(server_errors_under_v2_use_the_protocol_shape)
 {
-    const char *extra[] = { "--max-body", "1000", NULL };
+    const char *extra[] = { "--max-body", "400000", "--max-decode-mb", "4", NULL };
     int port = service_extra_worker(&svc, extra);
     ck_assert_int_gt(port, 0);
-    char body[2000];
-    memset(body, ' ', sizeof body);
+    size_t len;
+    char *photo = seed("test_2000.jpg", &len);
     struct sh_reply r;
+    call(port, "POST", "/predict", NULL, photo, len, &r);
+    ck_assert_int_eq(r.status, 413);
+    ck_assert_ptr_nonnull(strstr(r.body, "--max-decode-mb"));
+    sh_reply_free(&r);
+    char *b64 = base64((const unsigned char *)photo, len);
+    size_t cap = strlen(b64) + 256;
+    char *json = malloc(cap);
+    int n = snprintf(json, cap, "{\"inputs\":[{\"name\":\"image\",\"datatype\":\"BYTES\",\"shape\":[1],"
+                                "\"parameters\":{\"content_type\":\"base64\"},\"data\":[\"%s\"]}]}", b64);
+    call(port, "POST", INFER, NULL, json, (size_t)n, &r);
+    assert_protocol_error(&r, 413, "--max-decode-mb");
+    sh_reply_free(&r);
+    free(json);
+    free(b64);
+    free(photo);
+    static char body[500000];
+    memset(body, ' ', sizeof body);
     call(port, "POST", INFER, NULL, body, sizeof body, &r);
     assert_protocol_error(&r, 413, "");
     sh_reply_free(&r);
