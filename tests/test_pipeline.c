@@ -1,11 +1,13 @@
 /* The worker's pipeline (infer/queue.c): decoder threads beside engine threads, several engines, batches.
- * In-process on the real model: every answer is identical to nn_classify_image's, the job pool holds
+ * In-process on the real model: every answer (top-5, and the whole softmax a job asks for) is identical to
+ * nn_classify_image's, also in full batches of 4 run as one pass, the job pool holds
  * exactly capacity + slots jobs, at most `decoders` pictures are decoded at once, errors come back with
  * their message.  Through a real worker: a batch of different pictures run as one pass gives each its own
  * answer, identical to a worker's without batches, the batch size reported; 503 still answered when the
  * pool is full. */
 #define _GNU_SOURCE
 #include <check.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +51,7 @@ struct run {
     struct nn_result result[NJOBS];
     char err[NJOBS][256];
     int batch[NJOBS];
+    float probs[NJOBS][1001];
 };
 
 static void on_done(struct infer_job *job, void *data)
@@ -58,6 +61,8 @@ static void on_done(struct infer_job *job, void *data)
     r->rc[i] = job->rc;
     r->result[i] = job->result;
     r->batch[i] = job->batch;
+    if (job->rc == 0)
+        memcpy(r->probs[i], job->probs, sizeof r->probs[i]);
     snprintf(r->err[i], sizeof r->err[i], "%s", job->err);
     iq_release(r->q, job);
     if (++r->done == NJOBS)
@@ -95,6 +100,7 @@ static void run_pipeline(const struct iq_config *cfg)
         jobs[i]->bytes = i == NJOBS - 1 ? (const void *)not_image : bytes[i % NSEEDS];
         jobs[i]->len = i == NJOBS - 1 ? sizeof not_image - 1 : len[i % NSEEDS];
         jobs[i]->owner = (void *)(intptr_t)i;
+        jobs[i]->want_probs = true;
         iq_submit(r->q, jobs[i]);
     }
     ck_assert_int_eq(loop_run(r->loop), 0);
@@ -104,6 +110,7 @@ static void run_pipeline(const struct iq_config *cfg)
 
     /* Identical to the one-call path, on all five classes. */
     struct nn_model *ref = load_model();
+    int biggest = 0;
     for (int i = 0; i < NJOBS - 1; i++) {
         struct nn_result want;
         char err[256];
@@ -117,7 +124,16 @@ static void run_pipeline(const struct iq_config *cfg)
         }
         ck_assert(r->result[i].decode_ms > 0 && r->result[i].inference_ms > 0);
         ck_assert(r->batch[i] >= 1 && r->batch[i] <= cfg->batch_max);
+        /* the whole softmax too: each job in a batch gets its own image's, not a neighbour's */
+        double worst = 0;
+        for (int c = 0; c < 1001; c++)
+            worst = fmax(worst, fabs(r->probs[i][c] - nn_probs(ref)[c]));
+        ck_assert_msg(worst <= 1e-5, "%s: probabilities off by %g in a batch of %d", seeds[i % NSEEDS], worst,
+                      r->batch[i]);
+        biggest = r->batch[i] > biggest ? r->batch[i] : biggest;
     }
+    if (cfg->batch_delay_ms >= 500) /* long enough to fill every batch but the last */
+        ck_assert_int_eq(biggest, cfg->batch_max);
     ck_assert_int_eq(r->rc[NJOBS - 1], NN_ERR_NOT_IMAGE);
     ck_assert_int_eq(r->batch[NJOBS - 1], 0);
     ck_assert_ptr_nonnull(strstr(r->err[NJOBS - 1], "not an image"));
@@ -140,6 +156,12 @@ END_TEST
 START_TEST(two_decoders_two_engines_batches_answer_as_the_engine_does)
 {
     run_pipeline(&(struct iq_config){ .capacity = 6, .decoders = 2, .engines = 2, .batch_max = 4, .batch_delay_ms = 5 });
+}
+END_TEST
+
+START_TEST(full_batches_give_each_job_its_own_answer)
+{
+    run_pipeline(&(struct iq_config){ .capacity = 16, .decoders = 2, .engines = 1, .batch_max = 4, .batch_delay_ms = 500 });
 }
 END_TEST
 
@@ -271,6 +293,7 @@ Suite *test_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, one_decoder_one_engine_answers_as_the_engine_does);
     tcase_add_test(tc, two_decoders_two_engines_batches_answer_as_the_engine_does);
+    tcase_add_test(tc, full_batches_give_each_job_its_own_answer);
     tcase_add_test(tc, bad_configurations_are_refused);
     suite_add_tcase(s, tc);
     tc = tcase_create("worker");
