@@ -16,6 +16,7 @@
 #include "net/http_client.h"
 #include "net/loop.h"
 #include "net/cli.h"
+#include "net/metrics.h"
 #include "balance/forward.h"
 #include "balance/results_index.h"
 #include "net/server.h"
@@ -54,6 +55,22 @@ struct fwd {
     struct fwd *next, *prev;      /* free list (next only), or the queue of requests waiting for a slot */
 };
 
+/* GET /metrics's request routes: the last one is every other path (the page's files, 404s). */
+static const char *const routes[] = { "/submit", "/predict", "/healthz", "/metrics", "/results", "/examples", "files" };
+#define NROUTES (int)(sizeof routes / sizeof routes[0])
+
+/* Requests answered without a worker's answer, by why (the server counts memory_budget itself). */
+enum refusal { REFUSED_QUEUE_FULL, REFUSED_NO_BACKEND_UP, REFUSED_NO_WORKER_ANSWERED, REFUSED_DEADLINE, NREFUSALS };
+static const char *const refusal_names[NREFUSALS] = { "queue_full", "no_backend_up", "no_worker_answered",
+                                                      "deadline" };
+
+/* Loop thread only; per-backend counts are in each chooser entry (balance/backend_stats.h). */
+struct balancer_metrics {
+    struct met_requests requests;
+    struct met_hist request;
+    uint64_t refused[NREFUSALS];
+};
+
 struct settings {
     int retries, max_fails, queue_max;
     uint64_t try_timeout_ms, backend_timeout_ms, probe_interval_ms, probe_timeout_ms;
@@ -61,6 +78,8 @@ struct settings {
 
 struct balancer {
     struct loop *loop;
+    struct srv *srv;
+    struct balancer_metrics m;
     struct chooser choose;
     struct backend backends[MAX_BACKENDS];
     struct settings set;
@@ -88,6 +107,7 @@ static void usage(FILE *to)
             "                          with ?backends=N or the form field number_backend_servers=N);\n"
             "                          a try that fails before any answer is retried on another backend\n"
             "  GET  /healthz           200 while a backend is up, else 503; JSON listing every backend\n"
+            "  GET  /metrics           Prometheus metrics (text format 0.0.4; see the README's Metrics)\n"
             "  GET  /examples/         JSON list of example pictures (--examples); /examples/FILE each\n"
             "  OPTIONS (any path)      CORS preflight: 200 for the --cors origin, else 403\n"
             "options (--port defaults to 5000):\n"
@@ -229,6 +249,7 @@ static void answer_unavailable(struct fwd *f)
 {
     char detail[96];
     snprintf(detail, sizeof detail, "no worker could answer (%d tried)", f->tries);
+    B.m.refused[f->timed_out ? REFUSED_DEADLINE : REFUSED_NO_WORKER_ANSWERED]++;
     if (f->timed_out)
         srv_respond_error(f->conn, ERR_BACKEND_TIMEOUT, detail, extra_for(f->conn, NULL));
     else
@@ -241,6 +262,7 @@ static void answer_deadline(struct fwd *f)
     char detail[96];
     snprintf(detail, sizeof detail, "no worker answered within %llu ms (%d tried)",
              (unsigned long long)B.set.backend_timeout_ms, f->tries);
+    B.m.refused[REFUSED_DEADLINE]++;
     srv_respond_error(f->conn, ERR_BACKEND_TIMEOUT, detail, extra_for(f->conn, NULL));
     fwd_done(f);
 }
@@ -271,9 +293,11 @@ static void on_try_done(void *data, const struct http_client_result *r)
     B.choose.b[i].in_flight--;
     /* The worker says, in a whole answer, that it did not run the job: another backend may do better. */
     bool refused = r->res && (r->res->status == 502 || r->res->status == 503 || r->res->status == 504);
+    bstats_ended(&B.choose.b[i].stats, r->res && !refused, r->elapsed_ns);
+    if (r->res)
+        forward_log_timings(r->res, &f->req->log);
     report(i, r->res && !refused, r->res ? "answered 5xx" : r->detail);
     f->timed_out = r->error == HTTP_CLIENT_TIMEOUT;
-    snprintf(f->req->note, sizeof f->req->note, "backend=%s tries=%d", B.choose.b[i].name, f->tries);
     /* A failure after part of an answer is never retried: the worker may have run the job. */
     bool retriable = refused || (!r->res && !r->answer_started);
     if (retriable && f->tries <= B.set.retries && loop_now_ms(B.loop) < f->deadline_ms) {
@@ -316,12 +340,14 @@ static void try_next(struct fwd *f)
         return;
     }
     if (i < 0) {
-        if (i == CHOOSE_ALL_BUSY)
+        if (i == CHOOSE_ALL_BUSY) {
+            B.m.refused[REFUSED_QUEUE_FULL]++;
             srv_respond_error(c, ERR_SERVER_BUSY, "every worker is at its limit and the queue is full; try again shortly",
                               "Retry-After: 1\r\n");
-        else if (f->tries == 0)
+        } else if (f->tries == 0) {
+            B.m.refused[REFUSED_NO_BACKEND_UP]++;
             srv_respond_error(c, ERR_NO_WORKER_UP, "no worker is up; try again shortly", extra_for(c, "Retry-After: 1\r\n"));
-        else {
+        } else {
             answer_unavailable(f);
             return;
         }
@@ -340,7 +366,8 @@ static void try_next(struct fwd *f)
     struct backend *be = B.choose.b[i].data;
     f->tries++;
     f->last = i;
-    snprintf(f->req->note, sizeof f->req->note, "backend=%s tries=%d", B.choose.b[i].name, f->tries);
+    f->req->log.tries = f->tries;
+    snprintf(f->req->log.worker, sizeof f->req->log.worker, "%s", B.choose.b[i].name);
     f->call = http_client_send(be->client, buf_ptr(&B.scratch), buf_len(&B.scratch), f->req->body, f->req->body_len,
                                B.set.try_timeout_ms, on_try_done, f);
     if (!f->call) {
@@ -349,6 +376,7 @@ static void try_next(struct fwd *f)
         return;
     }
     B.choose.b[i].in_flight++;
+    bstats_sent(&B.choose.b[i].stats, f->tries > 1);
 }
 
 static void forward(struct srv_conn *c, struct srv_request *r)
@@ -416,6 +444,62 @@ static void healthz(struct srv_conn *c)
                 extra_for(c, up ? NULL : "Retry-After: 1\r\n"));
 }
 
+/* ---- metrics ------------------------------------------------------------------------------------------ */
+
+static bool has_prefix(struct http_str s, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    return s.len >= n && memcmp(s.p, prefix, n) == 0 && (s.len == n || s.p[n] == '/');
+}
+
+static void on_answer(void *data, const struct srv_answer *a)
+{
+    (void)data;
+    int route = NROUTES - 1;
+    if (a->req) {
+        route = met_route(routes, NROUTES, a->req->http.path);
+        for (int k = 4; k <= 5 && route == NROUTES - 1; k++) /* /results/STUDY/FILE, /examples/FILE */
+            route = has_prefix(a->req->http.path, routes[k]) ? k : route;
+    }
+    met_count_request(&B.m.requests, route, a->status);
+    if (a->req) /* a request that never arrived whole has no duration */
+        met_observe(&B.m.request, a->seconds);
+}
+
+/* GET /metrics: see the README's metrics list. */
+static void metrics(struct srv_conn *c)
+{
+    struct buf *b = &B.scratch;
+    struct srv_stats ss;
+    srv_stats(B.srv, &ss);
+    buf_clear(b);
+    int rc = met_write_requests(b, "imgrec_balancer_requests_total", "Requests answered, by route and status code.",
+                                routes, NROUTES, &B.m.requests);
+    rc |= met_write_family(b, "imgrec_balancer_request_duration_seconds", "histogram",
+                           "Time from a whole request to its answer.");
+    rc |= met_write_hist(b, "imgrec_balancer_request_duration_seconds", NULL, &B.m.request);
+    rc |= met_write_family(b, "imgrec_balancer_refusals_total", "counter",
+                           "Requests answered without a worker's answer: queue_full (every backend at "
+                           "--max-per-backend and the queue full), memory_budget (--max-memory), no_backend_up, "
+                           "no_worker_answered (every try failed), deadline (--backend-timeout or a silent last try).");
+    for (int k = 0; k <= NREFUSALS; k++) {
+        char labels[64];
+        met_label(labels, sizeof labels, 0, "reason", k < NREFUSALS ? refusal_names[k] : "memory_budget");
+        rc |= met_write_sample(b, "imgrec_balancer_refusals_total", labels,
+                               k < NREFUSALS ? (double)B.m.refused[k] : (double)ss.over_memory);
+    }
+    rc |= met_write_family(b, "imgrec_balancer_queue_depth", "gauge",
+                           "Requests waiting for a backend below --max-per-backend.");
+    rc |= met_write_sample(b, "imgrec_balancer_queue_depth", NULL, B.nwaiting);
+    rc |= bstats_write(&B.choose, b);
+    rc |= met_write_server(b, &ss);
+    rc |= met_write_process(b);
+    if (rc != 0)
+        srv_respond_error(c, ERR_INTERNAL, "the metrics do not fit the buffer", NULL);
+    else
+        srv_respond(c, 200, MET_CONTENT_TYPE, buf_ptr(b), buf_len(b), extra_for(c, NULL));
+}
+
 /* ---- files ------------------------------------------------------------------------------------------ */
 
 static void serve_file(struct srv_conn *c, const struct static_root *root, struct http_str path)
@@ -472,12 +556,6 @@ static void serve_examples(struct srv_conn *c, struct http_str path)
                     "Cache-Control: no-cache\r\n");
 }
 
-static bool has_prefix(struct http_str s, const char *prefix)
-{
-    size_t n = strlen(prefix);
-    return s.len >= n && memcmp(s.p, prefix, n) == 0 && (s.len == n || s.p[n] == '/');
-}
-
 static void handle(struct srv_conn *c, struct srv_request *r, void *data)
 {
     (void)data;
@@ -494,6 +572,8 @@ static void handle(struct srv_conn *c, struct srv_request *r, void *data)
         srv_respond_error(c, ERR_METHOD_NOT_ALLOWED, "use GET", "Allow: GET, HEAD\r\n");
     } else if (http_str_eq(path, "/healthz")) {
         healthz(c);
+    } else if (http_str_eq(path, "/metrics")) {
+        metrics(c);
     } else if (has_prefix(path, "/results")) {
         serve_results(c, path);
     } else if (has_prefix(path, "/examples")) {
@@ -529,6 +609,9 @@ static int add_backends(struct options *o, char *arg)
     return 0;
 }
 
+/* Long-only options (the shared server options own 'I': --idle-timeout). */
+enum { OPT_PROBE_TIMEOUT = 3000 };
+
 static int parse_options(int argc, char **argv, struct options *o)
 {
     static const struct option longopts[] = {
@@ -540,7 +623,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         { "policy", required_argument, NULL, 'P' }, { "retries", required_argument, NULL, 'R' },
         { "try-timeout", required_argument, NULL, 't' }, { "max-per-backend", required_argument, NULL, 'm' },
         { "queue", required_argument, NULL, 'q' }, { "max-fails", required_argument, NULL, 'f' },
-        { "probe-interval", required_argument, NULL, 'i' }, { "probe-timeout", required_argument, NULL, 'I' },
+        { "probe-interval", required_argument, NULL, 'i' }, { "probe-timeout", required_argument, NULL, OPT_PROBE_TIMEOUT },
         { "slow-start", required_argument, NULL, 's' }, { 0, 0, 0, 0 },
     };
     *o = (struct options){ .www = "www", .results = "results", .backend_timeout_ms = 30000, .retries = 1,
@@ -575,7 +658,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         case 'q': rc = cli_long(PROG, "--queue", optarg, 0, 100000, &o->queue); break;
         case 'f': rc = cli_long(PROG, "--max-fails", optarg, 1, 1000, &o->max_fails); break;
         case 'i': rc = cli_long(PROG, "--probe-interval", optarg, 10, 3600000, &o->probe_interval_ms); break;
-        case 'I': rc = cli_long(PROG, "--probe-timeout", optarg, 10, 3600000, &o->probe_timeout_ms); break;
+        case OPT_PROBE_TIMEOUT: rc = cli_long(PROG, "--probe-timeout", optarg, 10, 3600000, &o->probe_timeout_ms); break;
         case 's': rc = cli_long(PROG, "--slow-start", optarg, 0, 3600000, &o->slow_start_ms); break;
         case 'h': usage(stdout); exit(0);
         case '?': rc = cli_bad_option(PROG, argv); break;
@@ -583,6 +666,18 @@ static int parse_options(int argc, char **argv, struct options *o)
         }
     }
     return cli_finish(PROG, rc, o->nbackends > 0 && optind == argc, "at least one --backend HOST:PORT is required");
+}
+
+/* The access log must never be served: not inside --www, --results (if it exists) or --examples. */
+static bool access_log_served(const struct options *o)
+{
+    const char *log = o->srv.access_log;
+    if (!log || strcmp(log, "-") == 0)
+        return false;
+    struct static_root results;
+    char err[128];
+    return static_root_holds(&B.www, log) || (B.examples_dir && static_root_holds(&B.examples, log)) ||
+           (static_root_init(&results, o->results, err, sizeof err) == 0 && static_root_holds(&results, log));
 }
 
 int main(int argc, char **argv)
@@ -596,6 +691,7 @@ int main(int argc, char **argv)
         return 1;
     }
     B.results_dir = o.results;
+    met_start_time();
     if (o.examples) {
         if (static_root_init(&B.examples, o.examples, err, sizeof err) != 0) {
             fprintf(stderr, PROG ": --examples: %s\n", err);
@@ -606,6 +702,11 @@ int main(int argc, char **argv)
     if (o.cors) {
         B.cors_origin = o.cors;
         snprintf(B.cors_headers, sizeof B.cors_headers, "Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n", o.cors);
+    }
+    if (access_log_served(&o)) {
+        fprintf(stderr, PROG ": --access-log %s lies inside a folder the balancer serves (--www, --results or "
+                        "--examples): it would be public; put it elsewhere\n", o.srv.access_log);
+        return 2;
     }
     B.set = (struct settings){ .retries = (int)o.retries, .max_fails = (int)o.max_fails, .queue_max = (int)o.queue,
                                .try_timeout_ms = (uint64_t)(o.try_timeout_ms < o.backend_timeout_ms ? o.try_timeout_ms
@@ -646,7 +747,9 @@ int main(int argc, char **argv)
         if (loop_timer_arm(l, &be->probe_timer, B.set.probe_interval_ms) != 0)
             goto out;
     }
+    o.srv.on_answer = on_answer;
     struct srv *s = srv_create(l, &o.srv, handle, NULL, err, sizeof err);
+    B.srv = s;
     if (!s) {
         fprintf(stderr, PROG ": cannot listen on port %d: %s\n", o.srv.port, err);
         goto out;
