@@ -22,6 +22,8 @@
 #include "net/server.h"
 #include "balance/static_files.h"
 #include "balance/choose.h"
+#include "balance/backend_stats.h"
+#include "balance/cluster.h"
 #include "balance/health.h"
 
 #define PROG "balancer"
@@ -38,6 +40,7 @@ struct backend {
     struct loop_timer probe_timer;
     bool probing;
     int index;                    /* in B.choose */
+    struct backend_stats stats;   /* GET /metrics's and the live panel's (GET /cluster.json) numbers */
 };
 
 /* One forwarded request across its tries.  A fixed pool (one per possible client connection). */
@@ -95,6 +98,7 @@ struct balancer {
     const char *cors_origin;      /* --cors, or NULL */
     char cors_headers[320];       /* the Access-Control-Allow-Origin lines for an allowed Origin */
     struct buf scratch;           /* file contents, forwarded heads (loop thread only) */
+    struct cluster_rate rate;     /* forwarded requests answered, per second */
 };
 static void usage(FILE *to)
 {
@@ -108,6 +112,7 @@ static void usage(FILE *to)
             "                          a try that fails before any answer is retried on another backend\n"
             "  GET  /healthz           200 while a backend is up, else 503; JSON listing every backend\n"
             "  GET  /metrics           Prometheus metrics (text format 0.0.4; see the README's Metrics)\n"
+            "  GET  /cluster.json      per backend: up, in flight, tries and p50/p99 over the last minute\n"
             "  GET  /examples/         JSON list of example pictures (--examples); /examples/FILE each\n"
             "  OPTIONS (any path)      CORS preflight: 200 for the --cors origin, else 403\n"
             "options (--port defaults to 5000):\n"
@@ -188,6 +193,7 @@ static void try_next(struct fwd *f);
 static void fwd_done(struct fwd *f)
 {
     loop_timer_stop(B.loop, &f->deadline);
+    cluster_record_request(&B.rate, loop_now_ms(B.loop));
     f->next = B.free_fwds;
     B.free_fwds = f;
 }
@@ -230,6 +236,18 @@ static void dispatch_waiting(void)
     }
 }
 
+static struct backend_stats *stats_of(int i)
+{
+    return &((struct backend *)B.choose.b[i].data)->stats;
+}
+
+/* stats[i] of every backend, in the chooser's order (for /metrics and /cluster.json). */
+static void all_stats(const struct backend_stats *stats[])
+{
+    for (int i = 0; i < B.choose.n; i++)
+        stats[i] = stats_of(i);
+}
+
 static void log_change(int i, const char *why)
 {
     const struct choose_backend *b = &B.choose.b[i];
@@ -239,8 +257,10 @@ static void log_change(int i, const char *why)
 /* A try or a probe on backend i ended. */
 static void report(int i, bool ok, const char *why)
 {
-    if (health_report(&B.choose, i, ok, B.set.max_fails, loop_now_ms(B.loop)))
+    if (health_report(&B.choose, i, ok, B.set.max_fails, loop_now_ms(B.loop))) {
+        stats_of(i)->ejections += !B.choose.b[i].up;
         log_change(i, ok ? NULL : why);
+    }
 }
 
 /* Every try failed without an answer (and the budget is spent or nobody else is up): 503, come back
@@ -277,6 +297,7 @@ static void on_deadline(struct loop *l, void *data)
         http_call_cancel(f->call);
         f->call = NULL;
         B.choose.b[f->last].in_flight--; /* not a health failure: it had less than its --try-timeout */
+        bstats_cancelled(stats_of(f->last), loop_now_ms(l));
     } else if (f->queued) {
         queue_remove(f);
     }
@@ -293,7 +314,7 @@ static void on_try_done(void *data, const struct http_client_result *r)
     B.choose.b[i].in_flight--;
     /* The worker says, in a whole answer, that it did not run the job: another backend may do better. */
     bool refused = r->res && (r->res->status == 502 || r->res->status == 503 || r->res->status == 504);
-    bstats_ended(&B.choose.b[i].stats, r->res && !refused, r->elapsed_ns);
+    bstats_ended(stats_of(i), loop_now_ms(B.loop), r->res && !refused, r->elapsed_ns);
     if (r->res)
         forward_log_timings(r->res, &f->req->log);
     report(i, r->res && !refused, r->res ? "answered 5xx" : r->detail);
@@ -376,7 +397,7 @@ static void try_next(struct fwd *f)
         return;
     }
     B.choose.b[i].in_flight++;
-    bstats_sent(&B.choose.b[i].stats, f->tries > 1);
+    bstats_sent(stats_of(i), f->tries > 1);
 }
 
 static void forward(struct srv_conn *c, struct srv_request *r)
@@ -491,13 +512,29 @@ static void metrics(struct srv_conn *c)
     rc |= met_write_family(b, "imgrec_balancer_queue_depth", "gauge",
                            "Requests waiting for a backend below --max-per-backend.");
     rc |= met_write_sample(b, "imgrec_balancer_queue_depth", NULL, B.nwaiting);
-    rc |= bstats_write(&B.choose, b);
+    const struct backend_stats *stats[CHOOSE_MAX_BACKENDS];
+    all_stats(stats);
+    rc |= bstats_write(&B.choose, stats, b);
     rc |= met_write_server(b, &ss);
     rc |= met_write_process(b);
     if (rc != 0)
         srv_respond_error(c, ERR_INTERNAL, "the metrics do not fit the buffer", NULL);
     else
         srv_respond(c, 200, MET_CONTENT_TYPE, buf_ptr(b), buf_len(b), extra_for(c, NULL));
+}
+
+static void cluster(struct srv_conn *c)
+{
+    const struct backend_stats *all[CHOOSE_MAX_BACKENDS];
+    const struct cluster_backend *stats[CHOOSE_MAX_BACKENDS];
+    all_stats(all);
+    for (int i = 0; i < B.choose.n; i++)
+        stats[i] = &all[i]->minute;
+    if (cluster_json(&B.choose, stats, &B.rate, loop_now_ms(B.loop), &B.scratch) != 0)
+        srv_respond_error(c, ERR_INTERNAL, "the cluster report is too large", extra_for(c, NULL));
+    else
+        srv_respond(c, 200, "application/json", buf_ptr(&B.scratch), buf_len(&B.scratch),
+                    extra_for(c, "Cache-Control: no-store\r\n"));
 }
 
 /* ---- files ------------------------------------------------------------------------------------------ */
@@ -574,6 +611,8 @@ static void handle(struct srv_conn *c, struct srv_request *r, void *data)
         healthz(c);
     } else if (http_str_eq(path, "/metrics")) {
         metrics(c);
+    } else if (http_str_eq(path, "/cluster.json")) {
+        cluster(c);
     } else if (has_prefix(path, "/results")) {
         serve_results(c, path);
     } else if (has_prefix(path, "/examples")) {

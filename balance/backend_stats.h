@@ -1,35 +1,38 @@
-/* backend_stats: what the balancer counts of each backend, and GET /metrics's per-backend families.
+/* backend_stats: everything the balancer counts of one backend — GET /metrics's per-backend families and
+ * the live panel's minute (balance/cluster.h) — in one struct.
  *
- * One struct backend_stats lives in each chooser entry (choose.h), so it is added, removed and moved
- * with its backend (discovery adds and drains backends at run time): a backend that goes away takes its
- * series with it, one that comes back starts them again from 0 (Prometheus reads that as a counter
- * reset).  Everything a view of a backend needs (up, draining, in flight from choose.h; these counts) is
- * in that one entry.  Loop thread only, plain increments. */
+ * One struct backend_stats per backend, owned by the balancer beside that backend's HTTP client (a
+ * backend added at run time starts from a zeroed one).  A backend that goes away takes its series with
+ * it; one that comes back starts them again from 0 (Prometheus reads that as a counter reset).  Up,
+ * draining and in flight are the chooser's (choose.h) and are read from there.  Loop thread only, plain
+ * increments: nothing is allocated or locked. */
 #ifndef BALANCE_BACKEND_STATS_H
 #define BALANCE_BACKEND_STATS_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "balance/choose.h"
+#include "balance/cluster.h"
 #include "net/buf.h"
 #include "net/metrics.h"
 
 struct backend_stats {
-    uint64_t tries;             /* tries sent to it */
-    uint64_t retries;           /* of them, a request's second or later try */
-    uint64_t answered;          /* tries it answered (an answer relayed, any status but 502/503/504) */
-    uint64_t failures;          /* tries that failed: no answer in time, a broken one, or 502/503/504 */
-    uint64_t ejections;         /* times the health rules marked it down */
-    struct met_hist try_seconds;/* tries that ended (answered or failed; not those cancelled at the deadline) */
+    uint64_t tries;              /* tries sent to it */
+    uint64_t retries;            /* of them, a request's second or later try */
+    uint64_t ejections;          /* times the health rules marked it down */
+    struct met_hist try_seconds; /* tries that ended, answered or failed (not those cancelled at the deadline) */
+    struct cluster_backend minute; /* the panel's last minute, and answered_total / failed_total since start */
 };
 
 /* A try was sent; retry = it is not the request's first. */
 void bstats_sent(struct backend_stats *s, bool retry);
-/* A try ended after elapsed_ns; ok = answered. */
-void bstats_ended(struct backend_stats *s, bool ok, uint64_t elapsed_ns);
+/* A try ended at now_ms after elapsed_ns; answered = a whole answer the balancer relays (not 502/503/504). */
+void bstats_ended(struct backend_stats *s, uint64_t now_ms, bool answered, uint64_t elapsed_ns);
+/* The request's deadline cancelled the try in flight (a failure for the panel; no duration). */
+void bstats_cancelled(struct backend_stats *s, uint64_t now_ms);
 
-struct chooser;
-/* The imgrec_balancer_backend_* families, one series per backend of c (see the README's Metrics). */
-int bstats_write(const struct chooser *c, struct buf *b);
+/* The imgrec_balancer_backend_* families (see the README's Metrics): stats[i] belongs to c->b[i]. */
+int bstats_write(const struct chooser *c, const struct backend_stats *const stats[], struct buf *b);
 
 #endif

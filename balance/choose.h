@@ -20,8 +20,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "balance/backend_stats.h"
-
 #define CHOOSE_MAX_BACKENDS 64
 #define CHOOSE_NAME_MAX 64
 
@@ -36,7 +34,6 @@ struct choose_backend {
     int fails;                   /* consecutive failed tries or probes */
     uint64_t fails_total;        /* every failed try or probe since start */
     int rr_current;              /* private: smooth round-robin state */
-    struct backend_stats stats;  /* what the balancer counts of it (metrics; zeroed by choose_add) */
     void *data;                  /* the caller's (its HTTP client) */
 };
 

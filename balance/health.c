@@ -9,7 +9,6 @@ void health_mark(struct chooser *c, int i, bool up, uint64_t now_ms)
     if (b->up == up)
         return;
     b->up = up;
-    b->stats.ejections += !up;
     b->since_ms = now_ms;
     b->rr_current = 0;
 }

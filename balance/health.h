@@ -22,7 +22,7 @@
 #define HEALTH_DEFAULT_PROBE_TIMEOUT_MS 300
 #define HEALTH_DEFAULT_SLOW_START_MS 2000
 
-/* Sets backend i up or down from now_ms (no-op when it already is); going down counts an ejection. */
+/* Sets backend i up or down from now_ms (no-op when it already is). */
 void health_mark(struct chooser *c, int i, bool up, uint64_t now_ms);
 /* A try or a probe on backend i ended; ok = answered (a probe: answered 200).  Returns 1 when this
  * changed whether it is up, else 0. */
