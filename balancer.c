@@ -67,7 +67,7 @@ enum refusal { REFUSED_QUEUE_FULL, REFUSED_NO_BACKEND_UP, REFUSED_NO_WORKER_ANSW
 static const char *const refusal_names[NREFUSALS] = { "queue_full", "no_backend_up", "no_worker_answered",
                                                       "deadline" };
 
-/* Loop thread only; per-backend counts are in each chooser entry (balance/backend_stats.h). */
+/* Loop thread only; per-backend counts are in each struct backend (balance/backend_stats.h). */
 struct balancer_metrics {
     struct met_requests requests;
     struct met_hist request;
