@@ -17,6 +17,7 @@
 #include "nn/nn.h"
 #include "nn/image/image.h"
 #include "infer/answer_html.h"
+#include "infer/oip.h"
 #include "net/cli.h"
 #include "infer/queue.h"
 #include "net/metrics.h"
@@ -27,14 +28,13 @@
 #define DRAIN_MS 10000 /* SIGTERM: a full queue (17 jobs) takes well under a second here */
 
 /* GET /metrics's request routes: the last one is every other path. */
-static const char *const routes[] = { "/predict", "/submit", "/healthz", "/metrics", "other" };
+static const char *const routes[] = { "/predict", "/submit", "/healthz", "/metrics", "/v2", "other" };
 #define NROUTES (int)(sizeof routes / sizeof routes[0])
 
 /* Loop thread only: a job's timings are observed when it comes back to the loop (see net/metrics.h). */
 struct worker_metrics {
     struct met_requests requests;
     struct met_hist request, queue_wait, decode, inference;
-    uint64_t queue_full;       /* 503: no room in the inference queue */
 };
 
 struct worker {
@@ -45,6 +45,7 @@ struct worker {
     char id[128];              /* "host:port", reported in every answer */
     const char *isa;           /* the engine's kernel path (nn_isa), reported by /healthz */
     struct buf json;           /* scratch for building answers (loop thread only) */
+    struct oip oip;            /* the Open Inference Protocol's /v2 routes */
 };
 
 static void usage(FILE *to)
@@ -56,6 +57,8 @@ static void usage(FILE *to)
             "                  (an HTML page instead when Accept prefers text/html: a browser form)\n"
             "  GET  /healthz   200 when the model is loaded\n"
             "  GET  /metrics   Prometheus metrics (text format 0.0.4; see the README's Metrics)\n"
+            "  /v2/...         the Open Inference Protocol (KServe v2): health, metadata and\n"
+            "                  POST /v2/models/" OIP_MODEL_NAME "/infer (see the README)\n"
             "options:\n"
             "  --model FILE          the .tflite model\n"
             "  --threads N           threads one inference uses (default 1)\n"
@@ -148,7 +151,10 @@ static void on_classified(struct infer_job *job, void *data)
     } else {
         /* A browser that posted the plain form (no JavaScript) gets a page; everyone else JSON. */
         bool html = http_accepts_html(http_find_header(r->headers, r->http.num_headers, "Accept"));
+        bool oip = job->tag == OIP_TAG;
+        html = html && !oip;
         int rc = job->result.k < 1 ? -1
+                 : oip             ? oip_format(&w->oip, job, &w->json)
                  : html            ? answer_html(&w->json, &job->result, w->id, job->total_ms)
                                    : format_answer(w, job);
         if (rc != 0) {
@@ -222,6 +228,18 @@ static bool caller_still_there(void *owner)
     return !srv_conn_peer_closed(owner);
 }
 
+/* Sends a job (its bytes set) down the pipeline for the request on c. */
+static void run_job(struct worker *w, struct srv_conn *c, struct srv_request *r, struct infer_job *job)
+{
+    job->owner = c;
+    /* A request from the balancer carries its deadline; the balancer closes the connection when it gives
+     * up on a try, so its EOF also means nobody waits.  (A direct client may half-close and still wait.) */
+    job->budget_ms = deadline_budget(r);
+    if (job->budget_ms)
+        job->still_wanted = caller_still_there;
+    iq_submit(w->queue, job);
+}
+
 static void predict(struct worker *w, struct srv_conn *c, struct srv_request *r)
 {
     const char *bytes;
@@ -230,19 +248,12 @@ static void predict(struct worker *w, struct srv_conn *c, struct srv_request *r)
         return;
     struct infer_job *job = iq_acquire(w->queue);
     if (!job) {
-        w->m.queue_full++;
         srv_respond_error(c, ERR_SERVER_BUSY, "the inference queue is full; try again shortly", "Retry-After: 1\r\n");
         return;
     }
     job->bytes = bytes;
     job->len = len;
-    job->owner = c;
-    /* A request from the balancer carries its deadline; the balancer closes the connection when it gives
-     * up on a try, so its EOF also means nobody waits.  (A direct client may half-close and still wait.) */
-    job->budget_ms = deadline_budget(r);
-    if (job->budget_ms)
-        job->still_wanted = caller_still_there;
-    iq_submit(w->queue, job);
+    run_job(w, c, r, job);
 }
 
 /* {"status":"ok","worker":"host:port","isa":"avx512","in_queue":N,"abandoned":N}: 200 once the model is
@@ -268,7 +279,10 @@ static void healthz(struct worker *w, struct srv_conn *c)
 static void on_answer(void *data, const struct srv_answer *a)
 {
     struct worker *w = data;
-    met_count_request(&w->m.requests, a->req ? met_route(routes, NROUTES, a->req->http.path) : NROUTES - 1, a->status);
+    int route = NROUTES - 1;
+    if (a->req) /* /v2/...: the Open Inference Protocol's paths together */
+        route = oip_path(a->req->http.path) ? NROUTES - 2 : met_route(routes, NROUTES, a->req->http.path);
+    met_count_request(&w->m.requests, route, a->status);
     if (a->req) /* a request that never arrived whole has no duration */
         met_observe(&w->m.request, a->seconds);
 }
@@ -335,7 +349,7 @@ static void metrics(struct worker *w, struct srv_conn *c)
     rc |= write_gauge(b, "imgrec_worker_engines_busy", "Engine threads running a batch now.", q.engines_busy);
     rc |= met_write_family(b, "imgrec_worker_refusals_total", "counter",
                            "Requests refused with 503: queue_full (--queue), memory_budget (--max-memory).");
-    rc |= met_write_sample(b, "imgrec_worker_refusals_total", "reason=\"queue_full\"", (double)m->queue_full);
+    rc |= met_write_sample(b, "imgrec_worker_refusals_total", "reason=\"queue_full\"", (double)q.full);
     rc |= met_write_sample(b, "imgrec_worker_refusals_total", "reason=\"memory_budget\"", (double)ss.over_memory);
     rc |= met_write_family(b, "imgrec_worker_abandoned_total", "counter",
                            "Classifications dropped unrun: the caller left or its deadline passed.");
@@ -366,6 +380,10 @@ static void handle(struct srv_conn *c, struct srv_request *r, void *data)
             healthz(w, c);
         else
             metrics(w, c);
+    } else if (oip_path(path)) {
+        struct infer_job *job = oip_handle(&w->oip, c, r);
+        if (job)
+            run_job(w, c, r, job);
     } else {
         srv_respond_error(c, ERR_NOT_FOUND, "try POST /predict or GET /healthz", NULL);
     }
@@ -440,7 +458,7 @@ int main(int argc, char **argv)
     struct loop *l = loop_create(cli_fd_budget(PROG, &o.srv, 1));
     met_start_time();
     struct worker w = { .isa = nn_isa(models[0]), .engines = (int)o.engines, .decoders = (int)o.decoders };
-    buf_init(&w.json, 64 * 1024); /* the largest: /metrics, about 8 KiB */
+    buf_init(&w.json, 64 * 1024); /* the protocol's 1001 probabilities take about 15 KB; /metrics about 8 */
     struct iq_config qc = { .capacity = (int)o.queue, .decoders = (int)o.decoders, .engines = (int)o.engines,
                             .batch_max = (int)o.batch_max, .batch_delay_ms = (int)o.batch_delay_ms };
     if (l)
@@ -448,7 +466,7 @@ int main(int argc, char **argv)
     else
         for (int i = 0; i < o.engines; i++)
             nn_free(models[i]);
-    if (!w.queue) {
+    if (!w.queue || oip_init(&w.oip, w.queue, models[0], w.id) != 0) {
         fprintf(stderr, PROG ": cannot start the event loop or the inference threads\n");
         return 1;
     }
@@ -479,6 +497,7 @@ int main(int argc, char **argv)
     iq_destroy(w.queue); /* first: the running job reads a connection's buffer */
     srv_destroy(s);
     loop_destroy(l);
+    oip_free(&w.oip);
     buf_free(&w.json);
     return rc == 0 ? 0 : 1;
 }

@@ -171,15 +171,14 @@ static int parse_json_line(const char *line, size_t len, struct log_fields *f)
         for (size_t i = 0; i < sizeof strs / sizeof strs[0] && !known; i++)
             if (strcmp(key, strs[i].name) == 0) {
                 known = true;
-                if (strs[i].out && jr_string(&j, strs[i].out, strs[i].cap) == 0)
-                    continue;
-                if (jr_skip(&j) != 0) /* null */
+                if (strs[i].out && jr_peek(&j) == '"' ? jr_string(&j, strs[i].out, strs[i].cap) < 0
+                                                        : jr_skip(&j) != 0) /* null */
                     return -1;
             }
         for (size_t i = 0; i < sizeof nums / sizeof nums[0] && !known; i++)
             if (strcmp(key, nums[i].name) == 0) {
                 known = true;
-                if (jr_number(&j, nums[i].out) != 0 && jr_skip(&j) != 0)
+                if (jr_peek(&j) == 'n' ? jr_skip(&j) != 0 : jr_number(&j, nums[i].out) != 0) /* null */
                     return -1;
             }
         if (!known)
