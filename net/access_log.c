@@ -29,15 +29,16 @@ static int append_time(struct buf *b, double unix_time)
     return buf_printf(b, "%s.%03dZ", when, (int)(all_ms % 1000));
 }
 
-/* The target for the text line: what could break its quoting is written \xHH. */
-static int append_text_target(struct buf *b, struct http_str s)
+/* A field of the text line: what could break its quoting (and, outside the quotes, a space) is written
+ * \xHH. */
+static int append_text(struct buf *b, struct http_str s, bool space)
 {
     int rc = 0;
     size_t n = s.len > TARGET_MAX ? TARGET_MAX : s.len;
     for (size_t i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)s.p[i];
-        rc |= ch == '"' || ch == '\\' || ch < 0x20 || ch >= 0x7f ? buf_printf(b, "\\x%02x", ch)
-                                                                  : buf_append(b, &s.p[i], 1);
+        rc |= ch == '"' || ch == '\\' || ch < 0x20 || ch >= 0x7f || (space && ch == ' ') ? buf_printf(b, "\\x%02x", ch)
+                                                                                      : buf_append(b, &s.p[i], 1);
     }
     return rc;
 }
@@ -55,16 +56,18 @@ static int append_word(struct buf *b, enum alog_format f, const char *s)
         return buf_append_str(b, f == ALOG_JSON ? "null" : "-");
     if (f == ALOG_JSON)
         return buf_append_json_str(b, s, strlen(s));
-    return append_text_target(b, http_str_from(s, strlen(s))); /* a name with a space cannot split fields */
+    return append_text(b, http_str_from(s, strlen(s)), true); /* a name with a space cannot split fields */
 }
 
 static int format_text(struct buf *b, const struct alog_entry *e)
 {
     int rc = append_time(b, e->unix_time);
-    rc |= buf_printf(b, " %s ", e->client ? e->client : "-");
+    rc |= buf_append_str(b, " ");
+    rc |= append_word(b, ALOG_TEXT, e->client);
+    rc |= buf_append_str(b, " ");
     if (e->req) {
         rc |= buf_printf(b, "\"%.*s ", (int)e->req->method.len, e->req->method.p);
-        rc |= append_text_target(b, e->req->target);
+        rc |= append_text(b, e->req->target, false);
         rc |= buf_printf(b, " HTTP/1.%d\"", e->req->minor_version);
     } else {
         rc |= buf_append_str(b, "\"-\"");
@@ -79,7 +82,7 @@ static int format_text(struct buf *b, const struct alog_entry *e)
     rc |= append_ms(b, ALOG_TEXT, e->inference_ms);
     if (e->note && e->note[0]) {
         rc |= buf_append_str(b, " ");
-        rc |= append_text_target(b, http_str_from(e->note, strlen(e->note)));
+        rc |= append_text(b, http_str_from(e->note, strlen(e->note)), false); /* the rest of the line */
     }
     return rc | buf_append_str(b, "\n");
 }

@@ -3,7 +3,8 @@
  * text:  TIME CLIENT "METHOD TARGET HTTP/1.x" STATUS BYTES TOTAL_MS WORKER TRIES QUEUE_MS INFERENCE_MS [NOTE]
  *        2026-12-03T17:45:00.123Z 127.0.0.1:40522 "POST /predict HTTP/1.1" 200 1187 23.601 vm:5001 1 0.101 14.900 snowmobile
  *        Fields are separated by one space; an unknown field is "-"; times are milliseconds with three
- *        decimals; a target is cut at 200 bytes and a '"', '\' or control byte in it is written \xHH.
+ *        decimals; a target is cut at 200 bytes and a '"', '\' or control byte in it is written \xHH (in
+ *        CLIENT and WORKER a space too); NOTE is the rest of the line (a label may hold spaces).
  *        A line for a request that never arrived whole (408, a malformed head, a body over --max-memory)
  *        has "-" for the request line.
  * json:  {"time":"2026-12-03T17:45:00.123Z","client":"127.0.0.1:40522","method":"POST","path":"/predict",

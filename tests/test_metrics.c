@@ -136,6 +136,15 @@ START_TEST(text_log_line_has_every_field_in_order)
     ck_assert_int_eq(alog_format_line(&b, ALOG_TEXT, &e), 0);
     ck_assert_int_eq(buf_append(&b, "", 1), 0);
     ck_assert_str_eq(buf_ptr(&b), "2026-12-03T17:53:20.000Z 1.2.3.4:5 \"-\" 408 0 - - - - -\n");
+    /* a worker named with a space stays one field; the note (a label) is the rest of the line */
+    req = log_request("POST", "/predict");
+    e = (struct alog_entry){ .unix_time = 1796320400, .client = "1.2.3.4:5", .req = &req, .status = 200, .bytes = 1,
+                             .total_ms = 2, .worker = "my worker", .tries = 1, .queue_ms = 0, .inference_ms = 1,
+                             .note = "tiger cat" };
+    ck_assert_int_eq(alog_format_line(&b, ALOG_TEXT, &e), 0);
+    ck_assert_int_eq(buf_append(&b, "", 1), 0);
+    ck_assert_str_eq(buf_ptr(&b), "2026-12-03T17:53:20.000Z 1.2.3.4:5 \"POST /predict HTTP/1.1\" 200 1 2.000 "
+                                  "my\\x20worker 1 0.000 1.000 tiger cat\n");
     buf_free(&b);
 }
 END_TEST
