@@ -532,9 +532,10 @@ START_TEST(depthwise_matches_plain_loops)
         bias[i] = rnd(&seed);
     /* Channel counts that are whole vectors take the vector 3x3 path (its four-pixel blocks, the remainders
      * and both edges on the wider inputs; rows and columns padded on both sides on the 1- and 2-pixel ones):
-     * 8 and 24 only at the 8-float width, 16 and 32 at both; the rest take the general path with its
-     * scalar channel tail (35 at both widths, 8 and 24 at 16 floats). */
-    static const int channels[] = { 8, 16, 24, 32, DW_CMAX };
+     * 4 and 12 only at the 4-float width (generic on SSE2 and NEON), 8 and 24 at 4 and 8 floats, 16 and 32
+     * at every width; the rest take the general path with its scalar channel tail (35 at every width, 4
+     * and 12 at 8 and 16 floats, 8 and 24 at 16). */
+    static const int channels[] = { 4, 8, 12, 16, 24, 32, DW_CMAX };
     enum nn_isa isa = (enum nn_isa)_i;
     static const int sizes[][2] = { { 9, 8 }, { 8, 9 }, { 7, 7 }, { 1, 1 }, { 2, 2 }, { 1, 6 }, { 3, 2 } };
     for (int ci = 0; ci < (int)(sizeof channels / sizeof channels[0]); ci++)
