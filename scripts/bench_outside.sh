@@ -13,6 +13,7 @@ start_workers outside 1 "$model" --engines 1 --threads 1
 set -- $worker_ports
 port=$1
 wait_healthy "$port"
+path=$(sed -n 's/.*engine path \([a-z0-9]*\).*/\1/p' "$tmp/outside-w1.log" | head -n1)
 url=http://127.0.0.1:$port
 "$bin/client" classify --url "$url" "$tmp/img0.jpg" "$tmp/img1.jpg" >/dev/null # warm: connection, caches
 t0=$(date +%s%N)
@@ -20,7 +21,14 @@ t0=$(date +%s%N)
 t1=$(date +%s%N)
 answered=$(grep -c '"label"' "$tmp/answers.json" || true)
 [ "$answered" = "$copies" ] || { echo "bench-outside: $answered of $copies images answered" >&2; exit 1; }
-awk -v ns=$((t1 - t0)) -v n="$copies" -v ort="$ort_ms" -v img="$(basename "$image")" -v path="$(sed -n 's/.*engine path \([a-z0-9]*\).*/\1/p' "$tmp/outside-w1.log" | head -n1)" 'BEGIN {
+awk -v ns=$((t1 - t0)) -v n="$copies" -v ort="$ort_ms" -v img="$(basename "$image")" -v path="$path" 'BEGIN {
     ms = ns / 1e6 / n
     printf "from outside: client classify on %d copies of %s, one worker (1 engine, %s path): %.2f ms per image = %.2fx ONNX Runtime forward median %.2f ms (bar <= 0.85x)\n", n, img, path, ms, ms / ort, ort
 }'
+# Where it goes: the worker's own timings of each answer (queue, decode, inference) and the client's RTT.
+for f in queue decode inference total; do
+    sed -n "s/.*\"$f\":\([0-9.]*\).*/\1/p" "$tmp/answers.json" | sort -n | awk -v f="$f" '{ v[NR] = $1 }
+        END { printf "  median %s %.2f ms", f, v[int((NR + 1) / 2)] }'
+done
+sed -n 's/.*"rtt_ms":\([0-9.]*\).*/\1/p' "$tmp/answers.json" | sort -n | awk '{ v[NR] = $1 }
+    END { printf "  median rtt %.2f ms (worker timings, client RTT)\n", v[int((NR + 1) / 2)] }'
