@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,10 +21,14 @@ struct engine {
     struct infer_job **batch;  /* batch_max entries each: */
     const float **inputs;      /*   the batch's tensors, */
     struct nn_result *results; /*   and their answers */
+    /* written by this engine's thread only, read by iq_stats */
+    _Atomic bool busy;
+    _Atomic uint64_t batches[IQ_BATCH_SIZES];
 };
 
 struct fifo {
     struct infer_job *head, *tail;
+    int n;
 };
 
 struct infer_queue {
@@ -52,6 +57,7 @@ struct infer_queue {
     bool sync_ready;           /* lock and conds initialised */
     _Atomic bool running;      /* an engine thread has started */
     uint64_t abandoned;        /* loop thread only */
+    uint64_t full;             /* iq_acquire found no job free (loop thread only) */
 };
 
 static double ms_between(uint64_t from, uint64_t to)
@@ -67,6 +73,7 @@ static void fifo_push(struct fifo *f, struct infer_job *job)
     else
         f->head = job;
     f->tail = job;
+    f->n++;
 }
 
 static struct infer_job *fifo_pop(struct fifo *f)
@@ -76,6 +83,7 @@ static struct infer_job *fifo_pop(struct fifo *f)
         f->head = job->next;
         if (!f->head)
             f->tail = NULL;
+        f->n--;
     }
     return job;
 }
@@ -183,8 +191,9 @@ static int take_batch(struct engine *e)
 }
 
 /* The jobs still wanted run as one batched forward pass; each reports the batch it ran in.  Their slots
- * go back to the decoders once the pass is over (it copies its inputs first). */
-static void run_batch(struct engine *e, int n)
+ * go back to the decoders once the pass is over (it copies its inputs first).  Returns the pass's size
+ * (0: every job was abandoned). */
+static int run_batch(struct engine *e, int n)
 {
     struct infer_queue *q = e->queue;
     uint64_t now = clock_now_ns();
@@ -202,7 +211,7 @@ static void run_batch(struct engine *e, int n)
         e->batch[m++] = job;
     }
     if (m == 0)
-        return;
+        return 0;
     int rc = nn_classify_batch(e->model, e->inputs, m, NN_TOPK_MAX, e->results);
     for (int i = 0; i < m; i++) {
         struct infer_job *job = e->batch[i];
@@ -218,6 +227,7 @@ static void run_batch(struct engine *e, int n)
         job->batch = m;
         finish(q, job);
     }
+    return m;
 }
 
 static void *engine_thread(void *arg)
@@ -225,8 +235,15 @@ static void *engine_thread(void *arg)
     struct engine *e = arg;
     e->queue->running = true;
     int n;
-    while ((n = take_batch(e)) > 0)
-        run_batch(e, n);
+    while ((n = take_batch(e)) > 0) {
+        atomic_store_explicit(&e->busy, true, memory_order_relaxed);
+        int m = run_batch(e, n);
+        atomic_store_explicit(&e->busy, false, memory_order_relaxed);
+        if (m == 0)
+            continue;
+        _Atomic uint64_t *count = &e->batches[(m > IQ_BATCH_SIZES ? IQ_BATCH_SIZES : m) - 1];
+        atomic_store_explicit(count, atomic_load_explicit(count, memory_order_relaxed) + 1, memory_order_relaxed);
+    }
     return NULL;
 }
 
@@ -341,8 +358,10 @@ void iq_destroy(struct infer_queue *q)
 struct infer_job *iq_acquire(struct infer_queue *q)
 {
     struct infer_job *job = q->free;
-    if (!job)
+    if (!job) {
+        q->full++;
         return NULL;
+    }
     q->free = job->next;
     q->in_use++;
     job->next = NULL;
@@ -391,6 +410,21 @@ bool iq_running(const struct infer_queue *q)
 uint64_t iq_abandoned(const struct infer_queue *q)
 {
     return q->abandoned;
+}
+
+void iq_stats(struct infer_queue *q, struct iq_stats *out)
+{
+    *out = (struct iq_stats){ .in_pipeline = q->in_use, .full = q->full };
+    pthread_mutex_lock(&q->lock);
+    out->waiting = q->pending.n + q->ready.n;
+    out->decoding = q->decoding;
+    pthread_mutex_unlock(&q->lock);
+    for (int i = 0; i < q->cfg.engines; i++) {
+        struct engine *e = &q->engines[i];
+        out->engines_busy += atomic_load_explicit(&e->busy, memory_order_relaxed);
+        for (int k = 0; k < IQ_BATCH_SIZES; k++)
+            out->batches[k] += atomic_load_explicit(&e->batches[k], memory_order_relaxed);
+    }
 }
 
 int iq_job_count(const struct infer_queue *q)
