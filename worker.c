@@ -49,7 +49,8 @@ struct worker {
 };
 
 /* The default --batch-max, from measurement (make bench's batch rows; README, Benchmarks): here a batch of
- * 4 costs 5-7% less CPU per image than 4 single passes, and 8 no less than 4 for twice the memory. */
+ * 4 costs 6-9% less engine CPU per image than 4 single passes (a worker 2-7% less CPU per request), and
+ * 8 no less than 4 for twice the memory. */
 #define WORKER_BATCH_MAX 4
 
 static void usage(FILE *to)
@@ -71,7 +72,7 @@ static void usage(FILE *to)
             "  --decoders N          threads decoding and resizing pictures beside inference (default 1; each\n"
             "                        holds one decoded picture at a time)\n"
             "  --batch-max B         decoded requests an engine runs as one batched pass (default %d: a batch of 4\n"
-            "                        took 5-7%% less CPU per image than single passes here, 8 no less than 4;\n"
+            "                        took 6-9%% less engine CPU per image than single passes here, 8 no less;\n"
             "                        a lone request still runs alone; 1 = one image a pass)\n"
             "  --batch-delay-ms D    how long an engine with fewer than B waits for more (default 0: never)\n"
             "  --queue N             requests that may wait beyond those being decoded or run (default 16;\n"
