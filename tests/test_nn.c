@@ -310,7 +310,7 @@ START_TEST(two_threads_match_one)
 END_TEST
 
 /* A batch gives every image the answer it gets alone: batches of 2, 3 and 8 of different golden inputs
- * (each slot another case, so a slot reading its neighbour's pixels would show), on path _i, all 1001
+ * (each slot another case than its neighbours, so a slot reading another's pixels would show), on path _i, all 1001
  * probabilities within 1e-5; with one thread and with two.  Out-of-range batch sizes run nothing; going
  * back to batches of 1 gives back the arena of a fresh model. */
 START_TEST(batches_match_single_images)
@@ -320,8 +320,8 @@ START_TEST(batches_match_single_images)
     ck_assert_int_eq(unsetenv("IMGREC_NN_ISA"), 0);
     size_t arena1 = m->arena_floats;
     static float inputs[NCASES][INPUT_FLOATS], alone[NCASES][CLASSES];
-    for (int c = 0; c < NCASES; c++) {
-        read_floats(golden_cases[c], ".input.f32", inputs[c], INPUT_FLOATS);
+    for (int c = 0; c < ncases; c++) { /* the golden cases chosen (all but under emulation) */
+        read_floats(cases[c], ".input.f32", inputs[c], INPUT_FLOATS);
         struct nn_result r;
         ck_assert_int_eq(nn_classify_tensor(m, inputs[c], 1, &r), 0);
         memcpy(alone[c], nn_probs(m), sizeof alone[c]);
@@ -341,7 +341,7 @@ START_TEST(batches_match_single_images)
             int which[8];
             struct nn_result out[8];
             for (int j = 0; j < n; j++) {
-                which[j] = (j * 3 + si) % NCASES; /* a different case in every slot */
+                which[j] = (j + si) % ncases; /* neighbouring slots hold different cases */
                 in[j] = inputs[which[j]];
             }
             ck_assert_int_eq(nn_classify_batch(m, in, n, 5, out), 0);
