@@ -427,8 +427,8 @@ static int write_topology(struct topo *t)
                     if (!t->url[m][p])
                         continue;
                     double p99 = INFINITY;
-                    /* the same rate in both settings: the off setting's interval, in the on setting's cells */
-                    int fm = fi, w = fewest_measured(t, m, p, fm, target, &p99);
+                    /* the on setting's cells ran at f times its own S, within a few % of the off rate */
+                    int w = fewest_measured(t, m, p, fi, target, &p99);
                     if (w && (!best_c || w < best_c || (w == best_c && m == best_m && p99 < best_p99))) {
                         best_c = w;
                         best_m = m;

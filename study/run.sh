@@ -51,11 +51,15 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# A TCP port nobody listens on, counting up from a start that differs per run.
-next_port=$((20000 + $$ % 20000))
+# free_port: sets $port to a TCP port no socket uses (listening or connected), counting up from a start
+# that differs per run, below the kernel's ephemeral range (32768 up here): the load client's own
+# connections take ports from that range, and a server started on one of them could not listen.
+# (It sets a variable rather than printing: $(free_port) would count up in a subshell and hand out the
+# same port twice.)
+next_port=$((20000 + $$ % 10000))
 free_port() {
-    while ss -Htln "sport = :$next_port" | grep -q .; do next_port=$((next_port + 1)); done
-    echo "$next_port"
+    while ss -Htan "sport = :$next_port" | grep -q .; do next_port=$((next_port + 1)); done
+    port=$next_port
     next_port=$((next_port + 1))
 }
 
@@ -146,7 +150,7 @@ fi
 # ---- study 2: loopback, then shaped namespaces ---------------------------------------------------------
 if wants rtt; then
 say "2/3 RTT vs size on loopback"
-w1=$(free_port) w2=$(free_port) bp=$(free_port)
+free_port; w1=$port; free_port; w2=$port; free_port; bp=$port
 start - "$bin/worker" --port "$w1" --model "$model"
 start - "$bin/worker" --port "$w2" --model "$model"
 wait_healthy "$w1"
@@ -194,13 +198,13 @@ if wants load; then
 say "3/3 RTT under Poisson load (1, 2, 4 workers at $share CPU each)"
 backends="" how=""
 for i in 1 2 3 4; do
-    p=$(free_port)
+    free_port; p=$port
     start - "$bin/worker" --port "$p" --model "$model" --threads 1 --queue "$queue"
     cpu_limit "$started" "$tag-w$i" || how="no CPU limit (no writable cgroup): workers share the machine"
     backends="$backends --backend 127.0.0.1:$p"
     wait_healthy "$p"
 done
-bp=$(free_port)
+free_port; bp=$port
 # shellcheck disable=SC2086
 start - "$bin/balancer" --port "$bp" $backends $study_balancer
 wait_healthy "$bp"
@@ -219,14 +223,14 @@ for mode in off on; do
     bmax=1; [ $mode = on ] && bmax=$batch_on
     backends=""
     for i in 1 2 3 4; do
-        p=$(free_port)
+        free_port; p=$port
         start - "$bin/worker" --port "$p" --model "$model" --threads 1 --queue "$queue" --batch-max "$bmax"
         cpu_limit "$started" "$tag-t$mode$i" || how="no CPU limit (no writable cgroup): workers share the machine"
         backends="$backends --backend 127.0.0.1:$p"
         wait_healthy "$p"
     done
     for policy in random p2c least round-robin; do
-        bp=$(free_port)
+        free_port; bp=$port
         # shellcheck disable=SC2086
         start - "$bin/balancer" --port "$bp" $backends --policy "$policy" $study_balancer
         wait_healthy "$bp"
