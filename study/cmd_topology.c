@@ -185,6 +185,14 @@ static int first_policy(const struct topo *t, int m)
     return -1;
 }
 
+/* The setting whose S defines the grid's rates (batching off when it is measured): both settings run at
+ * the same arrival rates, so a cell of one is comparable with the other's, and each is predicted with
+ * its own S. */
+static int ref_mode(const struct topo *t)
+{
+    return first_policy(t, 0) >= 0 ? 0 : 1;
+}
+
 static double rho_of(const struct topo *t, int m, int workers, double interval_ms)
 {
     return t->st[m].mean_ms / (interval_ms * workers);
@@ -201,7 +209,7 @@ static int run_cell(struct topo *t, int m, int p, int wi, int fi)
 {
     struct cell *cl = &t->cell[m][p][wi][fi];
     int w = t->workers[wi];
-    cl->interval_ms = t->factors[fi] * t->st[m].mean_ms;
+    cl->interval_ms = t->factors[fi] * t->st[ref_mode(t)].mean_ms;
     cl->same_as = -1;
     for (int q = 0; w == 1 && q < p; q++)
         if (t->cell[m][q][wi][fi].done) { /* one worker: the policy has no choice to make */
@@ -332,7 +340,7 @@ static int write_summary(struct topo *t)
     snprintf(head[0], 64, "batching, workers");
     snprintf(head[1], 64, "policy");
     for (int f = 0; f < t->nfactors; f++)
-        snprintf(head[f + 2], 64, "I = %gS", t->factors[f]);
+        snprintf(head[f + 2], 64, "I = %gS (%.0f ms)", t->factors[f], t->factors[f] * t->st[ref_mode(t)].mean_ms);
     for (int i = 0; i < t->nfactors + 2; i++)
         row[i] = head[i];
     table_header(&tab, row);
@@ -389,7 +397,7 @@ static int fewest_measured(const struct topo *t, int m, int p, int fi, double ta
 
 static int write_topology(struct topo *t)
 {
-    int m0 = first_policy(t, 0) >= 0 ? 0 : 1; /* rates from the batching-off S when there is one */
+    int m0 = ref_mode(t);
     int ncols = 2 + 2 * TOPO_POLICIES + 2;
     struct table tab;
     char err[512];
@@ -427,7 +435,6 @@ static int write_topology(struct topo *t)
                     if (!t->url[m][p])
                         continue;
                     double p99 = INFINITY;
-                    /* the on setting's cells ran at f times its own S, within a few % of the off rate */
                     int w = fewest_measured(t, m, p, fi, target, &p99);
                     if (w && (!best_c || w < best_c || (w == best_c && m == best_m && p99 < best_p99))) {
                         best_c = w;
@@ -609,7 +616,7 @@ static int run_step(struct topo *t, int m, int p, struct table *bins, struct ste
 
 static int steps(struct topo *t)
 {
-    int m = first_policy(t, 0) >= 0 ? 0 : 1;
+    int m = ref_mode(t);
     struct table bins, rec;
     char err[512];
     table_init(&bins, 9, -1);
@@ -702,7 +709,7 @@ int cmd_topology(int argc, char **argv)
     for (int m = 0; m < TOPO_MODES; m++)
         for (int p = 0; p < TOPO_POLICIES; p++) {
             targets += t->url[m][p] != NULL;
-            policies_off += m == (first_policy(t, 0) >= 0 ? 0 : 1) && t->url[m][p];
+            policies_off += m == ref_mode(t) && t->url[m][p];
         }
     progress_start(&t->pg, "client topology", targets * t->nworkers * t->nfactors + policies_off);
     /* Interleaved: every policy runs a cell before the next cell starts, so a change in the shared machine's

@@ -71,6 +71,10 @@ if (system("test -s ".grid." && echo y") eq "y") {
     set xlabel "I / S"
     set ylabel "p99 RTT (ms)"
     set key top right
+    # Ticks at the grid's interval factors (powers of 2 say nothing here).
+    tf = system("awk -F, 'NR > 1 { print $4 + 0 }' ".grid." | sort -gu | tr '\\n' ' '")
+    set xtics ()
+    do for [f in tf] { set xtics add (f f+0) }
     # One panel per worker count: each policy measured (points) and its model (lines), batching off.
     cmd = "set multiplot layout 1,words(tw) title 'p99 RTT per balancer policy, batching off: measured (points) vs the policy''s model (lines)'; \
            do for [w in tw] { set title w.' worker(s)'; \
@@ -92,6 +96,7 @@ if (system("test -s ".grid." && echo y") eq "y") {
                with lines lw 2 lc w+0 notitle"
     out = dir.'/topology/batching'
     eval render
+    set xtics autofreq
 }
 step = dir.'/topology/step.csv'
 if (system("test -s ".step." && echo y") eq "y") {

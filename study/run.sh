@@ -133,7 +133,7 @@ else
     rtt_args="--n 20"
     ns_args="--n 10"
     load_args="--duration 6 --max-windows 4 --calibrate 30"
-    topo_args="--duration 4 --overload-duration 1.5 --min-count 20 --calibrate 30 --step-times 4,3,6"
+    topo_args="--duration 8 --overload-duration 1.5 --min-count 20 --calibrate 30 --step-times 4,3,6"
 fi
 
 # ---- study 1 ----------------------------------------------------------------------------------------------
