@@ -1,5 +1,6 @@
 /* balancer: the front door on :5000.  It serves the page (www/) and the study results, and forwards each
- * POST /submit or /predict to a healthy backend worker chosen by the policy (balance/choose.h; among the
+ * POST /submit or /predict, and each Open Inference Protocol request under /v2 but its health (answered
+ * here from the backends' health), to a healthy backend worker chosen by the policy (balance/choose.h; among the
  * first N the request asks for), retrying a failed try on another one, and relaying the answer.  Health
  * probes and the up/down rules are balance/health.h.  It never decodes an image; it looks into a
  * multipart body only for the number_backend_servers field. */
@@ -16,16 +17,18 @@
 #include "net/http_client.h"
 #include "net/loop.h"
 #include "net/cli.h"
+#include "net/oip.h"
 #include "balance/forward.h"
-#include "balance/results_index.h"
+#include "balance/file_cache.h"
 #include "net/server.h"
 #include "balance/static_files.h"
 #include "balance/choose.h"
+#include "balance/cluster.h"
 #include "balance/health.h"
 
 #define PROG "balancer"
 #define MAX_BACKENDS 64
-#define MAX_STATIC_FILE (16u * 1024 * 1024)
+#define SCRATCH_MAX (1024u * 1024) /* forwarded heads, the health report */
 /* A healthy worker at its queue bound (16 waiting + 1 running, about 20 ms each here) answers within
  * about 0.35 s; 2 s leaves room for a machine five times slower and still fails over well before the
  * whole request's --backend-timeout. */
@@ -37,6 +40,7 @@ struct backend {
     struct loop_timer probe_timer;
     bool probing;
     int index;                    /* in B.choose */
+    struct cluster_backend stats; /* the live panel's numbers (GET /cluster.json) */
 };
 
 /* One forwarded request across its tries.  A fixed pool (one per possible client connection). */
@@ -67,15 +71,12 @@ struct balancer {
     struct fwd *fwds, *free_fwds;
     struct fwd *waiting, *waiting_tail;   /* every backend at --max-per-backend: FIFO, bounded */
     int nwaiting;
-    struct static_root www;
-    const char *results_dir;
-    struct static_root results;   /* valid when has_results */
-    bool has_results;
-    const char *examples_dir;     /* --examples, or NULL */
-    struct static_root examples;
+    struct file_cache *files;     /* www/, results/, --examples and their listings (balance/file_cache.h) */
+    struct fc_source www, results, results_index, examples, examples_list; /* examples: .dir NULL = none */
     const char *cors_origin;      /* --cors, or NULL */
     char cors_headers[320];       /* the Access-Control-Allow-Origin lines for an allowed Origin */
-    struct buf scratch;           /* file contents, forwarded heads (loop thread only) */
+    struct buf scratch;           /* forwarded heads, the health and cluster reports (loop thread only) */
+    struct cluster_rate rate;     /* forwarded requests answered, per second */
 };
 static void usage(FILE *to)
 {
@@ -88,6 +89,10 @@ static void usage(FILE *to)
             "                          with ?backends=N or the form field number_backend_servers=N);\n"
             "                          a try that fails before any answer is retried on another backend\n"
             "  GET  /healthz           200 while a backend is up, else 503; JSON listing every backend\n"
+            "  GET  /cluster.json      per backend: up, in flight, tries and p50/p99 over the last minute\n"
+            "  /v2/...                 the Open Inference Protocol (KServe v2), forwarded like /predict;\n"
+            "                          GET /v2/health/live and /v2/health/ready answered here (ready: 200\n"
+            "                          while a backend is up, else 400)\n"
             "  GET  /examples/         JSON list of example pictures (--examples); /examples/FILE each\n"
             "  OPTIONS (any path)      CORS preflight: 200 for the --cors origin, else 403\n"
             "options (--port defaults to 5000):\n"
@@ -95,6 +100,8 @@ static void usage(FILE *to)
             "  --www DIR             the page's folder (default www)\n"
             "  --results DIR         the studies' output folder (default results)\n"
             "  --examples DIR        pictures the page offers as examples (default: none)\n"
+            "  --cache-mb MB         memory for the files and listings served, read once and shared by\n"
+            "                        every client (default %d; a file over a quarter of it gets 500)\n"
             "  --cors ORIGIN         let pages from ORIGIN (e.g. http://localhost:8080, or *) call the API\n"
             "  --backend-timeout MS  the whole request, all tries, must be answered within MS (else 504)\n"
             "                        (default 30000)\n"
@@ -112,7 +119,7 @@ static void usage(FILE *to)
             "  --probe-timeout MS    a probe must be answered within MS (default %d)\n"
             "  --slow-start MS       a backend back up gets a share rising from 1/10 to full over MS\n"
             "                        (default %d)\n",
-            DEFAULT_TRY_TIMEOUT_MS, HEALTH_DEFAULT_MAX_FAILS, HEALTH_DEFAULT_INTERVAL_MS,
+            FC_DEFAULT_CACHE_MB, DEFAULT_TRY_TIMEOUT_MS, HEALTH_DEFAULT_MAX_FAILS, HEALTH_DEFAULT_INTERVAL_MS,
             HEALTH_DEFAULT_PROBE_TIMEOUT_MS, HEALTH_DEFAULT_SLOW_START_MS);
     cli_server_usage(to);
     fprintf(to, "  --help                this text\n"
@@ -168,6 +175,7 @@ static void try_next(struct fwd *f);
 static void fwd_done(struct fwd *f)
 {
     loop_timer_stop(B.loop, &f->deadline);
+    cluster_record_request(&B.rate, loop_now_ms(B.loop));
     f->next = B.free_fwds;
     B.free_fwds = f;
 }
@@ -255,6 +263,7 @@ static void on_deadline(struct loop *l, void *data)
         http_call_cancel(f->call);
         f->call = NULL;
         B.choose.b[f->last].in_flight--; /* not a health failure: it had less than its --try-timeout */
+        cluster_record_try(&((struct backend *)B.choose.b[f->last].data)->stats, loop_now_ms(l), false, 0);
     } else if (f->queued) {
         queue_remove(f);
     }
@@ -272,6 +281,8 @@ static void on_try_done(void *data, const struct http_client_result *r)
     /* The worker says, in a whole answer, that it did not run the job: another backend may do better. */
     bool refused = r->res && (r->res->status == 502 || r->res->status == 503 || r->res->status == 504);
     report(i, r->res && !refused, r->res ? "answered 5xx" : r->detail);
+    cluster_record_try(&((struct backend *)B.choose.b[i].data)->stats, loop_now_ms(B.loop), r->res && !refused,
+                       r->elapsed_ns);
     f->timed_out = r->error == HTTP_CLIENT_TIMEOUT;
     snprintf(f->req->note, sizeof f->req->note, "backend=%s tries=%d", B.choose.b[i].name, f->tries);
     /* A failure after part of an answer is never retried: the worker may have run the job. */
@@ -416,60 +427,38 @@ static void healthz(struct srv_conn *c)
                 extra_for(c, up ? NULL : "Retry-After: 1\r\n"));
 }
 
-/* ---- files ------------------------------------------------------------------------------------------ */
-
-static void serve_file(struct srv_conn *c, const struct static_root *root, struct http_str path)
+static void cluster(struct srv_conn *c)
 {
-    char real[PATH_MAX];
-    int rc = static_resolve(root, path, real, sizeof real);
-    if (rc == 0)
-        rc = static_read(real, &B.scratch, MAX_STATIC_FILE);
-    if (rc == -400)
-        srv_respond_error(c, ERR_BAD_PATH, "the path has a malformed %-escape", NULL);
-    else if (rc == -404)
-        srv_respond_error(c, ERR_NOT_FOUND, NULL, NULL);
-    else if (rc != 0)
-        srv_respond_error(c, ERR_FILE_UNREADABLE, NULL, NULL);
+    const struct cluster_backend *stats[CHOOSE_MAX_BACKENDS];
+    for (int i = 0; i < B.choose.n; i++)
+        stats[i] = &((const struct backend *)B.choose.b[i].data)->stats;
+    if (cluster_json(&B.choose, stats, &B.rate, loop_now_ms(B.loop), &B.scratch) != 0)
+        srv_respond_error(c, ERR_INTERNAL, "the cluster report is too large", extra_for(c, NULL));
     else
-        srv_respond(c, 200, static_content_type(real), buf_ptr(&B.scratch), buf_len(&B.scratch),
-                    "Cache-Control: no-cache\r\n");
+        srv_respond(c, 200, "application/json", buf_ptr(&B.scratch), buf_len(&B.scratch),
+                    extra_for(c, "Cache-Control: no-store\r\n"));
 }
 
+/* ---- files: every one through the cache, so the loop never reads the disk ---------------------------- */
+
+/* Study results: only what the studies write for people (never a log, whatever lands in the folder). */
+static const char *const results_allow[] = { "csv", "md", "png", "svg", "json", "txt", NULL };
+
+/* /results/: the index; /results/STUDY/FILE: one of its files. */
 static void serve_results(struct srv_conn *c, struct http_str path)
 {
     struct http_str rest = http_str_from(path.p + strlen("/results"), path.len - strlen("/results"));
-    if (rest.len <= 1) { /* "/results" or "/results/": the index */
-        if (results_index_json(B.results_dir, &B.scratch) != 0)
-            srv_respond_error(c, ERR_INDEX_TOO_LARGE, NULL, NULL);
-        else
-            srv_respond(c, 200, "application/json", buf_ptr(&B.scratch), buf_len(&B.scratch),
-                        "Cache-Control: no-cache\r\n");
-        return;
-    }
-    /* The folder may appear after start-up (a study ran): resolve it lazily. */
-    char err[128];
-    if (!B.has_results)
-        B.has_results = static_root_init(&B.results, B.results_dir, err, sizeof err) == 0;
-    if (!B.has_results) {
-        srv_respond_error(c, ERR_NOT_FOUND, "no study results yet", NULL);
-        return;
-    }
-    serve_file(c, &B.results, rest);
+    fc_serve(B.files, c, rest.len <= 1 ? &B.results_index : &B.results, rest);
 }
 
 /* /examples/: the list of --examples pictures; /examples/FILE: one of them. */
 static void serve_examples(struct srv_conn *c, struct http_str path)
 {
     struct http_str rest = http_str_from(path.p + strlen("/examples"), path.len - strlen("/examples"));
-    if (!B.examples_dir)
+    if (!B.examples.dir)
         srv_respond_error(c, ERR_NOT_FOUND, "no example pictures (the balancer has no --examples DIR)", NULL);
-    else if (rest.len > 1)
-        serve_file(c, &B.examples, rest);
-    else if (results_files_json(B.examples_dir, "examples", &B.scratch) != 0)
-        srv_respond_error(c, ERR_INDEX_TOO_LARGE, NULL, NULL);
     else
-        srv_respond(c, 200, "application/json", buf_ptr(&B.scratch), buf_len(&B.scratch),
-                    "Cache-Control: no-cache\r\n");
+        fc_serve(B.files, c, rest.len <= 1 ? &B.examples_list : &B.examples, rest);
 }
 
 static bool has_prefix(struct http_str s, const char *prefix)
@@ -483,8 +472,13 @@ static void handle(struct srv_conn *c, struct srv_request *r, void *data)
     (void)data;
     struct http_str path = r->http.path, method = r->http.method;
     bool get = http_str_eq(method, "GET") || http_str_eq(method, "HEAD"); /* the server drops HEAD's body */
+    enum oip_health health = oip_health_path(path);
     if (http_str_eq(method, "OPTIONS")) {
         cors_preflight(c, r);
+    } else if (health != OIP_NOT_HEALTH) { /* the protocol's health is the balancer's own */
+        oip_answer_health(c, r, health == OIP_LIVE || choose_count_up(&B.choose) > 0, extra_for(c, NULL));
+    } else if (oip_path(path)) { /* the rest of /v2 (metadata, infer) is the workers' */
+        forward(c, r);
     } else if (http_str_eq(path, "/submit") || http_str_eq(path, "/predict")) {
         if (http_str_eq(method, "POST"))
             forward(c, r);
@@ -494,12 +488,14 @@ static void handle(struct srv_conn *c, struct srv_request *r, void *data)
         srv_respond_error(c, ERR_METHOD_NOT_ALLOWED, "use GET", "Allow: GET, HEAD\r\n");
     } else if (http_str_eq(path, "/healthz")) {
         healthz(c);
+    } else if (http_str_eq(path, "/cluster.json")) {
+        cluster(c);
     } else if (has_prefix(path, "/results")) {
         serve_results(c, path);
     } else if (has_prefix(path, "/examples")) {
         serve_examples(c, path);
     } else {
-        serve_file(c, &B.www, path);
+        fc_serve(B.files, c, &B.www, path);
     }
 }
 
@@ -507,6 +503,7 @@ static void handle(struct srv_conn *c, struct srv_request *r, void *data)
 
 struct options {
     const char *www, *results, *examples, *cors;
+    long cache_mb;
     const char *backends[MAX_BACKENDS];
     int nbackends;
     long backend_timeout_ms;
@@ -536,14 +533,16 @@ static int parse_options(int argc, char **argv, struct options *o)
         { "backend", required_argument, NULL, 'B' }, { "www", required_argument, NULL, 'w' },
         { "results", required_argument, NULL, 'r' }, { "backend-timeout", required_argument, NULL, 'U' },
         { "examples", required_argument, NULL, 'e' }, { "cors", required_argument, NULL, 'C' },
+        { "cache-mb", required_argument, NULL, 1000 },
         { "help", no_argument, NULL, 'h' },
         { "policy", required_argument, NULL, 'P' }, { "retries", required_argument, NULL, 'R' },
         { "try-timeout", required_argument, NULL, 't' }, { "max-per-backend", required_argument, NULL, 'm' },
         { "queue", required_argument, NULL, 'q' }, { "max-fails", required_argument, NULL, 'f' },
-        { "probe-interval", required_argument, NULL, 'i' }, { "probe-timeout", required_argument, NULL, 'I' },
+        { "probe-interval", required_argument, NULL, 'i' }, { "probe-timeout", required_argument, NULL, 1001 },
         { "slow-start", required_argument, NULL, 's' }, { 0, 0, 0, 0 },
     };
-    *o = (struct options){ .www = "www", .results = "results", .backend_timeout_ms = 30000, .retries = 1,
+    *o = (struct options){ .www = "www", .results = "results", .cache_mb = FC_DEFAULT_CACHE_MB,
+                           .backend_timeout_ms = 30000, .retries = 1,
                            .try_timeout_ms = DEFAULT_TRY_TIMEOUT_MS, .queue = 256, .max_fails = HEALTH_DEFAULT_MAX_FAILS,
                            .probe_interval_ms = HEALTH_DEFAULT_INTERVAL_MS,
                            .probe_timeout_ms = HEALTH_DEFAULT_PROBE_TIMEOUT_MS,
@@ -557,6 +556,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         case 'w': o->www = optarg; break;
         case 'r': o->results = optarg; break;
         case 'e': o->examples = optarg; break;
+        case 1000: rc = cli_long(PROG, "--cache-mb", optarg, 1, 65536, &o->cache_mb); break;
         case 'C':
             o->cors = optarg;
             if (strlen(optarg) > 200 || strpbrk(optarg, "\r\n")) {
@@ -575,7 +575,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         case 'q': rc = cli_long(PROG, "--queue", optarg, 0, 100000, &o->queue); break;
         case 'f': rc = cli_long(PROG, "--max-fails", optarg, 1, 1000, &o->max_fails); break;
         case 'i': rc = cli_long(PROG, "--probe-interval", optarg, 10, 3600000, &o->probe_interval_ms); break;
-        case 'I': rc = cli_long(PROG, "--probe-timeout", optarg, 10, 3600000, &o->probe_timeout_ms); break;
+        case 1001: rc = cli_long(PROG, "--probe-timeout", optarg, 10, 3600000, &o->probe_timeout_ms); break;
         case 's': rc = cli_long(PROG, "--slow-start", optarg, 0, 3600000, &o->slow_start_ms); break;
         case 'h': usage(stdout); exit(0);
         case '?': rc = cli_bad_option(PROG, argv); break;
@@ -590,19 +590,22 @@ int main(int argc, char **argv)
     struct options o;
     if (parse_options(argc, argv, &o) != 0)
         return 2;
-    char err[256];
-    if (static_root_init(&B.www, o.www, err, sizeof err) != 0) {
+    char err[PATH_MAX + 64];
+    struct static_root root; /* the folders are checked here; the file cache resolves them on each check */
+    if (static_root_init(&root, o.www, err, sizeof err) != 0) {
         fprintf(stderr, PROG ": --www: %s\n", err);
         return 1;
     }
-    B.results_dir = o.results;
-    if (o.examples) {
-        if (static_root_init(&B.examples, o.examples, err, sizeof err) != 0) {
-            fprintf(stderr, PROG ": --examples: %s\n", err);
-            return 1;
-        }
-        B.examples_dir = o.examples;
+    if (o.examples && static_root_init(&root, o.examples, err, sizeof err) != 0) {
+        fprintf(stderr, PROG ": --examples: %s\n", err);
+        return 1;
     }
+    B.www = (struct fc_source){ .kind = FC_FILES, .dir = o.www, .tag = 'w' };
+    B.results = (struct fc_source){ .kind = FC_FILES, .dir = o.results, .allow = results_allow,
+                                    .missing = "no study results yet", .tag = 'r' };
+    B.results_index = (struct fc_source){ .kind = FC_STUDIES, .dir = o.results, .allow = results_allow, .tag = 'R' };
+    B.examples = (struct fc_source){ .kind = FC_FILES, .dir = o.examples, .tag = 'x' };
+    B.examples_list = (struct fc_source){ .kind = FC_FILE_LIST, .dir = o.examples, .list_key = "examples", .tag = 'X' };
     if (o.cors) {
         B.cors_origin = o.cors;
         snprintf(B.cors_headers, sizeof B.cors_headers, "Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n", o.cors);
@@ -615,11 +618,17 @@ int main(int argc, char **argv)
                                .probe_timeout_ms = (uint64_t)o.probe_timeout_ms };
     choose_init(&B.choose, o.policy, (int)o.max_per_backend, (uint64_t)o.slow_start_ms,
                 (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ULL ^ (uint64_t)getpid() << 32);
-    buf_init(&B.scratch, MAX_STATIC_FILE + 4096);
+    buf_init(&B.scratch, SCRATCH_MAX);
     struct loop *l = loop_create(cli_fd_budget(PROG, &o.srv, 2));
     B.fwds = calloc((size_t)o.srv.max_conns, sizeof *B.fwds);
     if (!l || !B.fwds) {
         fprintf(stderr, PROG ": cannot create the event loop\n");
+        return 1;
+    }
+    struct fc_config fcc = { .max_bytes = (size_t)o.cache_mb << 20, .max_entries = 1024,
+                             .max_waiters = o.srv.max_conns, .revalidate_ms = FC_REVALIDATE_MS };
+    if (!(B.files = fc_create(l, &fcc, err, sizeof err))) {
+        fprintf(stderr, PROG ": %s\n", err);
         return 1;
     }
     B.loop = l;
@@ -661,6 +670,7 @@ int main(int argc, char **argv)
     }
     srv_destroy(s);
 out:
+    fc_destroy(B.files); /* after srv_destroy released every answer that borrowed its bytes */
     for (int i = 0; i < B.choose.n; i++) {
         loop_timer_stop(l, &B.backends[i].probe_timer);
         http_client_free(B.backends[i].client);
