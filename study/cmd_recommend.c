@@ -34,6 +34,7 @@ struct rec {
     const char *policy, *batching;
     enum q_model model;
     double pred_p99_ms, study_p99_ms, study_rate; /* for --check: the model's and the study's p99 at c */
+    int service_given;  /* --service-ms: the model alone */
 };
 
 static void usage(FILE *f)
@@ -50,9 +51,9 @@ static void usage(FILE *f)
                "  and the queueing model of the balancer's policy (random: c x M/G/1; least: M/G/c Allen-Cunneen;\n"
                "  p2c: power-of-two-choices mean field; round-robin: c x E_c/G/1 Kingman), checked against\n"
                "  DIR/topology/grid.csv (what the study measured under that policy, batching --batching, at\n"
-               "  the nearest measured rate at or above R): the larger count wins.  --check URL (a balancer\n"
+               "  the nearest measured rate at or above R, or up to 5%% below): the larger count wins.  --check URL (a balancer\n"
                "  running that policy, with enough backends) runs the open-loop load at R through\n"
-               "  ?backends=c and reports whether the p99 target is met.\n");
+               "  ?backends=c and reports whether the p99 target is met.  With --service-ms the model alone.\n");
 }
 
 /* One study table of dir; NULL after one line that says how to make it when it is missing. */
@@ -211,6 +212,8 @@ static int check_by_measuring(struct rec *q, int c)
 static int with_measured(struct rec *q, int c)
 {
     char path[1100], err[1200];
+    if (q->service_given) /* a service time of one's own: the study's measurements are of another service */
+        return c;
     snprintf(path, sizeof path, "%s/topology/grid.csv", q->results);
     if (access(path, F_OK) != 0) {
         printf("measured: no topology study in %s (make study); the model alone\n", q->results);
@@ -244,8 +247,12 @@ static int with_measured(struct rec *q, int c)
     }
     int need = best ? best : most + 1; /* none measured met it: more than the most measured */
     if (need > c) {
-        printf("measured: the model's %d is not enough at %.1f req/s (%s); taking %d\n", c, cells[0].rate_rps,
-               best ? "a measured count below it failed" : "no measured count met the target", need);
+        if (best)
+            printf("measured: at %.1f req/s the fewest measured workers that met it is %d, more than the model's "
+                   "%d; taking %d\n", cells[0].rate_rps, best, c, need);
+        else
+            printf("measured: at %.1f req/s no measured count (up to %d) met it; taking %d\n", cells[0].rate_rps,
+                   most, need);
         return need > q->max_workers ? (int)q->max_workers : need;
     }
     if (best)
@@ -313,7 +320,10 @@ int cmd_recommend(int argc, char **argv)
         case 'P': bad |= args_positive("--p99-ms", optarg, &q.p99_ms); break;
         case 'D': q.results = optarg; break;
         case 'n': q.rtt_name = optarg; break;
-        case 'S': bad |= args_positive("--service-ms", optarg, &q.s_ms); break;
+        case 'S':
+            bad |= args_positive("--service-ms", optarg, &q.s_ms);
+            q.service_given = 1;
+            break;
         case 'V': bad |= args_nonnegative("--service-scv", optarg, &q.scv); break;
         case 'M': bad |= cli_long("client", "--max-workers", optarg, 1, MAX_WORKERS, &q.max_workers); break;
         case 'K': q.o.url = optarg; break;

@@ -25,7 +25,7 @@ struct topo_cell {
 #define TOPO_MAX_CELLS 16
 
 /* The cells of grid (path) for this policy and batching setting at the smallest measured rate at or
- * above rate_rps, in the file's order (ascending workers).  Returns how many (0: no measured rate is that
+ * above rate_rps (one up to 5% below it counts: the grid's rates are multiples of a measured S), in the file's order (ascending workers).  Returns how many (0: no measured rate is that
  * high, or the policy was not measured), or -1 with err filled (unreadable file, missing columns). */
 int topo_read_cells(const char *path, const char *policy, const char *batching, double rate_rps,
                     struct topo_cell *out, int cap, char *err, size_t errlen);
