@@ -1,7 +1,8 @@
 /* balancer: the front door on :5000.  It serves the page (www/) and the study results, and forwards each
  * POST /submit or /predict to a healthy backend worker chosen by the policy (balance/choose.h; among the
  * first N the request asks for), retrying a failed try on another one, and relaying the answer.  Health
- * probes and the up/down rules are balance/health.h.  It never decodes an image; it looks into a
+ * probes and the up/down rules are balance/health.h; which backends exist (DNS names re-resolved,
+ * --backends-file on SIGHUP, drained before removal) is balance/discovery.h.  It never decodes an image; it looks into a
  * multipart body only for the number_backend_servers field. */
 #define _GNU_SOURCE
 #include <getopt.h>
@@ -22,6 +23,7 @@
 #include "balance/static_files.h"
 #include "balance/choose.h"
 #include "balance/health.h"
+#include "balance/discovery.h"
 
 #define PROG "balancer"
 #define MAX_BACKENDS 64
@@ -33,6 +35,7 @@
 #define DEFAULT_TRY_TIMEOUT_MS 2000
 #define DRAIN_MS 10000 /* SIGTERM: the requests in flight get this long to finish */
 
+/* A slot of B.backends (a free slot has no client); the chooser's b[index].data points here. */
 struct backend {
     struct http_client *client;   /* tries (each bounded by --try-timeout) and probes (by --probe-timeout) */
     struct loop_timer probe_timer;
@@ -77,11 +80,12 @@ struct balancer {
     const char *cors_origin;      /* --cors, or NULL */
     char cors_headers[320];       /* the Access-Control-Allow-Origin lines for an allowed Origin */
     struct buf scratch;           /* file contents, forwarded heads (loop thread only) */
+    struct discovery *disc;
 };
 static void usage(FILE *to)
 {
     fprintf(to,
-            "usage: " PROG " --backend HOST:PORT [--backend HOST:PORT ...] [options]\n"
+            "usage: " PROG " --backend HOST:PORT [--backend HOST:PORT ...] | --backends-file FILE [options]\n"
             "Serves the web page and spreads classification requests over worker backends.\n"
             "  GET  /, /app.js ...     files from --www\n"
             "  GET  /results/          JSON index of the study results; /results/STUDY/FILE the files\n"
@@ -92,7 +96,13 @@ static void usage(FILE *to)
             "  GET  /examples/         JSON list of example pictures (--examples); /examples/FILE each\n"
             "  OPTIONS (any path)      CORS preflight: 200 for the --cors origin, else 403\n"
             "options (--port defaults to 5000):\n"
-            "  --backend HOST:PORT   a worker (repeat, or separate with commas)\n"
+            "  --backend HOST:PORT   a worker (repeat, or separate with commas); a HOST name with several\n"
+            "                        addresses is one backend per address, resolved again every\n"
+            "                        --resolve-interval: new addresses join after a healthy probe, gone\n"
+            "                        ones are drained (no new requests, those in flight finish)\n"
+            "  --backends-file FILE  more workers, one HOST:PORT a line (# comments), read again on SIGHUP\n"
+            "                        (a file that does not parse keeps the previous backends)\n"
+            "  --resolve-interval MS resolve the backends' names again this often (default %d)\n"
             "  --www DIR             the page's folder (default www)\n"
             "  --results DIR         the studies' output folder (default results)\n"
             "  --examples DIR        pictures the page offers as examples (default: none)\n"
@@ -113,11 +123,12 @@ static void usage(FILE *to)
             "  --probe-timeout MS    a probe must be answered within MS (default %d)\n"
             "  --slow-start MS       a backend back up gets a share rising from 1/10 to full over MS\n"
             "                        (default %d)\n",
-            DEFAULT_TRY_TIMEOUT_MS, HEALTH_DEFAULT_MAX_FAILS, HEALTH_DEFAULT_INTERVAL_MS,
+            DISCOVERY_DEFAULT_INTERVAL_MS, DEFAULT_TRY_TIMEOUT_MS, HEALTH_DEFAULT_MAX_FAILS, HEALTH_DEFAULT_INTERVAL_MS,
             HEALTH_DEFAULT_PROBE_TIMEOUT_MS, HEALTH_DEFAULT_SLOW_START_MS);
     cli_server_usage(to);
     fprintf(to, "  --help                this text\n"
-                "SIGTERM or SIGINT: stop accepting, finish the requests in flight (up to 10 s), exit 0.\n");
+                "SIGTERM or SIGINT: stop accepting, finish the requests in flight (up to 10 s), exit 0.\n"
+                "SIGHUP: read --backends-file again and resolve every backend name at once.\n");
 }
 
 /* ---- forwarding: tries, retries, the waiting queue ------------------------------------------------ */
@@ -256,6 +267,7 @@ static void on_deadline(struct loop *l, void *data)
         http_call_cancel(f->call);
         f->call = NULL;
         B.choose.b[f->last].in_flight--; /* not a health failure: it had less than its --try-timeout */
+        discovery_try_ended(B.disc, f->last);
     } else if (f->queued) {
         queue_remove(f);
     }
@@ -270,6 +282,7 @@ static void on_try_done(void *data, const struct http_client_result *r)
     int i = f->last;
     f->call = NULL;
     B.choose.b[i].in_flight--;
+    discovery_try_ended(B.disc, i);
     /* The worker says, in a whole answer, that it did not run the job: another backend may do better. */
     bool refused = r->res && (r->res->status == 502 || r->res->status == 503 || r->res->status == 504);
     report(i, r->res && !refused, r->res ? "answered 5xx" : r->detail);
@@ -504,12 +517,64 @@ static void handle(struct srv_conn *c, struct srv_request *r, void *data)
     }
 }
 
+/* ---- the backend set (balance/discovery.h decides who is in it) ------------------------------------- */
+
+static int backend_add(void *ctx, const char *host, int port, const char *name, bool initial)
+{
+    (void)ctx;
+    struct backend *be = NULL;
+    for (int k = 0; k < MAX_BACKENDS && !be; k++)
+        if (!B.backends[k].client)
+            be = &B.backends[k];
+    /* as many connections per backend as the balancer has clients, and one for its probe: a call never
+     * waits for one */
+    static const struct http_client_opts opts = { SERVER_MAX_CONNS + 1, 0, HTTP_CLIENT_DEFAULT_MAX_RESPONSE };
+    char err[256] = "too many backends";
+    if (!be || !(be->client = http_client_create(B.loop, host, port, &opts, err, sizeof err)) ||
+        (be->index = choose_add(&B.choose, name, be, loop_now_ms(B.loop))) < 0) {
+        fprintf(stderr, PROG ": backend %s: %s\n", name, be && be->client ? "too many backends" : err);
+        if (be) {
+            http_client_free(be->client);
+            be->client = NULL;
+        }
+        return -1;
+    }
+    be->probing = false;
+    loop_timer_init(&be->probe_timer, probe_tick, be);
+    /* One named at start-up is up at once at full weight (the first probe, one interval later, or the
+     * first tries say otherwise if need be); one discovered later waits for its first probe, sent now. */
+    if (initial)
+        health_mark(&B.choose, be->index, true, 0);
+    if (loop_timer_arm(B.loop, &be->probe_timer, initial ? B.set.probe_interval_ms : 0) != 0)
+        fprintf(stderr, PROG ": cannot arm the health probe of %s\n", name);
+    return be->index;
+}
+
+/* Backend i has nothing in flight (drained, or the balancer is stopping): its slot is freed, and the
+ * indices after it (in the chooser, the slots, the requests' last tries) move down one. */
+static void backend_remove(void *ctx, int i)
+{
+    (void)ctx;
+    struct backend *be = B.choose.b[i].data;
+    loop_timer_stop(B.loop, &be->probe_timer);
+    http_client_free(be->client); /* a probe in flight ends without its callback */
+    be->client = NULL;
+    choose_remove(&B.choose, i);
+    for (int j = i; j < B.choose.n; j++)
+        ((struct backend *)B.choose.b[j].data)->index = j;
+    for (int k = 0; k < SERVER_MAX_CONNS; k++)
+        if (B.fwds[k].last >= i)
+            B.fwds[k].last = B.fwds[k].last == i ? -1 : B.fwds[k].last - 1;
+}
+
 /* ---- start-up --------------------------------------------------------------------------------------- */
 
 struct options {
     const char *www, *results, *examples, *cors;
     const char *backends[MAX_BACKENDS];
     int nbackends;
+    const char *backends_file;
+    long resolve_interval_ms;
     long backend_timeout_ms;
     long retries, try_timeout_ms, max_per_backend, queue, max_fails, probe_interval_ms, probe_timeout_ms,
         slow_start_ms;
@@ -530,6 +595,8 @@ static int add_backends(struct options *o, char *arg)
     return 0;
 }
 
+enum { OPT_BACKENDS_FILE = 1000, OPT_RESOLVE_INTERVAL }; /* long options only: no letter to collide */
+
 static int parse_options(int argc, char **argv, struct options *o)
 {
     static const struct option longopts[] = {
@@ -542,13 +609,15 @@ static int parse_options(int argc, char **argv, struct options *o)
         { "try-timeout", required_argument, NULL, 't' }, { "max-per-backend", required_argument, NULL, 'm' },
         { "queue", required_argument, NULL, 'q' }, { "max-fails", required_argument, NULL, 'f' },
         { "probe-interval", required_argument, NULL, 'i' }, { "probe-timeout", required_argument, NULL, 'I' },
-        { "slow-start", required_argument, NULL, 's' }, { 0, 0, 0, 0 },
+        { "slow-start", required_argument, NULL, 's' }, { "backends-file", required_argument, NULL, OPT_BACKENDS_FILE },
+        { "resolve-interval", required_argument, NULL, OPT_RESOLVE_INTERVAL }, { 0, 0, 0, 0 },
     };
     *o = (struct options){ .www = "www", .results = "results", .backend_timeout_ms = 30000, .retries = 1,
                            .try_timeout_ms = DEFAULT_TRY_TIMEOUT_MS, .queue = 256, .max_fails = HEALTH_DEFAULT_MAX_FAILS,
                            .probe_interval_ms = HEALTH_DEFAULT_INTERVAL_MS,
                            .probe_timeout_ms = HEALTH_DEFAULT_PROBE_TIMEOUT_MS,
-                           .slow_start_ms = HEALTH_DEFAULT_SLOW_START_MS };
+                           .slow_start_ms = HEALTH_DEFAULT_SLOW_START_MS,
+                           .resolve_interval_ms = DISCOVERY_DEFAULT_INTERVAL_MS };
     cli_server_defaults(&o->srv, 5000, SERVER_MAX_CONNS);
     int opt, rc = 0;
     opterr = 0; /* cli_bad_option names a bad option once, without the program's path */
@@ -578,12 +647,17 @@ static int parse_options(int argc, char **argv, struct options *o)
         case 'i': rc = cli_long(PROG, "--probe-interval", optarg, 10, 3600000, &o->probe_interval_ms); break;
         case 'I': rc = cli_long(PROG, "--probe-timeout", optarg, 10, 3600000, &o->probe_timeout_ms); break;
         case 's': rc = cli_long(PROG, "--slow-start", optarg, 0, 3600000, &o->slow_start_ms); break;
+        case OPT_BACKENDS_FILE: o->backends_file = optarg; break;
+        case OPT_RESOLVE_INTERVAL:
+            rc = cli_long(PROG, "--resolve-interval", optarg, 10, 3600000, &o->resolve_interval_ms);
+            break;
         case 'h': usage(stdout); exit(0);
         case '?': rc = cli_bad_option(PROG, argv); break;
         default: rc = cli_server_option(PROG, opt, optarg, &o->srv) == 1 ? 0 : -1; /* --port, --host ... */
         }
     }
-    return cli_finish(PROG, rc, o->nbackends > 0 && optind == argc, "at least one --backend HOST:PORT is required");
+    return cli_finish(PROG, rc, (o->nbackends > 0 || o->backends_file) && optind == argc,
+                      "at least one --backend HOST:PORT (or a --backends-file) is required");
 }
 
 int main(int argc, char **argv)
@@ -629,24 +703,16 @@ int main(int argc, char **argv)
         B.free_fwds = &B.fwds[i];
     }
     int status = 1;
-    /* as many connections per backend as the balancer has clients, and one for its probe: a call never
-     * waits for one */
-    struct http_client_opts backend_opts = { SERVER_MAX_CONNS + 1, 0, HTTP_CLIENT_DEFAULT_MAX_RESPONSE };
-    for (int i = 0; i < o.nbackends; i++) {
-        struct backend *be = &B.backends[i];
-        be->client = http_client_create_hostport(l, o.backends[i], &backend_opts, err, sizeof err);
-        if (!be->client || (be->index = choose_add(&B.choose, o.backends[i], be, 0)) < 0) {
-            fprintf(stderr, PROG ": --backend %s: %s\n", o.backends[i], be->client ? "too many backends" : err);
-            http_client_free(be->client);
-            goto out;
-        }
-        /* Up from the start at full weight; the first probe, one interval later, or the first tries say
-         * otherwise if need be. */
-        health_mark(&B.choose, be->index, true, 0);
-        loop_timer_init(&be->probe_timer, probe_tick, be);
-        if (loop_timer_arm(l, &be->probe_timer, B.set.probe_interval_ms) != 0)
-            goto out;
+    struct discovery_config dc = { o.backends, o.nbackends, o.backends_file, (uint64_t)o.resolve_interval_ms };
+    static const struct discovery_ops ops = { backend_add, backend_remove };
+    B.disc = discovery_start(l, &B.choose, &dc, &ops, NULL, err, sizeof err);
+    if (!B.disc) {
+        fprintf(stderr, PROG ": %s\n", err);
+        goto out;
     }
+    if (B.choose.n == 0)
+        fprintf(stderr, PROG ": warning: no backend yet (their names resolve to nothing); resolving again every %ld ms\n",
+                o.resolve_interval_ms);
     struct srv *s = srv_create(l, &o.srv, handle, NULL, err, sizeof err);
     if (!s) {
         fprintf(stderr, PROG ": cannot listen on port %d: %s\n", o.srv.port, err);
@@ -662,10 +728,9 @@ int main(int argc, char **argv)
     }
     srv_destroy(s);
 out:
-    for (int i = 0; i < B.choose.n; i++) {
-        loop_timer_stop(l, &B.backends[i].probe_timer);
-        http_client_free(B.backends[i].client);
-    }
+    discovery_stop(B.disc);
+    while (B.choose.n > 0)
+        backend_remove(NULL, B.choose.n - 1);
     free(B.fwds);
     loop_destroy(l);
     buf_free(&B.scratch);
