@@ -28,7 +28,6 @@
 #define PROG "balancer"
 #define MAX_BACKENDS 64
 #define MAX_STATIC_FILE (16u * 1024 * 1024)
-#define SERVER_MAX_CONNS 4000
 /* A healthy worker at its queue bound (16 waiting + 1 running, about 20 ms each here) answers within
  * about 0.35 s; 2 s leaves room for a machine five times slower and still fails over well before the
  * whole request's --backend-timeout. */
@@ -69,6 +68,7 @@ struct balancer {
     struct backend backends[MAX_BACKENDS];
     struct settings set;
     struct fwd *fwds, *free_fwds;
+    int nfwds;                    /* one per possible client connection (--max-conns) */
     struct fwd *waiting, *waiting_tail;   /* every backend at --max-per-backend: FIFO, bounded */
     int nwaiting;
     struct static_root www;
@@ -153,7 +153,7 @@ static const char *cors_extra(const struct srv_request *r)
 static void cors_preflight(struct srv_conn *c, struct srv_request *r)
 {
     if (!cors_allowed(r)) {
-        srv_respond_error(c, 403, "cors_refused",
+        srv_respond_error(c, ERR_CORS_REFUSED,
                           B.cors_origin ? "this Origin is not the one --cors allows" : "the balancer allows no other origin (--cors)",
                           NULL);
         return;
@@ -242,9 +242,9 @@ static void answer_unavailable(struct fwd *f)
     char detail[96];
     snprintf(detail, sizeof detail, "no worker could answer (%d tried)", f->tries);
     if (f->timed_out)
-        srv_respond_error(f->conn, 504, "backend_timeout", detail, extra_for(f->conn, NULL));
+        srv_respond_error(f->conn, ERR_BACKEND_TIMEOUT, detail, extra_for(f->conn, NULL));
     else
-        srv_respond_error(f->conn, 503, "no_worker_answered", detail, extra_for(f->conn, "Retry-After: 1\r\n"));
+        srv_respond_error(f->conn, ERR_NO_WORKER_ANSWERED, detail, extra_for(f->conn, "Retry-After: 1\r\n"));
     fwd_done(f);
 }
 
@@ -253,7 +253,7 @@ static void answer_deadline(struct fwd *f)
     char detail[96];
     snprintf(detail, sizeof detail, "no worker answered within %llu ms (%d tried)",
              (unsigned long long)B.set.backend_timeout_ms, f->tries);
-    srv_respond_error(f->conn, 504, "backend_timeout", detail, extra_for(f->conn, NULL));
+    srv_respond_error(f->conn, ERR_BACKEND_TIMEOUT, detail, extra_for(f->conn, NULL));
     fwd_done(f);
 }
 
@@ -296,14 +296,14 @@ static void on_try_done(void *data, const struct http_client_result *r)
         char detail[96];
         snprintf(detail, sizeof detail, "the worker's answer failed part way (%s); not retried",
                  http_client_error_name(r->error));
-        srv_respond_error(c, f->timed_out ? 504 : 502, f->timed_out ? "backend_timeout" : "bad_gateway", detail, extra_for(c, NULL));
+        srv_respond_error(c, f->timed_out ? ERR_BACKEND_TIMEOUT : ERR_BAD_GATEWAY, detail, extra_for(c, NULL));
         fwd_done(f);
     } else if (!r->res) {
         answer_unavailable(f);
     } else {
         const char *cors = cors_extra(srv_conn_request(c));
         if (forward_response_head(r->res, r->raw, &B.scratch) != 0 || (cors && buf_append_str(&B.scratch, cors) != 0))
-            srv_respond_error(c, 502, "bad_gateway", "the worker's answer could not be relayed", extra_for(c, NULL));
+            srv_respond_error(c, ERR_BAD_GATEWAY, "the worker's answer could not be relayed", extra_for(c, NULL));
         else
             srv_respond_relay(c, r->res->status, buf_ptr(&B.scratch), buf_len(&B.scratch), r->body, r->body_len);
         fwd_done(f);
@@ -331,10 +331,10 @@ static void try_next(struct fwd *f)
     }
     if (i < 0) {
         if (i == CHOOSE_ALL_BUSY)
-            srv_respond_error(c, 503, "busy", "every worker is at its limit and the queue is full; try again shortly",
+            srv_respond_error(c, ERR_SERVER_BUSY, "every worker is at its limit and the queue is full; try again shortly",
                               "Retry-After: 1\r\n");
         else if (f->tries == 0)
-            srv_respond_error(c, 503, "no_worker_up", "no worker is up; try again shortly", extra_for(c, "Retry-After: 1\r\n"));
+            srv_respond_error(c, ERR_NO_WORKER_UP, "no worker is up; try again shortly", extra_for(c, "Retry-After: 1\r\n"));
         else {
             answer_unavailable(f);
             return;
@@ -347,7 +347,7 @@ static void try_next(struct fwd *f)
     if (forward_request_head(f->req, &B.scratch) != 0 || buf_len(&B.scratch) < 2 ||
         (B.scratch.end -= 2, buf_printf(&B.scratch, "X-Imgrec-Deadline-Ms: %llu\r\n\r\n",
                                         (unsigned long long)(left < B.set.try_timeout_ms ? left : B.set.try_timeout_ms))) != 0) {
-        srv_respond_error(c, 431, "headers_too_large", "the request head is too large to forward", extra_for(c, NULL));
+        srv_respond_error(c, ERR_HEADERS_TOO_LARGE, "the request head is too large to forward", extra_for(c, NULL));
         fwd_done(f);
         return;
     }
@@ -358,7 +358,7 @@ static void try_next(struct fwd *f)
     f->call = http_client_send(be->client, buf_ptr(&B.scratch), buf_len(&B.scratch), f->req->body, f->req->body_len,
                                B.set.try_timeout_ms, on_try_done, f);
     if (!f->call) {
-        srv_respond_error(c, 503, "out_of_memory", "the balancer is out of memory", extra_for(c, "Retry-After: 1\r\n"));
+        srv_respond_error(c, ERR_OUT_OF_MEMORY, "the balancer is out of memory", extra_for(c, "Retry-After: 1\r\n"));
         fwd_done(f);
         return;
     }
@@ -369,13 +369,13 @@ static void forward(struct srv_conn *c, struct srv_request *r)
 {
     long n = forward_backend_limit(r);
     if (n < 0) {
-        srv_respond_error(c, 400, "bad_backend_count",
+        srv_respond_error(c, ERR_BAD_BACKEND_COUNT,
                           "number_backend_servers / backends must be a whole number from 1 up", cors_extra(r));
         return;
     }
     struct fwd *f = B.free_fwds;
     if (!f) { /* cannot happen: one per connection */
-        srv_respond_error(c, 503, "busy", "too many requests in flight", extra_for(c, "Retry-After: 1\r\n"));
+        srv_respond_error(c, ERR_SERVER_BUSY, "too many requests in flight", extra_for(c, "Retry-After: 1\r\n"));
         return;
     }
     B.free_fwds = f->next;
@@ -383,7 +383,7 @@ static void forward(struct srv_conn *c, struct srv_request *r)
                        .deadline_ms = loop_now_ms(B.loop) + B.set.backend_timeout_ms };
     loop_timer_init(&f->deadline, on_deadline, f);
     if (loop_timer_arm(B.loop, &f->deadline, B.set.backend_timeout_ms) != 0) {
-        srv_respond_error(c, 503, "busy", "cannot time the request", extra_for(c, "Retry-After: 1\r\n"));
+        srv_respond_error(c, ERR_SERVER_BUSY, "cannot time the request", extra_for(c, "Retry-After: 1\r\n"));
         fwd_done(f);
         return;
     }
@@ -422,7 +422,7 @@ static void probe_tick(struct loop *l, void *data)
 static void healthz(struct srv_conn *c)
 {
     if (health_json(&B.choose, loop_now_ms(B.loop), &B.scratch) != 0) {
-        srv_respond_error(c, 500, "internal_error", "the health report is too large", extra_for(c, NULL));
+        srv_respond_error(c, ERR_INTERNAL, "the health report is too large", extra_for(c, NULL));
         return;
     }
     bool up = choose_count_up(&B.choose) > 0;
@@ -439,11 +439,11 @@ static void serve_file(struct srv_conn *c, const struct static_root *root, struc
     if (rc == 0)
         rc = static_read(real, &B.scratch, MAX_STATIC_FILE);
     if (rc == -400)
-        srv_respond_error(c, 400, "bad_path", "the path has a malformed %-escape", NULL);
+        srv_respond_error(c, ERR_BAD_PATH, "the path has a malformed %-escape", NULL);
     else if (rc == -404)
-        srv_respond_error(c, 404, "not_found", NULL, NULL);
+        srv_respond_error(c, ERR_NOT_FOUND, NULL, NULL);
     else if (rc != 0)
-        srv_respond_error(c, 500, "file_unreadable", NULL, NULL);
+        srv_respond_error(c, ERR_FILE_UNREADABLE, NULL, NULL);
     else
         srv_respond(c, 200, static_content_type(real), buf_ptr(&B.scratch), buf_len(&B.scratch),
                     "Cache-Control: no-cache\r\n");
@@ -454,7 +454,7 @@ static void serve_results(struct srv_conn *c, struct http_str path)
     struct http_str rest = http_str_from(path.p + strlen("/results"), path.len - strlen("/results"));
     if (rest.len <= 1) { /* "/results" or "/results/": the index */
         if (results_index_json(B.results_dir, &B.scratch) != 0)
-            srv_respond_error(c, 500, "index_too_large", NULL, NULL);
+            srv_respond_error(c, ERR_INDEX_TOO_LARGE, NULL, NULL);
         else
             srv_respond(c, 200, "application/json", buf_ptr(&B.scratch), buf_len(&B.scratch),
                         "Cache-Control: no-cache\r\n");
@@ -465,7 +465,7 @@ static void serve_results(struct srv_conn *c, struct http_str path)
     if (!B.has_results)
         B.has_results = static_root_init(&B.results, B.results_dir, err, sizeof err) == 0;
     if (!B.has_results) {
-        srv_respond_error(c, 404, "not_found", "no study results yet", NULL);
+        srv_respond_error(c, ERR_NOT_FOUND, "no study results yet", NULL);
         return;
     }
     serve_file(c, &B.results, rest);
@@ -476,11 +476,11 @@ static void serve_examples(struct srv_conn *c, struct http_str path)
 {
     struct http_str rest = http_str_from(path.p + strlen("/examples"), path.len - strlen("/examples"));
     if (!B.examples_dir)
-        srv_respond_error(c, 404, "not_found", "no example pictures (the balancer has no --examples DIR)", NULL);
+        srv_respond_error(c, ERR_NOT_FOUND, "no example pictures (the balancer has no --examples DIR)", NULL);
     else if (rest.len > 1)
         serve_file(c, &B.examples, rest);
     else if (results_files_json(B.examples_dir, "examples", &B.scratch) != 0)
-        srv_respond_error(c, 500, "index_too_large", NULL, NULL);
+        srv_respond_error(c, ERR_INDEX_TOO_LARGE, NULL, NULL);
     else
         srv_respond(c, 200, "application/json", buf_ptr(&B.scratch), buf_len(&B.scratch),
                     "Cache-Control: no-cache\r\n");
@@ -503,9 +503,9 @@ static void handle(struct srv_conn *c, struct srv_request *r, void *data)
         if (http_str_eq(method, "POST"))
             forward(c, r);
         else
-            srv_respond_error(c, 405, "method_not_allowed", "use POST", "Allow: POST\r\n");
+            srv_respond_error(c, ERR_METHOD_NOT_ALLOWED, "use POST", "Allow: POST\r\n");
     } else if (!get) {
-        srv_respond_error(c, 405, "method_not_allowed", "use GET", "Allow: GET, HEAD\r\n");
+        srv_respond_error(c, ERR_METHOD_NOT_ALLOWED, "use GET", "Allow: GET, HEAD\r\n");
     } else if (http_str_eq(path, "/healthz")) {
         healthz(c);
     } else if (has_prefix(path, "/results")) {
@@ -526,9 +526,9 @@ static int backend_add(void *ctx, const char *host, int port, const char *name, 
     for (int k = 0; k < MAX_BACKENDS && !be; k++)
         if (!B.backends[k].client)
             be = &B.backends[k];
-    /* as many connections per backend as the balancer has clients, and one for its probe: a call never
-     * waits for one */
-    static const struct http_client_opts opts = { SERVER_MAX_CONNS + 1, 0, HTTP_CLIENT_DEFAULT_MAX_RESPONSE };
+    /* as many connections per backend as the balancer has clients (a call never waits for one), which is
+     * what a worker admits with the same default --max-conns, and one for its probe */
+    const struct http_client_opts opts = { B.nfwds + 1, 0, HTTP_CLIENT_DEFAULT_MAX_RESPONSE };
     char err[256] = "too many backends";
     if (!be || !(be->client = http_client_create(B.loop, host, port, &opts, err, sizeof err)) ||
         (be->index = choose_add(&B.choose, name, be, loop_now_ms(B.loop))) < 0) {
@@ -562,7 +562,7 @@ static void backend_remove(void *ctx, int i)
     choose_remove(&B.choose, i);
     for (int j = i; j < B.choose.n; j++)
         ((struct backend *)B.choose.b[j].data)->index = j;
-    for (int k = 0; k < SERVER_MAX_CONNS; k++)
+    for (int k = 0; k < B.nfwds; k++)
         if (B.fwds[k].last >= i)
             B.fwds[k].last = B.fwds[k].last == i ? -1 : B.fwds[k].last - 1;
 }
@@ -618,7 +618,7 @@ static int parse_options(int argc, char **argv, struct options *o)
                            .probe_timeout_ms = HEALTH_DEFAULT_PROBE_TIMEOUT_MS,
                            .slow_start_ms = HEALTH_DEFAULT_SLOW_START_MS,
                            .resolve_interval_ms = DISCOVERY_DEFAULT_INTERVAL_MS };
-    cli_server_defaults(&o->srv, 5000, SERVER_MAX_CONNS);
+    cli_server_defaults(&o->srv, 5000);
     int opt, rc = 0;
     opterr = 0; /* cli_bad_option names a bad option once, without the program's path */
     while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1 && rc == 0) {
@@ -691,14 +691,15 @@ int main(int argc, char **argv)
     choose_init(&B.choose, o.policy, (int)o.max_per_backend, (uint64_t)o.slow_start_ms,
                 (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ULL ^ (uint64_t)getpid() << 32);
     buf_init(&B.scratch, MAX_STATIC_FILE + 4096);
-    struct loop *l = loop_create(8192);
-    B.fwds = calloc(SERVER_MAX_CONNS, sizeof *B.fwds);
+    struct loop *l = loop_create(cli_fd_budget(PROG, &o.srv, 2));
+    B.nfwds = o.srv.max_conns;
+    B.fwds = calloc((size_t)o.srv.max_conns, sizeof *B.fwds);
     if (!l || !B.fwds) {
         fprintf(stderr, PROG ": cannot create the event loop\n");
         return 1;
     }
     B.loop = l;
-    for (int i = 0; i < SERVER_MAX_CONNS; i++) {
+    for (int i = 0; i < o.srv.max_conns; i++) {
         B.fwds[i].next = B.free_fwds;
         B.free_fwds = &B.fwds[i];
     }

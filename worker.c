@@ -63,15 +63,15 @@ static void usage(FILE *to)
     fprintf(to, "SIGTERM or SIGINT: stop accepting, finish the requests in flight (up to 10 s), exit 0.\n");
 }
 
-/* Status and error code for an engine error. */
-static int nn_error_status(int rc, const char **code)
+/* The error code for an engine error. */
+static enum err_code nn_error_code(int rc)
 {
     switch (rc) {
-    case NN_ERR_NOT_IMAGE: *code = "unsupported_media_type"; return 415;
-    case NN_ERR_BAD_IMAGE: *code = "bad_image"; return 400;
-    case NN_ERR_TOO_LARGE: *code = "image_too_large"; return 413;
-    case NN_ERR_NOMEM: *code = "out_of_memory"; return 503;
-    default: *code = "internal_error"; return 500;
+    case NN_ERR_NOT_IMAGE: return ERR_UNSUPPORTED_MEDIA_TYPE;
+    case NN_ERR_BAD_IMAGE: return ERR_BAD_IMAGE;
+    case NN_ERR_TOO_LARGE: return ERR_IMAGE_TOO_LARGE;
+    case NN_ERR_NOMEM: return ERR_OUT_OF_MEMORY;
+    default: return ERR_INTERNAL;
     }
 }
 
@@ -111,17 +111,17 @@ static void on_classified(struct infer_job *job, void *data)
     struct worker *w = data;
     struct srv_conn *c = job->owner;
     struct srv_request *r = srv_conn_request(c);
-    int status = 200;
-    const char *code = NULL, *type = "application/json";
+    bool failed = job->rc != 0;
+    enum err_code code = ERR_INTERNAL;
+    const char *type = "application/json";
     char err[sizeof job->err];
     snprintf(err, sizeof err, "%s", job->err);
     if (job->rc == IQ_ABANDONED) {
-        status = 504; /* nobody reads it: the caller left or its deadline passed */
-        code = "abandoned";
+        code = ERR_ABANDONED; /* nobody reads it: the caller left or its deadline passed */
         snprintf(err, sizeof err, "the caller's deadline passed or it left before the job ran");
         snprintf(r->note, sizeof r->note, "abandoned");
     } else if (job->rc != 0) {
-        status = nn_error_status(job->rc, &code);
+        code = nn_error_code(job->rc);
     } else {
         /* A browser that posted the plain form (no JavaScript) gets a page; everyone else JSON. */
         bool html = http_accepts_html(http_find_header(r->headers, r->http.num_headers, "Accept"));
@@ -129,8 +129,7 @@ static void on_classified(struct infer_job *job, void *data)
                  : html            ? answer_html(&w->json, &job->result, w->id, job->total_ms)
                                    : format_answer(w, job);
         if (rc != 0) {
-            status = 500;
-            code = "internal_error";
+            failed = true;
             snprintf(err, sizeof err, "could not format the answer");
         } else {
             type = html ? "text/html; charset=utf-8" : type;
@@ -138,8 +137,8 @@ static void on_classified(struct infer_job *job, void *data)
         }
     }
     iq_release(w->queue, job);
-    if (code)
-        srv_respond_error(c, status, code, err[0] ? err : NULL, NULL);
+    if (failed)
+        srv_respond_error(c, code, err[0] ? err : NULL, NULL);
     else
         srv_respond(c, 200, type, buf_ptr(&w->json), buf_len(&w->json), NULL);
 }
@@ -155,11 +154,11 @@ static int find_image(struct srv_conn *c, struct srv_request *r, const char **by
         const char *why = NULL;
         int rc = mp_find_field(ct->value, r->body, r->body_len, "image", &part, &why);
         if (rc == MP_DONE) {
-            srv_respond_error(c, 400, "missing_field", "the form has no field named 'image'", NULL);
+            srv_respond_error(c, ERR_MISSING_FIELD, "the form has no field named 'image'", NULL);
             return -1;
         }
         if (rc != MP_PART) {
-            srv_respond_error(c, 400, "bad_multipart", why, NULL);
+            srv_respond_error(c, ERR_BAD_MULTIPART, why, NULL);
             return -1;
         }
         *bytes = part.data.p;
@@ -169,7 +168,7 @@ static int find_image(struct srv_conn *c, struct srv_request *r, const char **by
         *len = r->body_len;
     }
     if (*len == 0) {
-        srv_respond_error(c, 400, "empty_image",
+        srv_respond_error(c, ERR_EMPTY_IMAGE,
                           "send the image as multipart field 'image' or as the raw request body", NULL);
         return -1;
     }
@@ -204,7 +203,7 @@ static void predict(struct worker *w, struct srv_conn *c, struct srv_request *r)
         return;
     struct infer_job *job = iq_acquire(w->queue);
     if (!job) {
-        srv_respond_error(c, 503, "busy", "the inference queue is full; try again shortly", "Retry-After: 1\r\n");
+        srv_respond_error(c, ERR_SERVER_BUSY, "the inference queue is full; try again shortly", "Retry-After: 1\r\n");
         return;
     }
     job->bytes = bytes;
@@ -230,7 +229,7 @@ static void healthz(struct worker *w, struct srv_conn *c)
     rc |= buf_printf(b, ",\"isa\":\"%s\",\"in_queue\":%d,\"abandoned\":%llu}\n", w->isa, iq_depth(w->queue),
                      (unsigned long long)iq_abandoned(w->queue));
     if (rc != 0)
-        srv_respond_error(c, 500, "internal_error", "could not format the answer", NULL);
+        srv_respond_error(c, ERR_INTERNAL, "could not format the answer", NULL);
     else
         srv_respond(c, ready ? 200 : 503, "application/json", buf_ptr(b), buf_len(b),
                     ready ? NULL : "Retry-After: 1\r\n");
@@ -244,14 +243,14 @@ static void handle(struct srv_conn *c, struct srv_request *r, void *data)
         if (http_str_eq(method, "POST"))
             predict(w, c, r);
         else
-            srv_respond_error(c, 405, "method_not_allowed", "use POST", "Allow: POST\r\n");
+            srv_respond_error(c, ERR_METHOD_NOT_ALLOWED, "use POST", "Allow: POST\r\n");
     } else if (http_str_eq(path, "/healthz")) {
         if (http_str_eq(method, "GET") || http_str_eq(method, "HEAD")) /* the server drops HEAD's body */
             healthz(w, c);
         else
-            srv_respond_error(c, 405, "method_not_allowed", "use GET", "Allow: GET, HEAD\r\n");
+            srv_respond_error(c, ERR_METHOD_NOT_ALLOWED, "use GET", "Allow: GET, HEAD\r\n");
     } else {
-        srv_respond_error(c, 404, "not_found", "try POST /predict or GET /healthz", NULL);
+        srv_respond_error(c, ERR_NOT_FOUND, "try POST /predict or GET /healthz", NULL);
     }
 }
 
@@ -276,7 +275,7 @@ static int parse_options(int argc, char **argv, struct options *o)
     *o = (struct options){ .threads = 1, .queue = 16, .engines = 1, .decoders = 1, .batch_max = 1,
                            .decode_mb = IMG_DEFAULT_MAX_DECODE_MB, .jpeg_scans = IMG_DEFAULT_MAX_JPEG_SCANS,
                            .jpeg_mcoef = IMG_DEFAULT_MAX_JPEG_MCOEF };
-    cli_server_defaults(&o->srv, -1, 2000);
+    cli_server_defaults(&o->srv, -1);
     int opt, rc = 0;
     opterr = 0; /* cli_bad_option names a bad option once, without the program's path */
     while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1 && rc == 0) {
@@ -321,7 +320,7 @@ int main(int argc, char **argv)
         if (nn_set_threads(models[i], (int)o.threads) != 0)
             fprintf(stderr, PROG ": could not start %ld threads; inference runs on one\n", o.threads);
     }
-    struct loop *l = loop_create(4096);
+    struct loop *l = loop_create(cli_fd_budget(PROG, &o.srv, 1));
     struct worker w = { .isa = nn_isa(models[0]) };
     buf_init(&w.json, 16 * 1024);
     struct iq_config qc = { .capacity = (int)o.queue, .decoders = (int)o.decoders, .engines = (int)o.engines,

@@ -331,7 +331,7 @@ START_TEST(full_queue_answers_503_with_retry_after)
         if (r.status == 503) {
             busy++;
             ck_assert_int_eq(sh_header(&r, "Retry-After", retry, sizeof retry), 0);
-            ck_assert_ptr_nonnull(strstr(r.body, "\"busy\""));
+            ck_assert_ptr_nonnull(strstr(r.body, "\"server_busy\""));
         }
         sh_reply_free(&r);
         sh_close(&c[i]);
@@ -381,7 +381,7 @@ END_TEST
 
 START_TEST(too_slow_request_gets_408_and_idle_connection_closes)
 {
-    const char *extra[] = { "--timeout", "300", NULL };
+    const char *extra[] = { "--timeout", "300", "--idle-timeout", "200", NULL };
     int port = service_extra_worker(&svc, extra);
     ck_assert_int_gt(port, 0);
     struct sh_conn *c = malloc(sizeof *c);

@@ -17,7 +17,6 @@ const WORDS = {
   bad_image: 'This picture is damaged or cut short.',
   image_too_large: 'This picture is too large.',
   body_too_large: 'This upload is too large.',
-  busy: 'The service is busy; try again in a moment.',
   server_busy: 'The service is busy; try again in a moment.',
   bad_gateway: 'No worker could answer.',
   backend_timeout: 'No worker answered in time.',
