@@ -595,7 +595,8 @@ static int add_backends(struct options *o, char *arg)
     return 0;
 }
 
-enum { OPT_BACKENDS_FILE = 1000, OPT_RESOLVE_INTERVAL }; /* long options only: no letter to collide */
+/* long options only: no letter to collide with CLI_SERVER_LONGOPTS ('I' is its --idle-timeout) */
+enum { OPT_BACKENDS_FILE = 1000, OPT_RESOLVE_INTERVAL, OPT_PROBE_TIMEOUT };
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
@@ -608,7 +609,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         { "policy", required_argument, NULL, 'P' }, { "retries", required_argument, NULL, 'R' },
         { "try-timeout", required_argument, NULL, 't' }, { "max-per-backend", required_argument, NULL, 'm' },
         { "queue", required_argument, NULL, 'q' }, { "max-fails", required_argument, NULL, 'f' },
-        { "probe-interval", required_argument, NULL, 'i' }, { "probe-timeout", required_argument, NULL, 'I' },
+        { "probe-interval", required_argument, NULL, 'i' }, { "probe-timeout", required_argument, NULL, OPT_PROBE_TIMEOUT },
         { "slow-start", required_argument, NULL, 's' }, { "backends-file", required_argument, NULL, OPT_BACKENDS_FILE },
         { "resolve-interval", required_argument, NULL, OPT_RESOLVE_INTERVAL }, { 0, 0, 0, 0 },
     };
@@ -645,7 +646,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         case 'q': rc = cli_long(PROG, "--queue", optarg, 0, 100000, &o->queue); break;
         case 'f': rc = cli_long(PROG, "--max-fails", optarg, 1, 1000, &o->max_fails); break;
         case 'i': rc = cli_long(PROG, "--probe-interval", optarg, 10, 3600000, &o->probe_interval_ms); break;
-        case 'I': rc = cli_long(PROG, "--probe-timeout", optarg, 10, 3600000, &o->probe_timeout_ms); break;
+        case OPT_PROBE_TIMEOUT: rc = cli_long(PROG, "--probe-timeout", optarg, 10, 3600000, &o->probe_timeout_ms); break;
         case 's': rc = cli_long(PROG, "--slow-start", optarg, 0, 3600000, &o->slow_start_ms); break;
         case OPT_BACKENDS_FILE: o->backends_file = optarg; break;
         case OPT_RESOLVE_INTERVAL:
