@@ -22,6 +22,7 @@
 #include "net/server.h"
 #include "balance/static_files.h"
 #include "balance/choose.h"
+#include "balance/cluster.h"
 #include "balance/health.h"
 #include "balance/discovery.h"
 
@@ -40,6 +41,7 @@ struct backend {
     struct loop_timer probe_timer;
     bool probing;
     int index;                    /* in B.choose */
+    struct cluster_backend stats; /* the live panel's numbers (GET /cluster.json) */
 };
 
 /* One forwarded request across its tries.  A fixed pool (one per possible client connection). */
@@ -80,6 +82,7 @@ struct balancer {
     const char *cors_origin;      /* --cors, or NULL */
     char cors_headers[320];       /* the Access-Control-Allow-Origin lines for an allowed Origin */
     struct buf scratch;           /* file contents, forwarded heads (loop thread only) */
+    struct cluster_rate rate;     /* forwarded requests answered, per second */
     struct discovery *disc;
 };
 static void usage(FILE *to)
@@ -93,6 +96,7 @@ static void usage(FILE *to)
             "                          with ?backends=N or the form field number_backend_servers=N);\n"
             "                          a try that fails before any answer is retried on another backend\n"
             "  GET  /healthz           200 while a backend is up, else 503; JSON listing every backend\n"
+            "  GET  /cluster.json      per backend: up, in flight, tries and p50/p99 over the last minute\n"
             "  GET  /examples/         JSON list of example pictures (--examples); /examples/FILE each\n"
             "  OPTIONS (any path)      CORS preflight: 200 for the --cors origin, else 403\n"
             "options (--port defaults to 5000):\n"
@@ -180,6 +184,7 @@ static void try_next(struct fwd *f);
 static void fwd_done(struct fwd *f)
 {
     loop_timer_stop(B.loop, &f->deadline);
+    cluster_record_request(&B.rate, loop_now_ms(B.loop));
     f->next = B.free_fwds;
     B.free_fwds = f;
 }
@@ -267,6 +272,7 @@ static void on_deadline(struct loop *l, void *data)
         http_call_cancel(f->call);
         f->call = NULL;
         B.choose.b[f->last].in_flight--; /* not a health failure: it had less than its --try-timeout */
+        cluster_record_try(&((struct backend *)B.choose.b[f->last].data)->stats, loop_now_ms(l), false, 0);
         discovery_try_ended(B.disc, f->last);
     } else if (f->queued) {
         queue_remove(f);
@@ -286,6 +292,8 @@ static void on_try_done(void *data, const struct http_client_result *r)
     /* The worker says, in a whole answer, that it did not run the job: another backend may do better. */
     bool refused = r->res && (r->res->status == 502 || r->res->status == 503 || r->res->status == 504);
     report(i, r->res && !refused, r->res ? "answered 5xx" : r->detail);
+    cluster_record_try(&((struct backend *)B.choose.b[i].data)->stats, loop_now_ms(B.loop), r->res && !refused,
+                       r->elapsed_ns);
     f->timed_out = r->error == HTTP_CLIENT_TIMEOUT;
     snprintf(f->req->note, sizeof f->req->note, "backend=%s tries=%d", B.choose.b[i].name, f->tries);
     /* A failure after part of an answer is never retried: the worker may have run the job. */
@@ -430,6 +438,18 @@ static void healthz(struct srv_conn *c)
                 extra_for(c, up ? NULL : "Retry-After: 1\r\n"));
 }
 
+static void cluster(struct srv_conn *c)
+{
+    const struct cluster_backend *stats[CHOOSE_MAX_BACKENDS];
+    for (int i = 0; i < B.choose.n; i++)
+        stats[i] = &((const struct backend *)B.choose.b[i].data)->stats;
+    if (cluster_json(&B.choose, stats, &B.rate, loop_now_ms(B.loop), &B.scratch) != 0)
+        srv_respond_error(c, ERR_INTERNAL, "the cluster report is too large", extra_for(c, NULL));
+    else
+        srv_respond(c, 200, "application/json", buf_ptr(&B.scratch), buf_len(&B.scratch),
+                    extra_for(c, "Cache-Control: no-store\r\n"));
+}
+
 /* ---- files ------------------------------------------------------------------------------------------ */
 
 static void serve_file(struct srv_conn *c, const struct static_root *root, struct http_str path)
@@ -508,6 +528,8 @@ static void handle(struct srv_conn *c, struct srv_request *r, void *data)
         srv_respond_error(c, ERR_METHOD_NOT_ALLOWED, "use GET", "Allow: GET, HEAD\r\n");
     } else if (http_str_eq(path, "/healthz")) {
         healthz(c);
+    } else if (http_str_eq(path, "/cluster.json")) {
+        cluster(c);
     } else if (has_prefix(path, "/results")) {
         serve_results(c, path);
     } else if (has_prefix(path, "/examples")) {
@@ -540,6 +562,7 @@ static int backend_add(void *ctx, const char *host, int port, const char *name, 
         return -1;
     }
     be->probing = false;
+    memset(&be->stats, 0, sizeof be->stats); /* a slot used before starts its numbers afresh */
     loop_timer_init(&be->probe_timer, probe_tick, be);
     /* One named at start-up is up at once at full weight (the first probe, one interval later, or the
      * first tries say otherwise if need be); one discovered later waits for its first probe, sent now. */
