@@ -230,7 +230,8 @@ static void dispatch_waiting(void)
 static void log_change(int i, const char *why)
 {
     const struct choose_backend *b = &B.choose.b[i];
-    fprintf(stderr, PROG ": backend %s is %s%s%s\n", b->name, b->up ? "up" : "down", why ? ": " : "", why ? why : "");
+    fprintf(stderr, PROG ": backend %s is %s%s%s%s\n", b->name, b->up ? "up" : "down",
+            b->draining ? " (draining: it gets no new requests)" : "", why ? ": " : "", why ? why : "");
 }
 
 /* A try or a probe on backend i ended. */

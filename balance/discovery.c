@@ -78,6 +78,7 @@ struct discovery {
     int sigfd;
     bool busy;                           /* a round is out on the thread */
     bool again, reload;                  /* once it is back: another round; re-read the file first */
+    bool dropped_logged;                 /* more addresses than backends, said once */
     struct resolver *r;
 };
 
@@ -264,16 +265,44 @@ static void take_answer(struct discovery *d, int k, const struct answer *a)
         s->last = *a;
 }
 
-static bool listed(const struct discovery *d, const char *name)
+/* The backends the sources name this round: each address once, in source order, at most as many as the
+ * chooser holds (the rest are counted in dropped). */
+struct wanted {
+    int n, dropped;
+    char name[CHOOSE_MAX_BACKENDS][CHOOSE_NAME_MAX];
+    const char *addr[CHOOSE_MAX_BACKENDS];
+    int port[CHOOSE_MAX_BACKENDS];
+    int source[CHOOSE_MAX_BACKENDS];
+};
+
+static int wanted_find(const struct wanted *w, const char *name)
 {
-    char n[CHOOSE_NAME_MAX];
-    for (int k = 0; k < d->nsources; k++)
-        for (int j = 0; j < d->src[k].last.n; j++) {
-            format_name(n, sizeof n, d->src[k].last.addr[j], d->src[k].s.port);
-            if (strcmp(n, name) == 0)
-                return true;
+    for (int k = 0; k < w->n; k++)
+        if (strcmp(w->name[k], name) == 0)
+            return k;
+    return -1;
+}
+
+static void collect(const struct discovery *d, struct wanted *w)
+{
+    w->n = w->dropped = 0;
+    for (int k = 0; k < d->nsources; k++) {
+        const struct source_state *s = &d->src[k];
+        for (int j = 0; j < s->last.n; j++) {
+            char name[CHOOSE_NAME_MAX];
+            format_name(name, sizeof name, s->last.addr[j], s->s.port);
+            if (wanted_find(w, name) >= 0)
+                continue;
+            if (w->n == CHOOSE_MAX_BACKENDS) {
+                w->dropped++;
+                continue;
+            }
+            memcpy(w->name[w->n], name, sizeof name);
+            w->addr[w->n] = s->last.addr[j];
+            w->port[w->n] = s->s.port;
+            w->source[w->n++] = k;
         }
-    return false;
+    }
 }
 
 static void arm_sweep(struct discovery *d)
@@ -286,10 +315,16 @@ static void arm_sweep(struct discovery *d)
  * drained, drained ones listed again back in. */
 static void reconcile(struct discovery *d, bool initial)
 {
+    static struct wanted w; /* loop thread only */
     struct chooser *c = d->ch;
+    collect(d, &w);
+    if (w.dropped && !d->dropped_logged)
+        fprintf(stderr, LOG "the backends' names give %d addresses more than the %d backends a balancer holds: "
+                "those are left out\n", w.dropped, CHOOSE_MAX_BACKENDS);
+    d->dropped_logged = w.dropped > 0;
     for (int i = 0; i < c->n; i++) {
         struct choose_backend *b = &c->b[i];
-        bool want = listed(d, b->name);
+        bool want = wanted_find(&w, b->name) >= 0;
         if (want && b->draining) {
             b->draining = false;
             fprintf(stderr, LOG "backend %s is listed again: no longer draining\n", b->name);
@@ -300,20 +335,18 @@ static void reconcile(struct discovery *d, bool initial)
         if (b->draining && b->in_flight == 0)
             arm_sweep(d);
     }
-    for (int k = 0; k < d->nsources; k++) {
-        const struct source_state *s = &d->src[k];
-        for (int j = 0; j < s->last.n; j++) {
-            char name[CHOOSE_NAME_MAX], label[SOCK_HOST_MAX + 16];
-            format_name(name, sizeof name, s->last.addr[j], s->s.port);
-            if (choose_find(c, name) >= 0)
-                continue;
-            if (d->ops->add(d->ctx, s->last.addr[j], s->s.port, name, initial) < 0)
-                continue; /* the caller said why */
-            source_label(&s->s, label, sizeof label);
-            if (!initial)
-                fprintf(stderr, LOG "backend %s added (listed by %s): it takes requests after a healthy probe\n",
-                        name, label);
-        }
+    for (int k = 0; k < w.n; k++) {
+        if (choose_find(c, w.name[k]) >= 0)
+            continue;
+        if (c->n == CHOOSE_MAX_BACKENDS) /* drained ones still hold places: the next round adds it */
+            continue;
+        if (d->ops->add(d->ctx, w.addr[k], w.port[k], w.name[k], initial) < 0)
+            continue; /* the caller said why */
+        char label[SOCK_HOST_MAX + 16];
+        source_label(&d->src[w.source[k]].s, label, sizeof label);
+        if (!initial)
+            fprintf(stderr, LOG "backend %s added (listed by %s): it takes requests after a healthy probe\n",
+                    w.name[k], label);
     }
 }
 
@@ -382,7 +415,8 @@ static void on_round_done(struct loop *l, void *data)
 static void on_tick(struct loop *l, void *data)
 {
     struct discovery *d = data;
-    start_round(d);
+    if (!d->busy) /* a slow DNS server: the next tick comes after the round out, not one more at once */
+        start_round(d);
     if (loop_timer_arm(l, &d->tick, d->interval_ms) != 0)
         fprintf(stderr, LOG "cannot re-arm the re-resolve timer\n");
 }

@@ -8,7 +8,9 @@
  *          own: a bind-mounted resolv.conf names dnsmasq on 127.0.0.53:53 of the private loopback, and
  *          the host's resolver, ports and files are untouched.  An address added to the name gets
  *          requests after its first healthy probe; one removed gets no new requests while its requests
- *          in flight (held by SIGSTOP) finish, then it is removed.
+ *          in flight (held by SIGSTOP) finish, then it is removed.  A silent DNS server (SIGSTOP) keeps
+ *          the addresses while the balancer answers all along; a name gone (NXDOMAIN) drains its last
+ *          backend, and it rejoins when the name is back.
  * Every wait is bounded; every process is stopped however the test ends. */
 #define _GNU_SOURCE
 #include <check.h>
@@ -432,6 +434,38 @@ START_TEST(dns_name_with_addresses_that_come_and_go)
     ck_assert_int_eq(wait_flag(port, a, "up", -1, 5000), 0);
     ck_assert_int_eq(count_in_file(log, "drained: removed"), 1);
     ck_assert_int_eq(count_in_file(log, "backend=127.0.0.2:"), posts_before + 2);
+
+    /* the DNS server silent: a round now takes seconds (resolv.conf: 1 s x 2 attempts), on the resolver
+     * thread; the loop answers all along and the name keeps its address */
+    ck_assert_int_eq(kill(dns, SIGSTOP), 0);
+    static const char hz[] = "GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+    int polls = 0;
+    for (long long end = sh_now_ms() + 10000; count_in_file(log, "cannot be resolved") == 0; polls++) {
+        ck_assert_msg(sh_now_ms() < end, "the balancer never noticed the silent DNS server");
+        struct sh_reply r;
+        ck_assert_int_eq(sh_exchange(port, hz, sizeof hz - 1, &r, 1000), 0); /* within 1 s: the loop never waits */
+        ck_assert_int_eq(r.status, 200);
+        ck_assert_int_eq(backend_flag(r.body, b, "draining"), 0);
+        sh_reply_free(&r);
+        usleep(50 * 1000);
+    }
+    ck_assert_int_gt(polls, 5);
+    ck_assert_int_eq(count_in_file(log, "keeping its 1 addresses"), 1);
+    predict(port, worker, sizeof worker);
+    ck_assert_str_eq(worker, "w3");
+    ck_assert_int_eq(kill(dns, SIGCONT), 0);
+    for (long long end = sh_now_ms() + 10000; count_in_file(log, "resolves again") == 0; usleep(50 * 1000))
+        ck_assert_msg(sh_now_ms() < end, "the balancer never saw the DNS server back");
+
+    /* the name gone (NXDOMAIN): its last backend drains and /healthz says none is up; back, it rejoins */
+    set_hosts(hosts, dns, "", -1);
+    ck_assert_int_eq(wait_flag(port, b, "up", -1, 5000), 0);
+    healthz(port, json, sizeof json);
+    ck_assert_msg(strstr(json, "\"up\":0") != NULL, "%s", json);
+    set_hosts(hosts, dns, "127.0.0.3 " NAME "\n", 1);
+    ck_assert_int_eq(wait_flag(port, b, "up", 1, 5000), 0);
+    predict(port, worker, sizeof worker);
+    ck_assert_str_eq(worker, "w3");
 }
 END_TEST
 
