@@ -362,7 +362,7 @@ START_TEST(dns_name_with_addresses_that_come_and_go)
 
     int wport = sh_free_port();
     pid_t wa = spawn_worker("127.0.0.2", wport, "w2");
-    spawn_worker("127.0.0.3", wport, "w3");
+    pid_t wb = spawn_worker("127.0.0.3", wport, "w3");
     char backend[64], a[32], b[32];
     snprintf(backend, sizeof backend, NAME ":%d", wport);
     snprintf(a, sizeof a, "127.0.0.2:%d", wport);
@@ -425,6 +425,11 @@ START_TEST(dns_name_with_addresses_that_come_and_go)
     healthz(port, json, sizeof json);
     ck_assert_msg(strstr(json, "\"in_flight\":2") != NULL, "w2's two requests are not in flight: %s", json);
 
+    /* w3 frozen too, holding two new requests: they are in flight on a backend after the one removed,
+     * whose place in the balancer's tables moves down */
+    ck_assert_int_eq(kill(wb, SIGSTOP), 0);
+    struct sh_conn *on_b[2] = { predict_send(port), predict_send(port) };
+
     /* w2 thaws: the requests it held finish, answered by it; then it is removed */
     ck_assert_int_eq(kill(wa, SIGCONT), 0);
     for (int i = 0; i < nheld; i++) {
@@ -434,6 +439,16 @@ START_TEST(dns_name_with_addresses_that_come_and_go)
     ck_assert_int_eq(wait_flag(port, a, "up", -1, 5000), 0);
     ck_assert_int_eq(count_in_file(log, "drained: removed"), 1);
     ck_assert_int_eq(count_in_file(log, "backend=127.0.0.2:"), posts_before + 2);
+
+    /* w3 thaws: its two are answered by it and counted off the right backend */
+    ck_assert_int_eq(kill(wb, SIGCONT), 0);
+    for (int i = 0; i < 2; i++) {
+        predict_read(on_b[i], worker, sizeof worker, 20000);
+        ck_assert_str_eq(worker, "w3");
+    }
+    ck_assert_int_eq(wait_flag(port, b, "up", 1, 5000), 0);
+    healthz(port, json, sizeof json);
+    ck_assert_msg(strstr(json, "\"in_flight\":0") != NULL && !strstr(json, "\"in_flight\":-"), "%s", json);
 
     /* the DNS server silent: a round now takes seconds (resolv.conf: 1 s x 2 attempts), on the resolver
      * thread; the loop answers all along and the name keeps its address */
