@@ -18,7 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #define MAX_ADDRS CHOOSE_MAX_BACKENDS    /* addresses kept per source */
@@ -75,7 +75,7 @@ struct discovery {
     int nsources, ncmd;                  /* sources: the ncmd --backend values, then the file's lines */
     struct source_state src[DISCOVERY_MAX_SOURCES];
     struct loop_timer tick, sweep;
-    int sigfd;
+    int hup[2];                          /* the SIGHUP self-pipe: read end, write end */
     bool busy;                           /* a round is out on the thread */
     bool again, reload;                  /* once it is back: another round; re-read the file first */
     bool dropped_logged;                 /* more addresses than backends, said once */
@@ -426,9 +426,9 @@ static void on_sighup(struct loop *l, int fd, int mask, void *data)
     (void)l;
     (void)mask;
     struct discovery *d = data;
-    struct signalfd_siginfo si;
+    char bytes[64];
     bool got = false;
-    for (int k = 0; k < 64 && read(fd, &si, sizeof si) == (ssize_t)sizeof si; k++)
+    for (int k = 0; k < 16 && read(fd, bytes, sizeof bytes) > 0; k++) /* several SIGHUPs: one reload */
         got = true;
     if (!got)
         return;
@@ -440,6 +440,35 @@ static void on_sighup(struct loop *l, int fd, int mask, void *data)
     }
     reload_file(d);
     start_round(d);
+}
+
+/* SIGHUP through a self-pipe, not a signalfd: a signalfd needs SIGHUP blocked in every thread, and a
+ * thread started before main (a sanitizer's, a library's) would still take it and die of it.  The
+ * handler runs on whatever thread gets the signal and only writes one byte. */
+static int hup_write_fd = -1; /* one discovery per process */
+
+static void on_hup_signal(int sig)
+{
+    (void)sig;
+    int saved = errno;
+    if (write(hup_write_fd, "h", 1) < 0) { /* full: a reload is pending anyway */
+    }
+    errno = saved;
+}
+
+static int watch_sighup(struct discovery *d)
+{
+    if (pipe2(d->hup, O_NONBLOCK | O_CLOEXEC) != 0)
+        return -1;
+    hup_write_fd = d->hup[1];
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_hup_signal;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    if (loop_watch(d->loop, d->hup[0], LOOP_READABLE, on_sighup, d) != 0)
+        return -1;
+    return sigaction(SIGHUP, &sa, NULL);
 }
 
 /* ---- start and stop ----------------------------------------------------------------------------------------- */
@@ -456,7 +485,7 @@ static int start_thread(struct discovery *d, char *err, size_t errlen)
     r->loop = d->loop;
     r->done = on_round_done;
     r->done_data = d;
-    /* The thread takes no signal: SIGHUP is the signalfd's, SIGTERM/SIGINT the main thread's. */
+    /* The thread takes no signal (SIGHUP, SIGTERM, SIGINT go to the main thread's handlers). */
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &old);
@@ -484,7 +513,7 @@ struct discovery *discovery_start(struct loop *l, struct chooser *c, const struc
         return NULL;
     }
     *d = (struct discovery){ .loop = l, .ch = c, .ops = ops, .ctx = ctx, .file = cfg->file,
-                             .interval_ms = cfg->interval_ms, .sigfd = -1 };
+                             .interval_ms = cfg->interval_ms, .hup = { -1, -1 } };
     char why[160];
     for (int k = 0; k < cfg->nbackends; k++) {
         struct source *s = &d->src[k].s;
@@ -516,11 +545,7 @@ struct discovery *discovery_start(struct loop *l, struct chooser *c, const struc
     reconcile(d, true);
     loop_timer_init(&d->tick, on_tick, d);
     loop_timer_init(&d->sweep, on_sweep, d);
-    sigset_t hup;
-    sigemptyset(&hup);
-    sigaddset(&hup, SIGHUP);
-    if (pthread_sigmask(SIG_BLOCK, &hup, NULL) != 0 || (d->sigfd = signalfd(-1, &hup, SFD_NONBLOCK | SFD_CLOEXEC)) < 0 ||
-        loop_watch(l, d->sigfd, LOOP_READABLE, on_sighup, d) != 0) {
+    if (watch_sighup(d) != 0) {
         snprintf(err, errlen, "cannot watch SIGHUP: %s", strerror(errno));
         discovery_stop(d);
         return NULL;
@@ -543,9 +568,12 @@ void discovery_stop(struct discovery *d)
         return;
     loop_timer_stop(d->loop, &d->tick);
     loop_timer_stop(d->loop, &d->sweep);
-    if (d->sigfd >= 0) {
-        loop_unwatch(d->loop, d->sigfd);
-        close(d->sigfd);
+    if (d->hup[0] >= 0) {
+        signal(SIGHUP, SIG_IGN); /* from now on a SIGHUP has nowhere to go: ignored, not fatal */
+        hup_write_fd = -1;
+        loop_unwatch(d->loop, d->hup[0]);
+        close(d->hup[0]);
+        close(d->hup[1]);
     }
     struct resolver *r = d->r;
     if (r) {

@@ -47,8 +47,8 @@ struct discovery_config {
 struct discovery;
 
 /* Checks and loads the sources, resolves them once (blocking: start-up only) adding every address
- * through ops->add, then starts the resolver thread, the interval and SIGHUP handling (SIGHUP is
- * blocked in the calling thread and read through a signalfd: call this before starting other threads).
+ * through ops->add, then starts the resolver thread, the interval and SIGHUP handling (a handler
+ * writing to a self-pipe the loop watches; one discovery per process).
  * Returns NULL with err filled when a source is malformed or the file cannot be read. */
 struct discovery *discovery_start(struct loop *l, struct chooser *c, const struct discovery_config *cfg,
                                   const struct discovery_ops *ops, void *ctx, char *err, size_t errlen);

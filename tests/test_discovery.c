@@ -73,19 +73,6 @@ static void write_file(const char *path, const char *text)
     ck_assert_int_eq(rename(tmp, path), 0); /* whole, never half-written, when a SIGHUP reads it */
 }
 
-static int count_in_file(const char *path, const char *needle)
-{
-    char *text;
-    size_t len;
-    if (sh_read_file(path, &text, &len) != 0)
-        return 0;
-    int n = 0;
-    for (const char *p = text; (p = strstr(p, needle)) != NULL; p += strlen(needle))
-        n++;
-    free(text);
-    return n;
-}
-
 /* The balancer's /healthz body into out (status 200 or 503). */
 static void healthz(int port, char *out, size_t cap)
 {
@@ -272,11 +259,11 @@ START_TEST(backends_file_reread_on_sighup)
     char where[PATH_MAX + 8];
     snprintf(where, sizeof where, "%s:2:", file);
     ck_assert_int_eq(kill(bal, SIGHUP), 0);
-    for (long long end = sh_now_ms() + 5000; count_in_file(log, where) == 0; usleep(50 * 1000))
+    for (long long end = sh_now_ms() + 5000; sh_count_in_file(log, where) == 0; usleep(50 * 1000))
         ck_assert_msg(sh_now_ms() < end, "no log line naming %s", where);
     usleep(300 * 1000);
-    ck_assert_int_eq(count_in_file(log, where), 1);
-    ck_assert_int_eq(count_in_file(log, "keeping the previous backends"), 1);
+    ck_assert_int_eq(sh_count_in_file(log, where), 1);
+    ck_assert_int_eq(sh_count_in_file(log, "keeping the previous backends"), 1);
     char json[8192];
     healthz(port, json, sizeof json);
     ck_assert_int_eq(backend_flag(json, a, "draining"), 0);
@@ -291,7 +278,7 @@ START_TEST(backends_file_reread_on_sighup)
         predict(port, worker, sizeof worker);
         ck_assert_str_eq(worker, "wb");
     }
-    ck_assert_int_eq(count_in_file(log, "drained: removed"), 1);
+    ck_assert_int_eq(sh_count_in_file(log, "drained: removed"), 1);
 }
 END_TEST
 
@@ -413,14 +400,14 @@ START_TEST(dns_name_with_addresses_that_come_and_go)
         }
     }
     ck_assert_int_eq(nheld, 2);
-    int posts_before = count_in_file(log, "backend=127.0.0.2:");
+    int posts_before = sh_count_in_file(log, "backend=127.0.0.2:");
     set_hosts(hosts, dns, "127.0.0.3 " NAME "\n", 1);
     ck_assert_int_eq(wait_flag(port, a, "draining", 1, 5000), 0);
     for (int i = 0; i < 6; i++) { /* no new request goes to the draining one */
         predict(port, worker, sizeof worker);
         ck_assert_str_eq(worker, "w3");
     }
-    ck_assert_int_eq(count_in_file(log, "backend=127.0.0.2:"), posts_before);
+    ck_assert_int_eq(sh_count_in_file(log, "backend=127.0.0.2:"), posts_before);
     char json[8192];
     healthz(port, json, sizeof json);
     ck_assert_msg(strstr(json, "\"in_flight\":2") != NULL, "w2's two requests are not in flight: %s", json);
@@ -437,8 +424,8 @@ START_TEST(dns_name_with_addresses_that_come_and_go)
         ck_assert_str_eq(worker, "w2");
     }
     ck_assert_int_eq(wait_flag(port, a, "up", -1, 5000), 0);
-    ck_assert_int_eq(count_in_file(log, "drained: removed"), 1);
-    ck_assert_int_eq(count_in_file(log, "backend=127.0.0.2:"), posts_before + 2);
+    ck_assert_int_eq(sh_count_in_file(log, "drained: removed"), 1);
+    ck_assert_int_eq(sh_count_in_file(log, "backend=127.0.0.2:"), posts_before + 2);
 
     /* w3 thaws: its two are answered by it and counted off the right backend */
     ck_assert_int_eq(kill(wb, SIGCONT), 0);
@@ -455,7 +442,7 @@ START_TEST(dns_name_with_addresses_that_come_and_go)
     ck_assert_int_eq(kill(dns, SIGSTOP), 0);
     static const char hz[] = "GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
     int polls = 0;
-    for (long long end = sh_now_ms() + 10000; count_in_file(log, "cannot be resolved") == 0; polls++) {
+    for (long long end = sh_now_ms() + 10000; sh_count_in_file(log, "cannot be resolved") == 0; polls++) {
         ck_assert_msg(sh_now_ms() < end, "the balancer never noticed the silent DNS server");
         struct sh_reply r;
         ck_assert_int_eq(sh_exchange(port, hz, sizeof hz - 1, &r, 1000), 0); /* within 1 s: the loop never waits */
@@ -465,11 +452,11 @@ START_TEST(dns_name_with_addresses_that_come_and_go)
         usleep(50 * 1000);
     }
     ck_assert_int_gt(polls, 5);
-    ck_assert_int_eq(count_in_file(log, "keeping its 1 addresses"), 1);
+    ck_assert_int_eq(sh_count_in_file(log, "keeping its 1 addresses"), 1);
     predict(port, worker, sizeof worker);
     ck_assert_str_eq(worker, "w3");
     ck_assert_int_eq(kill(dns, SIGCONT), 0);
-    for (long long end = sh_now_ms() + 10000; count_in_file(log, "resolves again") == 0; usleep(50 * 1000))
+    for (long long end = sh_now_ms() + 10000; sh_count_in_file(log, "resolves again") == 0; usleep(50 * 1000))
         ck_assert_msg(sh_now_ms() < end, "the balancer never saw the DNS server back");
 
     /* the name gone (NXDOMAIN): its last backend drains and /healthz says none is up; back, it rejoins */
