@@ -1,5 +1,6 @@
 /* balancer: the front door on :5000.  It serves the page (www/) and the study results, and forwards each
- * POST /submit or /predict to a healthy backend worker chosen by the policy (balance/choose.h; among the
+ * POST /submit or /predict, and each Open Inference Protocol request under /v2 but its health (answered
+ * here from the backends' health), to a healthy backend worker chosen by the policy (balance/choose.h; among the
  * first N the request asks for), retrying a failed try on another one, and relaying the answer.  Health
  * probes and the up/down rules are balance/health.h; which backends exist (DNS names re-resolved,
  * --backends-file on SIGHUP, drained before removal) is balance/discovery.h.  It never decodes an image; it looks into a
@@ -17,6 +18,7 @@
 #include "net/http_client.h"
 #include "net/loop.h"
 #include "net/cli.h"
+#include "net/oip.h"
 #include "balance/forward.h"
 #include "balance/results_index.h"
 #include "net/server.h"
@@ -97,6 +99,9 @@ static void usage(FILE *to)
             "                          a try that fails before any answer is retried on another backend\n"
             "  GET  /healthz           200 while a backend is up, else 503; JSON listing every backend\n"
             "  GET  /cluster.json      per backend: up, in flight, tries and p50/p99 over the last minute\n"
+            "  /v2/...                 the Open Inference Protocol (KServe v2), forwarded like /predict;\n"
+            "                          GET /v2/health/live and /v2/health/ready answered here (ready: 200\n"
+            "                          while a backend is up, else 400)\n"
             "  GET  /examples/         JSON list of example pictures (--examples); /examples/FILE each\n"
             "  OPTIONS (any path)      CORS preflight: 200 for the --cors origin, else 403\n"
             "options (--port defaults to 5000):\n"
@@ -518,8 +523,13 @@ static void handle(struct srv_conn *c, struct srv_request *r, void *data)
     (void)data;
     struct http_str path = r->http.path, method = r->http.method;
     bool get = http_str_eq(method, "GET") || http_str_eq(method, "HEAD"); /* the server drops HEAD's body */
+    enum oip_health health = oip_health_path(path);
     if (http_str_eq(method, "OPTIONS")) {
         cors_preflight(c, r);
+    } else if (health != OIP_NOT_HEALTH) { /* the protocol's health is the balancer's own */
+        oip_answer_health(c, r, health == OIP_LIVE || choose_count_up(&B.choose) > 0, extra_for(c, NULL));
+    } else if (oip_path(path)) { /* the rest of /v2 (metadata, infer) is the workers' */
+        forward(c, r);
     } else if (http_str_eq(path, "/submit") || http_str_eq(path, "/predict")) {
         if (http_str_eq(method, "POST"))
             forward(c, r);

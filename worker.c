@@ -17,6 +17,7 @@
 #include "nn/nn.h"
 #include "nn/image/image.h"
 #include "infer/answer_html.h"
+#include "infer/oip.h"
 #include "net/cli.h"
 #include "infer/queue.h"
 #include "net/server.h"
@@ -30,6 +31,7 @@ struct worker {
     char id[128];              /* "host:port", reported in every answer */
     const char *isa;           /* the engine's kernel path (nn_isa), reported by /healthz */
     struct buf json;           /* scratch for building answers (loop thread only) */
+    struct oip oip;            /* the Open Inference Protocol's /v2 routes */
 };
 
 static void usage(FILE *to)
@@ -40,6 +42,8 @@ static void usage(FILE *to)
             "  POST /predict   image as multipart field 'image' or as the raw body -> JSON top-5\n"
             "                  (an HTML page instead when Accept prefers text/html: a browser form)\n"
             "  GET  /healthz   200 when the model is loaded\n"
+            "  /v2/...         the Open Inference Protocol (KServe v2): health, metadata and\n"
+            "                  POST /v2/models/" OIP_MODEL_NAME "/infer (see the README)\n"
             "options:\n"
             "  --model FILE          the .tflite model\n"
             "  --threads N           threads one inference uses (default 1)\n"
@@ -125,7 +129,10 @@ static void on_classified(struct infer_job *job, void *data)
     } else {
         /* A browser that posted the plain form (no JavaScript) gets a page; everyone else JSON. */
         bool html = http_accepts_html(http_find_header(r->headers, r->http.num_headers, "Accept"));
+        bool oip = job->tag == OIP_TAG;
+        html = html && !oip;
         int rc = job->result.k < 1 ? -1
+                 : oip             ? oip_format(&w->oip, job, &w->json)
                  : html            ? answer_html(&w->json, &job->result, w->id, job->total_ms)
                                    : format_answer(w, job);
         if (rc != 0) {
@@ -195,6 +202,18 @@ static bool caller_still_there(void *owner)
     return !srv_conn_peer_closed(owner);
 }
 
+/* Sends a job (its bytes set) down the pipeline for the request on c. */
+static void run_job(struct worker *w, struct srv_conn *c, struct srv_request *r, struct infer_job *job)
+{
+    job->owner = c;
+    /* A request from the balancer carries its deadline; the balancer closes the connection when it gives
+     * up on a try, so its EOF also means nobody waits.  (A direct client may half-close and still wait.) */
+    job->budget_ms = deadline_budget(r);
+    if (job->budget_ms)
+        job->still_wanted = caller_still_there;
+    iq_submit(w->queue, job);
+}
+
 static void predict(struct worker *w, struct srv_conn *c, struct srv_request *r)
 {
     const char *bytes;
@@ -208,13 +227,7 @@ static void predict(struct worker *w, struct srv_conn *c, struct srv_request *r)
     }
     job->bytes = bytes;
     job->len = len;
-    job->owner = c;
-    /* A request from the balancer carries its deadline; the balancer closes the connection when it gives
-     * up on a try, so its EOF also means nobody waits.  (A direct client may half-close and still wait.) */
-    job->budget_ms = deadline_budget(r);
-    if (job->budget_ms)
-        job->still_wanted = caller_still_there;
-    iq_submit(w->queue, job);
+    run_job(w, c, r, job);
 }
 
 /* {"status":"ok","worker":"host:port","isa":"avx512","in_queue":N,"abandoned":N}: 200 once the model is
@@ -249,6 +262,10 @@ static void handle(struct srv_conn *c, struct srv_request *r, void *data)
             healthz(w, c);
         else
             srv_respond_error(c, ERR_METHOD_NOT_ALLOWED, "use GET", "Allow: GET, HEAD\r\n");
+    } else if (oip_path(path)) {
+        struct infer_job *job = oip_handle(&w->oip, c, r);
+        if (job)
+            run_job(w, c, r, job);
     } else {
         srv_respond_error(c, ERR_NOT_FOUND, "try POST /predict or GET /healthz", NULL);
     }
@@ -322,7 +339,7 @@ int main(int argc, char **argv)
     }
     struct loop *l = loop_create(cli_fd_budget(PROG, &o.srv, 1));
     struct worker w = { .isa = nn_isa(models[0]) };
-    buf_init(&w.json, 16 * 1024);
+    buf_init(&w.json, 64 * 1024); /* the protocol's 1001 probabilities take about 15 KB */
     struct iq_config qc = { .capacity = (int)o.queue, .decoders = (int)o.decoders, .engines = (int)o.engines,
                             .batch_max = (int)o.batch_max, .batch_delay_ms = (int)o.batch_delay_ms };
     if (l)
@@ -330,7 +347,7 @@ int main(int argc, char **argv)
     else
         for (int i = 0; i < o.engines; i++)
             nn_free(models[i]);
-    if (!w.queue) {
+    if (!w.queue || oip_init(&w.oip, w.queue, models[0], w.id) != 0) {
         fprintf(stderr, PROG ": cannot start the event loop or the inference threads\n");
         return 1;
     }
@@ -359,6 +376,7 @@ int main(int argc, char **argv)
     iq_destroy(w.queue); /* first: the running job reads a connection's buffer */
     srv_destroy(s);
     loop_destroy(l);
+    oip_free(&w.oip);
     buf_free(&w.json);
     return rc == 0 ? 0 : 1;
 }

@@ -97,7 +97,7 @@ int forward_response_head(const struct http_response *res, const char *raw, stru
     if (!eol)
         return -1;
     int rc = buf_append(out, raw, (size_t)(eol - raw) + 1); /* the status line exactly as sent */
-    rc |= append_headers(out, res->headers, res->num_headers, NULL);
+    rc |= append_headers(out, res->headers, res->num_headers, HTTP_ALWAYS_HEADER_NAME); /* the relay adds ours */
     rc |= buf_printf(out, "Via: 1.%d " VIA "\r\n", res->minor_version);
     return rc == 0 ? 0 : -1;
 }

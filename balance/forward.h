@@ -21,7 +21,8 @@
 int forward_request_head(const struct srv_request *r, struct buf *out);
 
 /* Replaces out's content with the status line and end-to-end headers of a backend's answer (no blank
- * line, no Connection/Content-Length: srv_respond_relay adds them).  raw is the whole answer. */
+ * line, no Connection/Content-Length/X-Content-Type-Options: srv_respond_relay adds them).  raw is the whole
+ * answer. */
 int forward_response_head(const struct http_response *res, const char *raw, struct buf *out);
 
 /* The answer's body: a view into raw when it is not chunked, else decoded into scratch.  0 or -1. */

@@ -171,14 +171,21 @@ struct http_response_head {
     const char *extra;          /* NULL, or preformatted "Name: value\r\n" lines */
 };
 
-/* Writes the status line, headers and the blank line.  Returns bytes written, or -1 if it does not fit
- * (the buffer content is then unspecified). */
+/* Headers every final answer the servers send carries (http_write_head writes them; a relayed answer
+ * gets them from srv_respond_relay, its backend's own copy dropped by the balancer): the browser must
+ * not guess another type than Content-Type says (a JSON error shown as HTML, an upload sniffed as script). */
+#define HTTP_ALWAYS_HEADERS "X-Content-Type-Options: nosniff\r\n"
+#define HTTP_ALWAYS_HEADER_NAME "X-Content-Type-Options"
+
+/* Writes the status line, headers (HTTP_ALWAYS_HEADERS among them for a status >= 200) and the blank
+ * line.  Returns bytes written, or -1 if it does not fit (the buffer content is then unspecified). */
 ssize_t http_write_head(char *buf, size_t cap, const struct http_response_head *h);
 /* A whole response: head (with Content-Length = body_len) followed by body.  (The server builds its
  * answers in its own buffers; these two whole-response writers serve tests and small tools.) */
 ssize_t http_write_response(char *buf, size_t cap, int status, const char *content_type,
                             const void *body, size_t body_len, bool keep_alive);
-/* A JSON error body {"error":code,"detail":detail}\n; detail NULL (or too long for cap) = fallback.
+/* A JSON error body {"error":code,"detail":detail}\n (code NULL: {"error":detail}\n, the Open Inference
+ * Protocol's shape); detail NULL (or too long for cap) = fallback.
  * Returns bytes written or -1.  The server's error answers and http_write_error both use it. */
 ssize_t http_error_json(char *buf, size_t cap, const char *code, const char *detail, const char *fallback);
 /* A whole JSON error response: status with body {"error":"<code>","detail":"<detail>"} (+ "\n"),

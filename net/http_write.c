@@ -64,6 +64,8 @@ ssize_t http_write_head(char *buf, size_t cap, const struct http_response_head *
         return -1;
     if (h->status >= 200 && put_header(buf, cap, &o, "Connection", h->keep_alive ? "keep-alive" : "close") < 0)
         return -1;
+    if (h->status >= 200 && put_raw(buf, cap, &o, HTTP_ALWAYS_HEADERS, sizeof HTTP_ALWAYS_HEADERS - 1) < 0)
+        return -1;
     if (h->extra && put_raw(buf, cap, &o, h->extra, strlen(h->extra)) < 0)
         return -1;
     if (put_raw(buf, cap, &o, "\r\n", 2) < 0)

@@ -27,6 +27,7 @@
 
 #include "net/buf.h"
 #include "net/html.h"
+#include "net/oip.h"
 #include "net/sock.h"
 
 #define READ_CHUNK (64u * 1024)
@@ -76,6 +77,7 @@ struct srv_conn {
     bool peer_eof;            /* the client has shut its side: answer what is whole, then close */
     bool close_after;         /* close once the current answer is out */
     bool head_only;           /* the request is HEAD: answers carry their headers but no body */
+    bool message_errors;      /* the request is the Open Inference Protocol's: errors as {"error":"<message>"} */
     /* the request being read or handled */
     bool head_done;
     bool request_valid;       /* req holds a parsed request (for the access log) */
@@ -282,6 +284,7 @@ static void conn_answered(struct srv_conn *c, int status, size_t body_len)
     c->head_done = false;
     c->request_valid = false;
     c->head_only = false;
+    c->message_errors = false;
     c->state = CONN_WRITING;
     conn_arm(c, c->srv->cfg.timeout_ms);
     if (loop_timer_arm(c->srv->loop, &c->flush, 0) != 0)
@@ -302,7 +305,7 @@ static void respond_error_now(struct srv_conn *c, enum err_code e, const char *d
     int status = info->status;
     uncharge(c); /* the request body is dropped */
     /* A browser that posted the plain form (no JavaScript) gets a page it can show; everyone else JSON. */
-    if (c->request_valid && !c->head_only &&
+    if (c->request_valid && !c->head_only && !c->message_errors &&
         http_accepts_html(http_find_header(c->req.headers, c->req.http.num_headers, "Accept"))) {
         struct buf page;
         buf_init(&page, 8192);
@@ -319,7 +322,7 @@ static void respond_error_now(struct srv_conn *c, enum err_code e, const char *d
         c->out.end = c->out.start + keep; /* fall back to the small JSON body */
     }
     char body[768];
-    ssize_t n = http_error_json(body, sizeof body, info->code, detail, info->meaning);
+    ssize_t n = http_error_json(body, sizeof body, c->message_errors ? NULL : info->code, detail, info->meaning);
     if (n < 0)
         n = 0;
     size_t keep = buf_len(&c->out); /* a length: appending may compact the buffer */
@@ -417,7 +420,7 @@ void srv_respond_relay(struct srv_conn *c, int status, const char *head, size_t 
     }
     size_t keep = buf_len(&c->out); /* a length: appending may compact the buffer */
     int ok = buf_append(&c->out, head, head_len) == 0 &&
-             buf_printf(&c->out, "Content-Length: %zu\r\nConnection: %s\r\n\r\n", body_len,
+             buf_printf(&c->out, "Content-Length: %zu\r\nConnection: %s\r\n" HTTP_ALWAYS_HEADERS "\r\n", body_len,
                         c->close_after ? "close" : "keep-alive") == 0 &&
              append_body(c, body, body_len) == 0;
     if (!ok) {
@@ -505,6 +508,9 @@ static int read_head(struct srv_conn *c)
         }
         return 0;
     }
+    /* A request line under /v2 gets its errors in the protocol's shape from here on, a 413 for its
+     * Content-Length or a bad header included (the path is empty when the request line itself failed). */
+    c->message_errors = oip_path(c->req.http.path);
     if (rc < 0) {
         conn_fail(c, err_for_status(-rc), c->req.http.error);
         return -1;

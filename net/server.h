@@ -96,7 +96,7 @@ void srv_respond_borrowed(struct srv_conn *c, int status, const char *content_ty
 void srv_respond_error(struct srv_conn *c, enum err_code e, const char *detail, const char *extra);
 /* A response built elsewhere: head lines (status line and headers without Connection/Content-Length and
  * without the blank line) plus a body of exactly body_len bytes (copied).  Content-Length and this
- * connection's Connection header are added here.  Used to relay a backend's answer. */
+ * connection's Connection header and HTTP_ALWAYS_HEADERS are added here.  Used to relay a backend's answer. */
 void srv_respond_relay(struct srv_conn *c, int status, const char *head, size_t head_len,
                        const char *body, size_t body_len);
 

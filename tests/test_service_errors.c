@@ -435,13 +435,9 @@ END_TEST
 /* A worker that dies: 502 while it is down, answers again once it is back on the same port. */
 START_TEST(balancer_recovers_when_a_worker_comes_back)
 {
-    int wport = sh_free_port();
+    int wport;
     pid_t pid;
-    ck_assert_int_eq(service_worker_on(&svc, wport, &pid), 0);
-    char backend[32];
-    snprintf(backend, sizeof backend, "127.0.0.1:%d", wport);
-    const char *backends[] = { backend };
-    int port = service_extra_balancer(&svc, backends, 1, NULL);
+    int port = service_balancer_over_own_worker(&svc, NULL, &wport, &pid);
     ck_assert_int_gt(port, 0);
     post_raw(port, "/predict", "", 0, 400, "empty_image"); /* reaches the worker: keeps a pooled connection */
     sh_stop(pid);
