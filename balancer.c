@@ -18,19 +18,21 @@
 #include "net/http_client.h"
 #include "net/loop.h"
 #include "net/cli.h"
+#include "net/metrics.h"
 #include "net/oip.h"
 #include "balance/forward.h"
-#include "balance/results_index.h"
+#include "balance/file_cache.h"
 #include "net/server.h"
 #include "balance/static_files.h"
 #include "balance/choose.h"
+#include "balance/backend_stats.h"
 #include "balance/cluster.h"
 #include "balance/health.h"
 #include "balance/discovery.h"
 
 #define PROG "balancer"
 #define MAX_BACKENDS 64
-#define MAX_STATIC_FILE (16u * 1024 * 1024)
+#define SCRATCH_MAX (1024u * 1024) /* forwarded heads, the health report, /metrics (about 2 KB a backend) */
 /* A healthy worker at its queue bound (16 waiting + 1 running, about 20 ms each here) answers within
  * about 0.35 s; 2 s leaves room for a machine five times slower and still fails over well before the
  * whole request's --backend-timeout. */
@@ -43,7 +45,7 @@ struct backend {
     struct loop_timer probe_timer;
     bool probing;
     int index;                    /* in B.choose */
-    struct cluster_backend stats; /* the live panel's numbers (GET /cluster.json) */
+    struct backend_stats stats;   /* GET /metrics's and the live panel's (GET /cluster.json) numbers */
 };
 
 /* One forwarded request across its tries.  A fixed pool (one per possible client connection). */
@@ -61,6 +63,23 @@ struct fwd {
     struct fwd *next, *prev;      /* free list (next only), or the queue of requests waiting for a slot */
 };
 
+/* GET /metrics's request routes: the last one is every other path (the page's files, 404s). */
+static const char *const routes[] = { "/submit", "/predict", "/healthz", "/metrics", "/cluster.json", "/results",
+                                      "/examples", "/v2", "files" };
+#define NROUTES (int)(sizeof routes / sizeof routes[0])
+
+/* Requests answered without a worker's answer, by why (the server counts memory_budget itself). */
+enum refusal { REFUSED_QUEUE_FULL, REFUSED_NO_BACKEND_UP, REFUSED_NO_WORKER_ANSWERED, REFUSED_DEADLINE, NREFUSALS };
+static const char *const refusal_names[NREFUSALS] = { "queue_full", "no_backend_up", "no_worker_answered",
+                                                      "deadline" };
+
+/* Loop thread only; per-backend counts are in each struct backend (balance/backend_stats.h). */
+struct balancer_metrics {
+    struct met_requests requests;
+    struct met_hist request;
+    uint64_t refused[NREFUSALS];
+};
+
 struct settings {
     int retries, max_fails, queue_max;
     uint64_t try_timeout_ms, backend_timeout_ms, probe_interval_ms, probe_timeout_ms;
@@ -68,6 +87,8 @@ struct settings {
 
 struct balancer {
     struct loop *loop;
+    struct srv *srv;
+    struct balancer_metrics m;
     struct chooser choose;
     struct backend backends[MAX_BACKENDS];
     struct settings set;
@@ -75,15 +96,11 @@ struct balancer {
     int nfwds;                    /* one per possible client connection (--max-conns) */
     struct fwd *waiting, *waiting_tail;   /* every backend at --max-per-backend: FIFO, bounded */
     int nwaiting;
-    struct static_root www;
-    const char *results_dir;
-    struct static_root results;   /* valid when has_results */
-    bool has_results;
-    const char *examples_dir;     /* --examples, or NULL */
-    struct static_root examples;
+    struct file_cache *files;     /* www/, results/, --examples and their listings (balance/file_cache.h) */
+    struct fc_source www, results, results_index, examples, examples_list; /* examples: .dir NULL = none */
     const char *cors_origin;      /* --cors, or NULL */
     char cors_headers[320];       /* the Access-Control-Allow-Origin lines for an allowed Origin */
-    struct buf scratch;           /* file contents, forwarded heads (loop thread only) */
+    struct buf scratch;           /* forwarded heads, the health and cluster reports (loop thread only) */
     struct cluster_rate rate;     /* forwarded requests answered, per second */
     struct discovery *disc;
 };
@@ -98,6 +115,7 @@ static void usage(FILE *to)
             "                          with ?backends=N or the form field number_backend_servers=N);\n"
             "                          a try that fails before any answer is retried on another backend\n"
             "  GET  /healthz           200 while a backend is up, else 503; JSON listing every backend\n"
+            "  GET  /metrics           Prometheus metrics (text format 0.0.4; see the README's Metrics)\n"
             "  GET  /cluster.json      per backend: up, in flight, tries and p50/p99 over the last minute\n"
             "  /v2/...                 the Open Inference Protocol (KServe v2), forwarded like /predict;\n"
             "                          GET /v2/health/live and /v2/health/ready answered here (ready: 200\n"
@@ -115,6 +133,8 @@ static void usage(FILE *to)
             "  --www DIR             the page's folder (default www)\n"
             "  --results DIR         the studies' output folder (default results)\n"
             "  --examples DIR        pictures the page offers as examples (default: none)\n"
+            "  --cache-mb MB         memory for the files and listings served, read once and shared by\n"
+            "                        every client (default %d; a file over a quarter of it gets 500)\n"
             "  --cors ORIGIN         let pages from ORIGIN (e.g. http://localhost:8080, or *) call the API\n"
             "  --backend-timeout MS  the whole request, all tries, must be answered within MS (else 504)\n"
             "                        (default 30000)\n"
@@ -132,7 +152,8 @@ static void usage(FILE *to)
             "  --probe-timeout MS    a probe must be answered within MS (default %d)\n"
             "  --slow-start MS       a backend back up gets a share rising from 1/10 to full over MS\n"
             "                        (default %d)\n",
-            DISCOVERY_DEFAULT_INTERVAL_MS, DEFAULT_TRY_TIMEOUT_MS, HEALTH_DEFAULT_MAX_FAILS, HEALTH_DEFAULT_INTERVAL_MS,
+            DISCOVERY_DEFAULT_INTERVAL_MS, FC_DEFAULT_CACHE_MB, DEFAULT_TRY_TIMEOUT_MS, HEALTH_DEFAULT_MAX_FAILS,
+            HEALTH_DEFAULT_INTERVAL_MS,
             HEALTH_DEFAULT_PROBE_TIMEOUT_MS, HEALTH_DEFAULT_SLOW_START_MS);
     cli_server_usage(to);
     fprintf(to, "  --help                this text\n"
@@ -232,6 +253,18 @@ static void dispatch_waiting(void)
     }
 }
 
+static struct backend_stats *stats_of(int i)
+{
+    return &((struct backend *)B.choose.b[i].data)->stats;
+}
+
+/* stats[i] of every backend, in the chooser's order (for /metrics and /cluster.json). */
+static void all_stats(const struct backend_stats *stats[])
+{
+    for (int i = 0; i < B.choose.n; i++)
+        stats[i] = stats_of(i);
+}
+
 static void log_change(int i, const char *why)
 {
     const struct choose_backend *b = &B.choose.b[i];
@@ -242,8 +275,10 @@ static void log_change(int i, const char *why)
 /* A try or a probe on backend i ended. */
 static void report(int i, bool ok, const char *why)
 {
-    if (health_report(&B.choose, i, ok, B.set.max_fails, loop_now_ms(B.loop)))
+    if (health_report(&B.choose, i, ok, B.set.max_fails, loop_now_ms(B.loop))) {
+        stats_of(i)->ejections += !B.choose.b[i].up;
         log_change(i, ok ? NULL : why);
+    }
 }
 
 /* Every try failed without an answer (and the budget is spent or nobody else is up): 503, come back
@@ -252,6 +287,7 @@ static void answer_unavailable(struct fwd *f)
 {
     char detail[96];
     snprintf(detail, sizeof detail, "no worker could answer (%d tried)", f->tries);
+    B.m.refused[f->timed_out ? REFUSED_DEADLINE : REFUSED_NO_WORKER_ANSWERED]++;
     if (f->timed_out)
         srv_respond_error(f->conn, ERR_BACKEND_TIMEOUT, detail, extra_for(f->conn, NULL));
     else
@@ -264,6 +300,7 @@ static void answer_deadline(struct fwd *f)
     char detail[96];
     snprintf(detail, sizeof detail, "no worker answered within %llu ms (%d tried)",
              (unsigned long long)B.set.backend_timeout_ms, f->tries);
+    B.m.refused[REFUSED_DEADLINE]++;
     srv_respond_error(f->conn, ERR_BACKEND_TIMEOUT, detail, extra_for(f->conn, NULL));
     fwd_done(f);
 }
@@ -278,7 +315,7 @@ static void on_deadline(struct loop *l, void *data)
         http_call_cancel(f->call);
         f->call = NULL;
         B.choose.b[f->last].in_flight--; /* not a health failure: it had less than its --try-timeout */
-        cluster_record_try(&((struct backend *)B.choose.b[f->last].data)->stats, loop_now_ms(l), false, 0);
+        bstats_cancelled(stats_of(f->last), loop_now_ms(l));
         discovery_try_ended(B.disc, f->last);
     } else if (f->queued) {
         queue_remove(f);
@@ -297,11 +334,11 @@ static void on_try_done(void *data, const struct http_client_result *r)
     discovery_try_ended(B.disc, i);
     /* The worker says, in a whole answer, that it did not run the job: another backend may do better. */
     bool refused = r->res && (r->res->status == 502 || r->res->status == 503 || r->res->status == 504);
+    bstats_ended(stats_of(i), loop_now_ms(B.loop), r->res && !refused, r->elapsed_ns);
+    if (r->res)
+        forward_log_timings(r->res, &f->req->log);
     report(i, r->res && !refused, r->res ? "answered 5xx" : r->detail);
-    cluster_record_try(&((struct backend *)B.choose.b[i].data)->stats, loop_now_ms(B.loop), r->res && !refused,
-                       r->elapsed_ns);
     f->timed_out = r->error == HTTP_CLIENT_TIMEOUT;
-    snprintf(f->req->note, sizeof f->req->note, "backend=%s tries=%d", B.choose.b[i].name, f->tries);
     /* A failure after part of an answer is never retried: the worker may have run the job. */
     bool retriable = refused || (!r->res && !r->answer_started);
     if (retriable && f->tries <= B.set.retries && loop_now_ms(B.loop) < f->deadline_ms) {
@@ -344,12 +381,14 @@ static void try_next(struct fwd *f)
         return;
     }
     if (i < 0) {
-        if (i == CHOOSE_ALL_BUSY)
+        if (i == CHOOSE_ALL_BUSY) {
+            B.m.refused[REFUSED_QUEUE_FULL]++;
             srv_respond_error(c, ERR_SERVER_BUSY, "every worker is at its limit and the queue is full; try again shortly",
                               "Retry-After: 1\r\n");
-        else if (f->tries == 0)
+        } else if (f->tries == 0) {
+            B.m.refused[REFUSED_NO_BACKEND_UP]++;
             srv_respond_error(c, ERR_NO_WORKER_UP, "no worker is up; try again shortly", extra_for(c, "Retry-After: 1\r\n"));
-        else {
+        } else {
             answer_unavailable(f);
             return;
         }
@@ -368,7 +407,8 @@ static void try_next(struct fwd *f)
     struct backend *be = B.choose.b[i].data;
     f->tries++;
     f->last = i;
-    snprintf(f->req->note, sizeof f->req->note, "backend=%s tries=%d", B.choose.b[i].name, f->tries);
+    f->req->log.tries = f->tries;
+    snprintf(f->req->log.worker, sizeof f->req->log.worker, "%s", B.choose.b[i].name);
     f->call = http_client_send(be->client, buf_ptr(&B.scratch), buf_len(&B.scratch), f->req->body, f->req->body_len,
                                B.set.try_timeout_ms, on_try_done, f);
     if (!f->call) {
@@ -377,6 +417,7 @@ static void try_next(struct fwd *f)
         return;
     }
     B.choose.b[i].in_flight++;
+    bstats_sent(stats_of(i), f->tries > 1);
 }
 
 static void forward(struct srv_conn *c, struct srv_request *r)
@@ -444,11 +485,71 @@ static void healthz(struct srv_conn *c)
                 extra_for(c, up ? NULL : "Retry-After: 1\r\n"));
 }
 
+/* ---- metrics ------------------------------------------------------------------------------------------ */
+
+static bool has_prefix(struct http_str s, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    return s.len >= n && memcmp(s.p, prefix, n) == 0 && (s.len == n || s.p[n] == '/');
+}
+
+static void on_answer(void *data, const struct srv_answer *a)
+{
+    (void)data;
+    int route = NROUTES - 1;
+    if (a->req) {
+        route = met_route(routes, NROUTES, a->req->http.path);
+        for (int k = 5; k <= 7 && route == NROUTES - 1; k++) /* /results/STUDY/FILE, /examples/FILE, /v2/... */
+            route = has_prefix(a->req->http.path, routes[k]) ? k : route;
+    }
+    met_count_request(&B.m.requests, route, a->status);
+    if (a->req) /* a request that never arrived whole has no duration */
+        met_observe(&B.m.request, a->seconds);
+}
+
+/* GET /metrics: see the README's metrics list. */
+static void metrics(struct srv_conn *c)
+{
+    struct buf *b = &B.scratch;
+    struct srv_stats ss;
+    srv_stats(B.srv, &ss);
+    buf_clear(b);
+    int rc = met_write_requests(b, "imgrec_balancer_requests_total", "Requests answered, by route and status code.",
+                                routes, NROUTES, &B.m.requests);
+    rc |= met_write_family(b, "imgrec_balancer_request_duration_seconds", "histogram",
+                           "Time from a whole request to its answer.");
+    rc |= met_write_hist(b, "imgrec_balancer_request_duration_seconds", NULL, &B.m.request);
+    rc |= met_write_family(b, "imgrec_balancer_refusals_total", "counter",
+                           "Requests answered without a worker's answer: queue_full (every backend at "
+                           "--max-per-backend and the queue full), memory_budget (--max-memory), no_backend_up, "
+                           "no_worker_answered (every try failed), deadline (--backend-timeout or a silent last try).");
+    for (int k = 0; k <= NREFUSALS; k++) {
+        char labels[64];
+        met_label(labels, sizeof labels, 0, "reason", k < NREFUSALS ? refusal_names[k] : "memory_budget");
+        rc |= met_write_sample(b, "imgrec_balancer_refusals_total", labels,
+                               k < NREFUSALS ? (double)B.m.refused[k] : (double)ss.over_memory);
+    }
+    rc |= met_write_family(b, "imgrec_balancer_queue_depth", "gauge",
+                           "Requests waiting for a backend below --max-per-backend.");
+    rc |= met_write_sample(b, "imgrec_balancer_queue_depth", NULL, B.nwaiting);
+    const struct backend_stats *stats[CHOOSE_MAX_BACKENDS];
+    all_stats(stats);
+    rc |= bstats_write(&B.choose, stats, b);
+    rc |= met_write_server(b, &ss);
+    rc |= met_write_process(b);
+    if (rc != 0)
+        srv_respond_error(c, ERR_INTERNAL, "the metrics do not fit the buffer", NULL);
+    else
+        srv_respond(c, 200, MET_CONTENT_TYPE, buf_ptr(b), buf_len(b), extra_for(c, NULL));
+}
+
 static void cluster(struct srv_conn *c)
 {
+    const struct backend_stats *all[CHOOSE_MAX_BACKENDS];
     const struct cluster_backend *stats[CHOOSE_MAX_BACKENDS];
+    all_stats(all);
     for (int i = 0; i < B.choose.n; i++)
-        stats[i] = &((const struct backend *)B.choose.b[i].data)->stats;
+        stats[i] = &all[i]->minute;
     if (cluster_json(&B.choose, stats, &B.rate, loop_now_ms(B.loop), &B.scratch) != 0)
         srv_respond_error(c, ERR_INTERNAL, "the cluster report is too large", extra_for(c, NULL));
     else
@@ -456,66 +557,26 @@ static void cluster(struct srv_conn *c)
                     extra_for(c, "Cache-Control: no-store\r\n"));
 }
 
-/* ---- files ------------------------------------------------------------------------------------------ */
+/* ---- files: every one through the cache, so the loop never reads the disk ---------------------------- */
 
-static void serve_file(struct srv_conn *c, const struct static_root *root, struct http_str path)
-{
-    char real[PATH_MAX];
-    int rc = static_resolve(root, path, real, sizeof real);
-    if (rc == 0)
-        rc = static_read(real, &B.scratch, MAX_STATIC_FILE);
-    if (rc == -400)
-        srv_respond_error(c, ERR_BAD_PATH, "the path has a malformed %-escape", NULL);
-    else if (rc == -404)
-        srv_respond_error(c, ERR_NOT_FOUND, NULL, NULL);
-    else if (rc != 0)
-        srv_respond_error(c, ERR_FILE_UNREADABLE, NULL, NULL);
-    else
-        srv_respond(c, 200, static_content_type(real), buf_ptr(&B.scratch), buf_len(&B.scratch),
-                    "Cache-Control: no-cache\r\n");
-}
+/* Study results: only what the studies write for people (never a log, whatever lands in the folder). */
+static const char *const results_allow[] = { "csv", "md", "png", "svg", "json", "txt", NULL };
 
+/* /results/: the index; /results/STUDY/FILE: one of its files. */
 static void serve_results(struct srv_conn *c, struct http_str path)
 {
     struct http_str rest = http_str_from(path.p + strlen("/results"), path.len - strlen("/results"));
-    if (rest.len <= 1) { /* "/results" or "/results/": the index */
-        if (results_index_json(B.results_dir, &B.scratch) != 0)
-            srv_respond_error(c, ERR_INDEX_TOO_LARGE, NULL, NULL);
-        else
-            srv_respond(c, 200, "application/json", buf_ptr(&B.scratch), buf_len(&B.scratch),
-                        "Cache-Control: no-cache\r\n");
-        return;
-    }
-    /* The folder may appear after start-up (a study ran): resolve it lazily. */
-    char err[128];
-    if (!B.has_results)
-        B.has_results = static_root_init(&B.results, B.results_dir, err, sizeof err) == 0;
-    if (!B.has_results) {
-        srv_respond_error(c, ERR_NOT_FOUND, "no study results yet", NULL);
-        return;
-    }
-    serve_file(c, &B.results, rest);
+    fc_serve(B.files, c, rest.len <= 1 ? &B.results_index : &B.results, rest);
 }
 
 /* /examples/: the list of --examples pictures; /examples/FILE: one of them. */
 static void serve_examples(struct srv_conn *c, struct http_str path)
 {
     struct http_str rest = http_str_from(path.p + strlen("/examples"), path.len - strlen("/examples"));
-    if (!B.examples_dir)
+    if (!B.examples.dir)
         srv_respond_error(c, ERR_NOT_FOUND, "no example pictures (the balancer has no --examples DIR)", NULL);
-    else if (rest.len > 1)
-        serve_file(c, &B.examples, rest);
-    else if (results_files_json(B.examples_dir, "examples", &B.scratch) != 0)
-        srv_respond_error(c, ERR_INDEX_TOO_LARGE, NULL, NULL);
     else
-        srv_respond(c, 200, "application/json", buf_ptr(&B.scratch), buf_len(&B.scratch),
-                    "Cache-Control: no-cache\r\n");
-}
-
-static bool has_prefix(struct http_str s, const char *prefix)
-{
-    size_t n = strlen(prefix);
-    return s.len >= n && memcmp(s.p, prefix, n) == 0 && (s.len == n || s.p[n] == '/');
+        fc_serve(B.files, c, rest.len <= 1 ? &B.examples_list : &B.examples, rest);
 }
 
 static void handle(struct srv_conn *c, struct srv_request *r, void *data)
@@ -539,6 +600,8 @@ static void handle(struct srv_conn *c, struct srv_request *r, void *data)
         srv_respond_error(c, ERR_METHOD_NOT_ALLOWED, "use GET", "Allow: GET, HEAD\r\n");
     } else if (http_str_eq(path, "/healthz")) {
         healthz(c);
+    } else if (http_str_eq(path, "/metrics")) {
+        metrics(c);
     } else if (http_str_eq(path, "/cluster.json")) {
         cluster(c);
     } else if (has_prefix(path, "/results")) {
@@ -546,7 +609,7 @@ static void handle(struct srv_conn *c, struct srv_request *r, void *data)
     } else if (has_prefix(path, "/examples")) {
         serve_examples(c, path);
     } else {
-        serve_file(c, &B.www, path);
+        fc_serve(B.files, c, &B.www, path);
     }
 }
 
@@ -605,6 +668,7 @@ static void backend_remove(void *ctx, int i)
 
 struct options {
     const char *www, *results, *examples, *cors;
+    long cache_mb;
     const char *backends[MAX_BACKENDS];
     int nbackends;
     const char *backends_file;
@@ -630,7 +694,7 @@ static int add_backends(struct options *o, char *arg)
 }
 
 /* long options only: no letter to collide with CLI_SERVER_LONGOPTS ('I' is its --idle-timeout) */
-enum { OPT_BACKENDS_FILE = 1000, OPT_RESOLVE_INTERVAL, OPT_PROBE_TIMEOUT };
+enum { OPT_CACHE_MB = 1000, OPT_PROBE_TIMEOUT, OPT_BACKENDS_FILE, OPT_RESOLVE_INTERVAL };
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
@@ -639,6 +703,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         { "backend", required_argument, NULL, 'B' }, { "www", required_argument, NULL, 'w' },
         { "results", required_argument, NULL, 'r' }, { "backend-timeout", required_argument, NULL, 'U' },
         { "examples", required_argument, NULL, 'e' }, { "cors", required_argument, NULL, 'C' },
+        { "cache-mb", required_argument, NULL, OPT_CACHE_MB },
         { "help", no_argument, NULL, 'h' },
         { "policy", required_argument, NULL, 'P' }, { "retries", required_argument, NULL, 'R' },
         { "try-timeout", required_argument, NULL, 't' }, { "max-per-backend", required_argument, NULL, 'm' },
@@ -647,7 +712,8 @@ static int parse_options(int argc, char **argv, struct options *o)
         { "slow-start", required_argument, NULL, 's' }, { "backends-file", required_argument, NULL, OPT_BACKENDS_FILE },
         { "resolve-interval", required_argument, NULL, OPT_RESOLVE_INTERVAL }, { 0, 0, 0, 0 },
     };
-    *o = (struct options){ .www = "www", .results = "results", .backend_timeout_ms = 30000, .retries = 1,
+    *o = (struct options){ .www = "www", .results = "results", .cache_mb = FC_DEFAULT_CACHE_MB,
+                           .backend_timeout_ms = 30000, .retries = 1,
                            .try_timeout_ms = DEFAULT_TRY_TIMEOUT_MS, .queue = 256, .max_fails = HEALTH_DEFAULT_MAX_FAILS,
                            .probe_interval_ms = HEALTH_DEFAULT_INTERVAL_MS,
                            .probe_timeout_ms = HEALTH_DEFAULT_PROBE_TIMEOUT_MS,
@@ -662,6 +728,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         case 'w': o->www = optarg; break;
         case 'r': o->results = optarg; break;
         case 'e': o->examples = optarg; break;
+        case OPT_CACHE_MB: rc = cli_long(PROG, "--cache-mb", optarg, 1, 65536, &o->cache_mb); break;
         case 'C':
             o->cors = optarg;
             if (strlen(optarg) > 200 || strpbrk(optarg, "\r\n")) {
@@ -695,27 +762,52 @@ static int parse_options(int argc, char **argv, struct options *o)
                       "at least one --backend HOST:PORT (or a --backends-file) is required");
 }
 
+/* The access log must never be served: not inside --www, --results (if it exists) or --examples. */
+static bool access_log_served(const struct options *o)
+{
+    const char *log = o->srv.access_log;
+    if (!log || strcmp(log, "-") == 0)
+        return false;
+    const char *served[] = { o->www, o->results, o->examples };
+    for (size_t i = 0; i < sizeof served / sizeof served[0]; i++) {
+        struct static_root root;
+        char err[PATH_MAX + 64];
+        if (served[i] && static_root_init(&root, served[i], err, sizeof err) == 0 && static_root_holds(&root, log))
+            return true;
+    }
+    return false;
+}
+
 int main(int argc, char **argv)
 {
     struct options o;
     if (parse_options(argc, argv, &o) != 0)
         return 2;
-    char err[256];
-    if (static_root_init(&B.www, o.www, err, sizeof err) != 0) {
+    char err[PATH_MAX + 64];
+    struct static_root root; /* the folders are checked here; the file cache resolves them on each check */
+    if (static_root_init(&root, o.www, err, sizeof err) != 0) {
         fprintf(stderr, PROG ": --www: %s\n", err);
         return 1;
     }
-    B.results_dir = o.results;
-    if (o.examples) {
-        if (static_root_init(&B.examples, o.examples, err, sizeof err) != 0) {
-            fprintf(stderr, PROG ": --examples: %s\n", err);
-            return 1;
-        }
-        B.examples_dir = o.examples;
+    met_start_time();
+    if (o.examples && static_root_init(&root, o.examples, err, sizeof err) != 0) {
+        fprintf(stderr, PROG ": --examples: %s\n", err);
+        return 1;
     }
+    B.www = (struct fc_source){ .kind = FC_FILES, .dir = o.www, .tag = 'w' };
+    B.results = (struct fc_source){ .kind = FC_FILES, .dir = o.results, .allow = results_allow,
+                                    .missing = "no study results yet", .tag = 'r' };
+    B.results_index = (struct fc_source){ .kind = FC_STUDIES, .dir = o.results, .allow = results_allow, .tag = 'R' };
+    B.examples = (struct fc_source){ .kind = FC_FILES, .dir = o.examples, .tag = 'x' };
+    B.examples_list = (struct fc_source){ .kind = FC_FILE_LIST, .dir = o.examples, .list_key = "examples", .tag = 'X' };
     if (o.cors) {
         B.cors_origin = o.cors;
         snprintf(B.cors_headers, sizeof B.cors_headers, "Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n", o.cors);
+    }
+    if (access_log_served(&o)) {
+        fprintf(stderr, PROG ": --access-log %s lies inside a folder the balancer serves (--www, --results or "
+                        "--examples): it would be public; put it elsewhere\n", o.srv.access_log);
+        return 2;
     }
     B.set = (struct settings){ .retries = (int)o.retries, .max_fails = (int)o.max_fails, .queue_max = (int)o.queue,
                                .try_timeout_ms = (uint64_t)(o.try_timeout_ms < o.backend_timeout_ms ? o.try_timeout_ms
@@ -725,12 +817,18 @@ int main(int argc, char **argv)
                                .probe_timeout_ms = (uint64_t)o.probe_timeout_ms };
     choose_init(&B.choose, o.policy, (int)o.max_per_backend, (uint64_t)o.slow_start_ms,
                 (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ULL ^ (uint64_t)getpid() << 32);
-    buf_init(&B.scratch, MAX_STATIC_FILE + 4096);
+    buf_init(&B.scratch, SCRATCH_MAX);
     struct loop *l = loop_create(cli_fd_budget(PROG, &o.srv, 2));
     B.nfwds = o.srv.max_conns;
     B.fwds = calloc((size_t)o.srv.max_conns, sizeof *B.fwds);
     if (!l || !B.fwds) {
         fprintf(stderr, PROG ": cannot create the event loop\n");
+        return 1;
+    }
+    struct fc_config fcc = { .max_bytes = (size_t)o.cache_mb << 20, .max_entries = 1024,
+                             .max_waiters = o.srv.max_conns, .revalidate_ms = FC_REVALIDATE_MS };
+    if (!(B.files = fc_create(l, &fcc, err, sizeof err))) {
+        fprintf(stderr, PROG ": %s\n", err);
         return 1;
     }
     B.loop = l;
@@ -749,7 +847,9 @@ int main(int argc, char **argv)
     if (B.choose.n == 0)
         fprintf(stderr, PROG ": warning: no backend yet (their names resolve to nothing); resolving again every %ld ms\n",
                 o.resolve_interval_ms);
+    o.srv.on_answer = on_answer;
     struct srv *s = srv_create(l, &o.srv, handle, NULL, err, sizeof err);
+    B.srv = s;
     if (!s) {
         fprintf(stderr, PROG ": cannot listen on port %d: %s\n", o.srv.port, err);
         goto out;
@@ -764,6 +864,7 @@ int main(int argc, char **argv)
     }
     srv_destroy(s);
 out:
+    fc_destroy(B.files); /* after srv_destroy released every answer that borrowed its bytes */
     discovery_stop(B.disc);
     while (B.choose.n > 0)
         backend_remove(NULL, B.choose.n - 1);
