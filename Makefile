@@ -116,7 +116,7 @@ $(B)/tests/test_%: $(B)/tests/test_%.o $(B)/tests/check_main.o $(TEST_HELPERS) $
 	$(CC) $(SAN) -o $@ $^ $(CHECK_LIBS) $(PKG_LIBS)
 
 # ---- running ---------------------------------------------------------------------------------------------
-# The three studies into results/<study>/ (about 10 minutes; `study/run.sh ... --quick` is the smoke run
+# The studies into results/<study>/ (about 14 minutes here; `study/run.sh ... --quick` is the smoke run
 # that test_client does inside make check).
 STUDY_OUT ?= results
 study: all deps-study
