@@ -16,6 +16,7 @@
 #include "net/http_client.h"
 #include "net/loop.h"
 #include "net/cli.h"
+#include "net/sock.h"
 #include "balance/forward.h"
 #include "balance/results_index.h"
 #include "net/server.h"
@@ -117,7 +118,8 @@ static void usage(FILE *to)
             HEALTH_DEFAULT_PROBE_TIMEOUT_MS, HEALTH_DEFAULT_SLOW_START_MS);
     cli_server_usage(to);
     fprintf(to, "  --help                this text\n"
-                "SIGTERM or SIGINT: stop accepting, finish the requests in flight (up to 10 s), exit 0.\n");
+                "SIGTERM or SIGINT: stop accepting, finish the requests in flight (up to 10 s), exit 0.\n"
+                "SIGHUP (systemctl reload): ignored for now.\n");
 }
 
 /* ---- forwarding: tries, retries, the waiting queue ------------------------------------------------ */
@@ -514,6 +516,7 @@ struct options {
     long retries, try_timeout_ms, max_per_backend, queue, max_fails, probe_interval_ms, probe_timeout_ms,
         slow_start_ms;
     enum choose_policy policy;
+    bool check;                   /* --check: validate, exit */
     struct srv_config srv;
 };
 
@@ -578,6 +581,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         case 'i': rc = cli_long(PROG, "--probe-interval", optarg, 10, 3600000, &o->probe_interval_ms); break;
         case 'I': rc = cli_long(PROG, "--probe-timeout", optarg, 10, 3600000, &o->probe_timeout_ms); break;
         case 's': rc = cli_long(PROG, "--slow-start", optarg, 0, 3600000, &o->slow_start_ms); break;
+        case CLI_OPT_CHECK: o->check = true; break;
         case 'h': usage(stdout); exit(0);
         case '?': rc = cli_bad_option(PROG, argv); break;
         default: rc = cli_server_option(PROG, opt, optarg, &o->srv) == 1 ? 0 : -1; /* --port, --host ... */
@@ -586,24 +590,56 @@ static int parse_options(int argc, char **argv, struct options *o)
     return cli_finish(PROG, rc, o->nbackends > 0 && optind == argc, "at least one --backend HOST:PORT is required");
 }
 
+/* The folders the options name: --www must be there now, --examples too when given (--results may
+ * appear later).  0, or -1 after printing which. */
+static int open_folders(const struct options *o)
+{
+    char err[256];
+    if (static_root_init(&B.www, o->www, err, sizeof err) != 0) {
+        fprintf(stderr, PROG ": --www: %s\n", err);
+        return -1;
+    }
+    B.results_dir = o->results;
+    if (o->examples) {
+        if (static_root_init(&B.examples, o->examples, err, sizeof err) != 0) {
+            fprintf(stderr, PROG ": --examples: %s\n", err);
+            return -1;
+        }
+        B.examples_dir = o->examples;
+    }
+    return 0;
+}
+
+/* --check, after open_folders gave rc: the --host address resolves and every --backend is HOST:PORT.
+ * Backend names are not resolved: where they are service names (Kubernetes, another machine's DNS) the
+ * place the check runs need not see them. */
+static int check_options(const struct options *o, int rc)
+{
+    char err[256], summary[256];
+    if (rc == 0)
+        rc = cli_server_check(PROG, &o->srv);
+    for (int i = 0; i < o->nbackends && rc == 0; i++) {
+        char host[SOCK_HOST_MAX];
+        int port;
+        if ((rc = sock_parse_hostport(o->backends[i], host, sizeof host, &port, err, sizeof err)) != 0)
+            fprintf(stderr, PROG ": --backend %s\n", err);
+    }
+    snprintf(summary, sizeof summary, "port %d, %d backend(s) (names not resolved), policy %s, www %s", o->srv.port,
+             o->nbackends, choose_policy_name(o->policy), o->www);
+    return cli_check_exit(PROG, rc, summary);
+}
+
 int main(int argc, char **argv)
 {
     struct options o;
     if (parse_options(argc, argv, &o) != 0)
         return 2;
-    char err[256];
-    if (static_root_init(&B.www, o.www, err, sizeof err) != 0) {
-        fprintf(stderr, PROG ": --www: %s\n", err);
+    int rc = open_folders(&o);
+    if (o.check)
+        return check_options(&o, rc);
+    if (rc != 0)
         return 1;
-    }
-    B.results_dir = o.results;
-    if (o.examples) {
-        if (static_root_init(&B.examples, o.examples, err, sizeof err) != 0) {
-            fprintf(stderr, PROG ": --examples: %s\n", err);
-            return 1;
-        }
-        B.examples_dir = o.examples;
-    }
+    char err[256];
     if (o.cors) {
         B.cors_origin = o.cors;
         snprintf(B.cors_headers, sizeof B.cors_headers, "Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n", o.cors);

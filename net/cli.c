@@ -1,5 +1,6 @@
 /* cli: option values and signal wiring shared by the programs (see cli.h). */
 #include "net/cli.h"
+#include "net/sock.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -55,7 +56,9 @@ void cli_server_usage(FILE *to)
             "                        (default 30000)\n"
             "  --max-body BYTES      largest request body (default %u; over it -> 413)\n"
             "  --max-memory MB       request bodies held at once, all clients together (default %d;\n"
-            "                        over it -> 503 with Retry-After)\n",
+            "                        over it -> 503 with Retry-After)\n"
+            "  --check               check the options and what they name, then exit: 0 and one line\n"
+            "                        when all is well, else the problem and 2 (binds no port, connects to no peer)\n",
             HTTP_DEFAULT_MAX_BODY, CLI_DEFAULT_MAX_MEMORY_MB);
 }
 
@@ -96,6 +99,29 @@ int cli_server_option(const char *prog, int opt, const char *arg, struct srv_con
     return 0;
 }
 
+int cli_server_check(const char *prog, const struct srv_config *cfg)
+{
+    if (!cfg->host || !cfg->host[0])
+        return 0;
+    struct sock_addr a;
+    char err[256];
+    if (sock_resolve(cfg->host, cfg->port > 0 ? cfg->port : 0, &a, err, sizeof err) != 0) {
+        fprintf(stderr, "%s: --host: %s\n", prog, err);
+        return -1;
+    }
+    return 0;
+}
+
+int cli_check_exit(const char *prog, int rc, const char *summary)
+{
+    if (rc != 0) {
+        cli_hint(prog);
+        return 2;
+    }
+    printf("%s: configuration OK: %s\n", prog, summary);
+    return 0;
+}
+
 static struct loop *signal_loop;
 
 static void on_stop_signal(int sig)
@@ -114,5 +140,10 @@ int cli_stop_on_signals(struct loop *l)
     if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0)
         return -1;
     sa.sa_handler = SIG_IGN;
-    return sigaction(SIGPIPE, &sa, NULL);
+    if (sigaction(SIGPIPE, &sa, NULL) != 0)
+        return -1;
+    struct sigaction hup;
+    if (sigaction(SIGHUP, NULL, &hup) != 0)
+        return -1;
+    return hup.sa_handler == SIG_DFL ? sigaction(SIGHUP, &sa, NULL) : 0; /* SIG_DFL would end the process */
 }

@@ -29,11 +29,16 @@ void cli_hint(const char *prog);
 
 /* ---- the server options: --port --host --timeout --max-body --max-memory, parsed into a srv_config ---- */
 
-/* getopt_long entries to splice into a program's table (their letters are p H T b M: keep them free). */
+/* --check's getopt value: above every character, so it never takes a program's letter.  The program
+ * handles it itself (it alone knows what else its options name: a model, a folder). */
+#define CLI_OPT_CHECK 0x100
+
+/* getopt_long entries to splice into a program's table (their letters are p H T b M: keep them free;
+ * --check is CLI_OPT_CHECK). */
 #define CLI_SERVER_LONGOPTS                                                                           \
     { "port", required_argument, NULL, 'p' }, { "host", required_argument, NULL, 'H' },               \
     { "timeout", required_argument, NULL, 'T' }, { "max-body", required_argument, NULL, 'b' },        \
-    { "max-memory", required_argument, NULL, 'M' }
+    { "max-memory", required_argument, NULL, 'M' }, { "check", no_argument, NULL, CLI_OPT_CHECK }
 /* Their --help lines (options in a 24-column first field, as the programs print theirs). */
 void cli_server_usage(FILE *to);
 /* Defaults: port (-1 = the caller requires --port), all interfaces, HTTP_LIMITS_DEFAULT, a 30 s request
@@ -43,7 +48,15 @@ void cli_server_defaults(struct srv_config *cfg, int port, int max_conns);
  * (taken), 0 when it is not one ('?' included), -1 on a bad value (reported as "PROG: --opt ..."). */
 int cli_server_option(const char *prog, int opt, const char *arg, struct srv_config *cfg);
 
-/* SIGINT and SIGTERM stop loop l (loop_run returns); SIGPIPE is ignored. */
+/* --check: what the server options name, checked without binding or connecting: the --host address
+ * resolves.  Returns 0, or -1 after printing "PROG: --host ADDR: why". */
+int cli_server_check(const char *prog, const struct srv_config *cfg);
+/* Ends a --check run: rc 0 prints "PROG: configuration OK: SUMMARY" on stdout and returns 0 (the exit
+ * status); otherwise (the problem already printed) adds the --help hint and returns 2. */
+int cli_check_exit(const char *prog, int rc, const char *summary);
+
+/* SIGINT and SIGTERM stop loop l (loop_run returns); SIGPIPE is ignored; SIGHUP (systemd's ExecReload,
+ * a closed terminal) is ignored unless the program has already given it a handler of its own. */
 int cli_stop_on_signals(struct loop *l);
 
 #endif
