@@ -55,6 +55,28 @@ static int run(int timeout_ms, const char *fmt, ...)
     return sh_run(argv, out, OUT_CAP, timeout_ms);
 }
 
+/* The repository: tests/ (IMGREC_TESTS) sits in it. */
+static void repo_dir(char *path, size_t cap)
+{
+    char tests[PATH_MAX];
+    snprintf(tests, sizeof tests, "%s", fx_env("IMGREC_TESTS"));
+    snprintf(path, cap, "%s", dirname(tests));
+}
+
+/* A fresh scratch folder; removed by rm_tree. */
+static void scratch_dir(char *path, size_t cap)
+{
+    snprintf(path, cap, "/tmp/imgrec-test-deploy-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(path));
+}
+
+static void rm_tree(const char *path)
+{
+    char cmd[PATH_MAX + 32];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s'.*", path, path);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
 /* A socket listening on 127.0.0.1 on a port of its own (returned in *port). */
 static int listen_any(int *port)
 {
@@ -172,6 +194,23 @@ START_TEST(sighup_leaves_both_servers_running)
 }
 END_TEST
 
+/* ---- make install and the systemd units ---------------------------------------------------------------- */
+
+START_TEST(install_stages_a_tree_that_runs_and_units_that_verify)
+{
+    char repo[PATH_MAX], dest[64];
+    repo_dir(repo, sizeof repo);
+    scratch_dir(dest, sizeof dest);
+    int rc = run(120000, "'%s/tests/install_check.sh' '%s' '%s'", repo, repo, dest);
+    fputs(out, stderr); /* the exposure scores, for the log */
+    ck_assert_msg(rc == 0, "install check failed (%d):\n%s", rc, out);
+    ck_assert_ptr_nonnull(strstr(out, "systemd-analyze verify imgrec-balancer.service: ok\n"));
+    ck_assert_ptr_nonnull(strstr(out, "systemd-analyze verify imgrec-worker@5001.service: ok\n"));
+    ck_assert_ptr_nonnull(strstr(out, "install check: ok\n"));
+    rm_tree(dest);
+}
+END_TEST
+
 Suite *test_suite(void)
 {
     Suite *s = suite_create("deploy");
@@ -182,5 +221,11 @@ Suite *test_suite(void)
     tcase_add_test(check, sighup_leaves_both_servers_running);
     tcase_set_timeout(check, 60);
     suite_add_tcase(s, check);
+
+    TCase *install = tcase_create("install");
+    tcase_add_checked_fixture(install, alloc_out, free_out);
+    tcase_add_test(install, install_stages_a_tree_that_runs_and_units_that_verify);
+    tcase_set_timeout(install, 150);
+    suite_add_tcase(s, install);
     return s;
 }
