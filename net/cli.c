@@ -3,6 +3,7 @@
 #include "net/sock.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,8 +143,13 @@ int cli_stop_on_signals(struct loop *l)
     sa.sa_handler = SIG_IGN;
     if (sigaction(SIGPIPE, &sa, NULL) != 0)
         return -1;
+    /* SIGHUP's default would end the process; a program that handles it (a handler, or blocked to be read
+     * from a signalfd) keeps its own way. */
     struct sigaction hup;
-    if (sigaction(SIGHUP, NULL, &hup) != 0)
+    sigset_t blocked;
+    if (sigaction(SIGHUP, NULL, &hup) != 0 || pthread_sigmask(SIG_BLOCK, NULL, &blocked) != 0)
         return -1;
-    return hup.sa_handler == SIG_DFL ? sigaction(SIGHUP, &sa, NULL) : 0; /* SIG_DFL would end the process */
+    if (hup.sa_handler != SIG_DFL || sigismember(&blocked, SIGHUP))
+        return 0;
+    return sigaction(SIGHUP, &sa, NULL);
 }

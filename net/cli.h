@@ -56,7 +56,8 @@ int cli_server_check(const char *prog, const struct srv_config *cfg);
 int cli_check_exit(const char *prog, int rc, const char *summary);
 
 /* SIGINT and SIGTERM stop loop l (loop_run returns); SIGPIPE is ignored; SIGHUP (systemd's ExecReload,
- * a closed terminal) is ignored unless the program has already given it a handler of its own. */
+ * a closed terminal) is ignored unless the program already handles it (a handler, or blocked for a
+ * signalfd). */
 int cli_stop_on_signals(struct loop *l);
 
 #endif
