@@ -148,13 +148,16 @@ run: all
 	@scripts/run_service.sh $(BIN) $(MODEL) $(PORT) www $(SHARED) $(EXAMPLES)
 
 # The browser test drives Debian's chromium with playwright-core from npm (pinned; found via NODE_PATH).
+# The Kubernetes check (tests/k8s_check.js) reads the manifests with the yaml package.  One npm install
+# for both: a --no-save install removes the packages it was not told about.
 PLAYWRIGHT     := playwright-core@1.65.1
-PLAYWRIGHT_PKG := build/node_modules/playwright-core/package.json
-$(PLAYWRIGHT_PKG): | deps-check
-	npm install --prefix build --no-save --no-audit --no-fund --loglevel=error $(PLAYWRIGHT)
+YAML_JS        := yaml@2.9.1
+NODE_PKGS      := build/node_modules/playwright-core/package.json build/node_modules/yaml/package.json
+$(NODE_PKGS) &: | deps-check
+	npm install --prefix build --no-save --no-audit --no-fund --loglevel=error $(PLAYWRIGHT) $(YAML_JS)
 
 # Every Check program runs, even after a failure; the last line sums them up.
-check: all $(TESTS) deps-check deps-study $(PLAYWRIGHT_PKG)
+check: all $(TESTS) deps-check deps-study $(NODE_PKGS)
 	@pass=0; fail=0; for t in $(TESTS); do \
 	  echo "== $$t"; \
 	  if env $(TEST_ENV) $$t; then pass=$$((pass+1)); else fail=$$((fail+1)); echo "FAILED: $$t"; fi; \
@@ -162,7 +165,7 @@ check: all $(TESTS) deps-check deps-study $(PLAYWRIGHT_PKG)
 	echo "check: $$pass passed, $$fail failed"; [ $$fail = 0 ]
 
 # One suite alone while working on it: `make test T=test_http`.
-test: all $(B)/tests/$(T) deps-check $(PLAYWRIGHT_PKG)
+test: all $(B)/tests/$(T) deps-check $(NODE_PKGS)
 	env $(TEST_ENV) $(B)/tests/$(T)
 
 # ---- benchmark: nn/ forward pass beside ONNX Runtime (installed into build/ort on first use) ------------

@@ -211,6 +211,24 @@ START_TEST(install_stages_a_tree_that_runs_and_units_that_verify)
 }
 END_TEST
 
+/* ---- Kubernetes: the manifests against the programs (tests/k8s_check.js says what and how) -------------- */
+
+START_TEST(kubernetes_manifests_agree_with_the_programs)
+{
+    char repo[PATH_MAX], dest[64];
+    repo_dir(repo, sizeof repo);
+    scratch_dir(dest, sizeof dest);
+    ck_assert_msg(run(120000, "make -C '%s' -s install PREFIX=/usr/local DESTDIR='%s' >'%s.log' 2>&1", repo, dest,
+                      dest) == 0, "make install failed (see %s.log)", dest);
+    int rc = run(120000, "node '%s/tests/k8s_check.js' '%s/deploy/kubernetes' '%s' /usr/local "
+                         "'%s/eval/seed_test_images/test_224.jpg'", repo, repo, dest, fx_env("IMGREC_SHARED"));
+    fputs(out, stderr);
+    ck_assert_msg(rc == 0, "k8s check failed (%d):\n%s", rc, out);
+    ck_assert_ptr_nonnull(strstr(out, "k8s check: ok ("));
+    rm_tree(dest);
+}
+END_TEST
+
 Suite *test_suite(void)
 {
     Suite *s = suite_create("deploy");
@@ -225,6 +243,7 @@ Suite *test_suite(void)
     TCase *install = tcase_create("install");
     tcase_add_checked_fixture(install, alloc_out, free_out);
     tcase_add_test(install, install_stages_a_tree_that_runs_and_units_that_verify);
+    tcase_add_test(install, kubernetes_manifests_agree_with_the_programs);
     tcase_set_timeout(install, 150);
     suite_add_tcase(s, install);
     return s;
