@@ -1,5 +1,6 @@
 /* balancer: the front door on :5000.  It serves the page (www/) and the study results, and forwards each
- * POST /submit or /predict to a healthy backend worker chosen by the policy (balance/choose.h; among the
+ * POST /submit or /predict, and each Open Inference Protocol request under /v2 but its health (answered
+ * here from the backends' health), to a healthy backend worker chosen by the policy (balance/choose.h; among the
  * first N the request asks for), retrying a failed try on another one, and relaying the answer.  Health
  * probes and the up/down rules are balance/health.h.  It never decodes an image; it looks into a
  * multipart body only for the number_backend_servers field. */
@@ -17,17 +18,18 @@
 #include "net/loop.h"
 #include "net/cli.h"
 #include "net/sock.h"
+#include "net/oip.h"
 #include "balance/forward.h"
 #include "balance/results_index.h"
 #include "net/server.h"
 #include "balance/static_files.h"
 #include "balance/choose.h"
+#include "balance/cluster.h"
 #include "balance/health.h"
 
 #define PROG "balancer"
 #define MAX_BACKENDS 64
 #define MAX_STATIC_FILE (16u * 1024 * 1024)
-#define SERVER_MAX_CONNS 4000
 /* A healthy worker at its queue bound (16 waiting + 1 running, about 20 ms each here) answers within
  * about 0.35 s; 2 s leaves room for a machine five times slower and still fails over well before the
  * whole request's --backend-timeout. */
@@ -39,6 +41,7 @@ struct backend {
     struct loop_timer probe_timer;
     bool probing;
     int index;                    /* in B.choose */
+    struct cluster_backend stats; /* the live panel's numbers (GET /cluster.json) */
 };
 
 /* One forwarded request across its tries.  A fixed pool (one per possible client connection). */
@@ -78,6 +81,7 @@ struct balancer {
     const char *cors_origin;      /* --cors, or NULL */
     char cors_headers[320];       /* the Access-Control-Allow-Origin lines for an allowed Origin */
     struct buf scratch;           /* file contents, forwarded heads (loop thread only) */
+    struct cluster_rate rate;     /* forwarded requests answered, per second */
 };
 static void usage(FILE *to)
 {
@@ -90,6 +94,10 @@ static void usage(FILE *to)
             "                          with ?backends=N or the form field number_backend_servers=N);\n"
             "                          a try that fails before any answer is retried on another backend\n"
             "  GET  /healthz           200 while a backend is up, else 503; JSON listing every backend\n"
+            "  GET  /cluster.json      per backend: up, in flight, tries and p50/p99 over the last minute\n"
+            "  /v2/...                 the Open Inference Protocol (KServe v2), forwarded like /predict;\n"
+            "                          GET /v2/health/live and /v2/health/ready answered here (ready: 200\n"
+            "                          while a backend is up, else 400)\n"
             "  GET  /examples/         JSON list of example pictures (--examples); /examples/FILE each\n"
             "  OPTIONS (any path)      CORS preflight: 200 for the --cors origin, else 403\n"
             "options (--port defaults to 5000):\n"
@@ -144,7 +152,7 @@ static const char *cors_extra(const struct srv_request *r)
 static void cors_preflight(struct srv_conn *c, struct srv_request *r)
 {
     if (!cors_allowed(r)) {
-        srv_respond_error(c, 403, "cors_refused",
+        srv_respond_error(c, ERR_CORS_REFUSED,
                           B.cors_origin ? "this Origin is not the one --cors allows" : "the balancer allows no other origin (--cors)",
                           NULL);
         return;
@@ -171,6 +179,7 @@ static void try_next(struct fwd *f);
 static void fwd_done(struct fwd *f)
 {
     loop_timer_stop(B.loop, &f->deadline);
+    cluster_record_request(&B.rate, loop_now_ms(B.loop));
     f->next = B.free_fwds;
     B.free_fwds = f;
 }
@@ -233,9 +242,9 @@ static void answer_unavailable(struct fwd *f)
     char detail[96];
     snprintf(detail, sizeof detail, "no worker could answer (%d tried)", f->tries);
     if (f->timed_out)
-        srv_respond_error(f->conn, 504, "backend_timeout", detail, extra_for(f->conn, NULL));
+        srv_respond_error(f->conn, ERR_BACKEND_TIMEOUT, detail, extra_for(f->conn, NULL));
     else
-        srv_respond_error(f->conn, 503, "no_worker_answered", detail, extra_for(f->conn, "Retry-After: 1\r\n"));
+        srv_respond_error(f->conn, ERR_NO_WORKER_ANSWERED, detail, extra_for(f->conn, "Retry-After: 1\r\n"));
     fwd_done(f);
 }
 
@@ -244,7 +253,7 @@ static void answer_deadline(struct fwd *f)
     char detail[96];
     snprintf(detail, sizeof detail, "no worker answered within %llu ms (%d tried)",
              (unsigned long long)B.set.backend_timeout_ms, f->tries);
-    srv_respond_error(f->conn, 504, "backend_timeout", detail, extra_for(f->conn, NULL));
+    srv_respond_error(f->conn, ERR_BACKEND_TIMEOUT, detail, extra_for(f->conn, NULL));
     fwd_done(f);
 }
 
@@ -258,6 +267,7 @@ static void on_deadline(struct loop *l, void *data)
         http_call_cancel(f->call);
         f->call = NULL;
         B.choose.b[f->last].in_flight--; /* not a health failure: it had less than its --try-timeout */
+        cluster_record_try(&((struct backend *)B.choose.b[f->last].data)->stats, loop_now_ms(l), false, 0);
     } else if (f->queued) {
         queue_remove(f);
     }
@@ -275,6 +285,8 @@ static void on_try_done(void *data, const struct http_client_result *r)
     /* The worker says, in a whole answer, that it did not run the job: another backend may do better. */
     bool refused = r->res && (r->res->status == 502 || r->res->status == 503 || r->res->status == 504);
     report(i, r->res && !refused, r->res ? "answered 5xx" : r->detail);
+    cluster_record_try(&((struct backend *)B.choose.b[i].data)->stats, loop_now_ms(B.loop), r->res && !refused,
+                       r->elapsed_ns);
     f->timed_out = r->error == HTTP_CLIENT_TIMEOUT;
     snprintf(f->req->note, sizeof f->req->note, "backend=%s tries=%d", B.choose.b[i].name, f->tries);
     /* A failure after part of an answer is never retried: the worker may have run the job. */
@@ -285,14 +297,14 @@ static void on_try_done(void *data, const struct http_client_result *r)
         char detail[96];
         snprintf(detail, sizeof detail, "the worker's answer failed part way (%s); not retried",
                  http_client_error_name(r->error));
-        srv_respond_error(c, f->timed_out ? 504 : 502, f->timed_out ? "backend_timeout" : "bad_gateway", detail, extra_for(c, NULL));
+        srv_respond_error(c, f->timed_out ? ERR_BACKEND_TIMEOUT : ERR_BAD_GATEWAY, detail, extra_for(c, NULL));
         fwd_done(f);
     } else if (!r->res) {
         answer_unavailable(f);
     } else {
         const char *cors = cors_extra(srv_conn_request(c));
         if (forward_response_head(r->res, r->raw, &B.scratch) != 0 || (cors && buf_append_str(&B.scratch, cors) != 0))
-            srv_respond_error(c, 502, "bad_gateway", "the worker's answer could not be relayed", extra_for(c, NULL));
+            srv_respond_error(c, ERR_BAD_GATEWAY, "the worker's answer could not be relayed", extra_for(c, NULL));
         else
             srv_respond_relay(c, r->res->status, buf_ptr(&B.scratch), buf_len(&B.scratch), r->body, r->body_len);
         fwd_done(f);
@@ -320,10 +332,10 @@ static void try_next(struct fwd *f)
     }
     if (i < 0) {
         if (i == CHOOSE_ALL_BUSY)
-            srv_respond_error(c, 503, "busy", "every worker is at its limit and the queue is full; try again shortly",
+            srv_respond_error(c, ERR_SERVER_BUSY, "every worker is at its limit and the queue is full; try again shortly",
                               "Retry-After: 1\r\n");
         else if (f->tries == 0)
-            srv_respond_error(c, 503, "no_worker_up", "no worker is up; try again shortly", extra_for(c, "Retry-After: 1\r\n"));
+            srv_respond_error(c, ERR_NO_WORKER_UP, "no worker is up; try again shortly", extra_for(c, "Retry-After: 1\r\n"));
         else {
             answer_unavailable(f);
             return;
@@ -336,7 +348,7 @@ static void try_next(struct fwd *f)
     if (forward_request_head(f->req, &B.scratch) != 0 || buf_len(&B.scratch) < 2 ||
         (B.scratch.end -= 2, buf_printf(&B.scratch, "X-Imgrec-Deadline-Ms: %llu\r\n\r\n",
                                         (unsigned long long)(left < B.set.try_timeout_ms ? left : B.set.try_timeout_ms))) != 0) {
-        srv_respond_error(c, 431, "headers_too_large", "the request head is too large to forward", extra_for(c, NULL));
+        srv_respond_error(c, ERR_HEADERS_TOO_LARGE, "the request head is too large to forward", extra_for(c, NULL));
         fwd_done(f);
         return;
     }
@@ -347,7 +359,7 @@ static void try_next(struct fwd *f)
     f->call = http_client_send(be->client, buf_ptr(&B.scratch), buf_len(&B.scratch), f->req->body, f->req->body_len,
                                B.set.try_timeout_ms, on_try_done, f);
     if (!f->call) {
-        srv_respond_error(c, 503, "out_of_memory", "the balancer is out of memory", extra_for(c, "Retry-After: 1\r\n"));
+        srv_respond_error(c, ERR_OUT_OF_MEMORY, "the balancer is out of memory", extra_for(c, "Retry-After: 1\r\n"));
         fwd_done(f);
         return;
     }
@@ -358,13 +370,13 @@ static void forward(struct srv_conn *c, struct srv_request *r)
 {
     long n = forward_backend_limit(r);
     if (n < 0) {
-        srv_respond_error(c, 400, "bad_backend_count",
+        srv_respond_error(c, ERR_BAD_BACKEND_COUNT,
                           "number_backend_servers / backends must be a whole number from 1 up", cors_extra(r));
         return;
     }
     struct fwd *f = B.free_fwds;
     if (!f) { /* cannot happen: one per connection */
-        srv_respond_error(c, 503, "busy", "too many requests in flight", extra_for(c, "Retry-After: 1\r\n"));
+        srv_respond_error(c, ERR_SERVER_BUSY, "too many requests in flight", extra_for(c, "Retry-After: 1\r\n"));
         return;
     }
     B.free_fwds = f->next;
@@ -372,7 +384,7 @@ static void forward(struct srv_conn *c, struct srv_request *r)
                        .deadline_ms = loop_now_ms(B.loop) + B.set.backend_timeout_ms };
     loop_timer_init(&f->deadline, on_deadline, f);
     if (loop_timer_arm(B.loop, &f->deadline, B.set.backend_timeout_ms) != 0) {
-        srv_respond_error(c, 503, "busy", "cannot time the request", extra_for(c, "Retry-After: 1\r\n"));
+        srv_respond_error(c, ERR_SERVER_BUSY, "cannot time the request", extra_for(c, "Retry-After: 1\r\n"));
         fwd_done(f);
         return;
     }
@@ -411,12 +423,24 @@ static void probe_tick(struct loop *l, void *data)
 static void healthz(struct srv_conn *c)
 {
     if (health_json(&B.choose, loop_now_ms(B.loop), &B.scratch) != 0) {
-        srv_respond_error(c, 500, "internal_error", "the health report is too large", extra_for(c, NULL));
+        srv_respond_error(c, ERR_INTERNAL, "the health report is too large", extra_for(c, NULL));
         return;
     }
     bool up = choose_count_up(&B.choose) > 0;
     srv_respond(c, up ? 200 : 503, "application/json", buf_ptr(&B.scratch), buf_len(&B.scratch),
                 extra_for(c, up ? NULL : "Retry-After: 1\r\n"));
+}
+
+static void cluster(struct srv_conn *c)
+{
+    const struct cluster_backend *stats[CHOOSE_MAX_BACKENDS];
+    for (int i = 0; i < B.choose.n; i++)
+        stats[i] = &((const struct backend *)B.choose.b[i].data)->stats;
+    if (cluster_json(&B.choose, stats, &B.rate, loop_now_ms(B.loop), &B.scratch) != 0)
+        srv_respond_error(c, ERR_INTERNAL, "the cluster report is too large", extra_for(c, NULL));
+    else
+        srv_respond(c, 200, "application/json", buf_ptr(&B.scratch), buf_len(&B.scratch),
+                    extra_for(c, "Cache-Control: no-store\r\n"));
 }
 
 /* ---- files ------------------------------------------------------------------------------------------ */
@@ -428,11 +452,11 @@ static void serve_file(struct srv_conn *c, const struct static_root *root, struc
     if (rc == 0)
         rc = static_read(real, &B.scratch, MAX_STATIC_FILE);
     if (rc == -400)
-        srv_respond_error(c, 400, "bad_path", "the path has a malformed %-escape", NULL);
+        srv_respond_error(c, ERR_BAD_PATH, "the path has a malformed %-escape", NULL);
     else if (rc == -404)
-        srv_respond_error(c, 404, "not_found", NULL, NULL);
+        srv_respond_error(c, ERR_NOT_FOUND, NULL, NULL);
     else if (rc != 0)
-        srv_respond_error(c, 500, "file_unreadable", NULL, NULL);
+        srv_respond_error(c, ERR_FILE_UNREADABLE, NULL, NULL);
     else
         srv_respond(c, 200, static_content_type(real), buf_ptr(&B.scratch), buf_len(&B.scratch),
                     "Cache-Control: no-cache\r\n");
@@ -443,7 +467,7 @@ static void serve_results(struct srv_conn *c, struct http_str path)
     struct http_str rest = http_str_from(path.p + strlen("/results"), path.len - strlen("/results"));
     if (rest.len <= 1) { /* "/results" or "/results/": the index */
         if (results_index_json(B.results_dir, &B.scratch) != 0)
-            srv_respond_error(c, 500, "index_too_large", NULL, NULL);
+            srv_respond_error(c, ERR_INDEX_TOO_LARGE, NULL, NULL);
         else
             srv_respond(c, 200, "application/json", buf_ptr(&B.scratch), buf_len(&B.scratch),
                         "Cache-Control: no-cache\r\n");
@@ -454,7 +478,7 @@ static void serve_results(struct srv_conn *c, struct http_str path)
     if (!B.has_results)
         B.has_results = static_root_init(&B.results, B.results_dir, err, sizeof err) == 0;
     if (!B.has_results) {
-        srv_respond_error(c, 404, "not_found", "no study results yet", NULL);
+        srv_respond_error(c, ERR_NOT_FOUND, "no study results yet", NULL);
         return;
     }
     serve_file(c, &B.results, rest);
@@ -465,11 +489,11 @@ static void serve_examples(struct srv_conn *c, struct http_str path)
 {
     struct http_str rest = http_str_from(path.p + strlen("/examples"), path.len - strlen("/examples"));
     if (!B.examples_dir)
-        srv_respond_error(c, 404, "not_found", "no example pictures (the balancer has no --examples DIR)", NULL);
+        srv_respond_error(c, ERR_NOT_FOUND, "no example pictures (the balancer has no --examples DIR)", NULL);
     else if (rest.len > 1)
         serve_file(c, &B.examples, rest);
     else if (results_files_json(B.examples_dir, "examples", &B.scratch) != 0)
-        srv_respond_error(c, 500, "index_too_large", NULL, NULL);
+        srv_respond_error(c, ERR_INDEX_TOO_LARGE, NULL, NULL);
     else
         srv_respond(c, 200, "application/json", buf_ptr(&B.scratch), buf_len(&B.scratch),
                     "Cache-Control: no-cache\r\n");
@@ -486,17 +510,24 @@ static void handle(struct srv_conn *c, struct srv_request *r, void *data)
     (void)data;
     struct http_str path = r->http.path, method = r->http.method;
     bool get = http_str_eq(method, "GET") || http_str_eq(method, "HEAD"); /* the server drops HEAD's body */
+    enum oip_health health = oip_health_path(path);
     if (http_str_eq(method, "OPTIONS")) {
         cors_preflight(c, r);
+    } else if (health != OIP_NOT_HEALTH) { /* the protocol's health is the balancer's own */
+        oip_answer_health(c, r, health == OIP_LIVE || choose_count_up(&B.choose) > 0, extra_for(c, NULL));
+    } else if (oip_path(path)) { /* the rest of /v2 (metadata, infer) is the workers' */
+        forward(c, r);
     } else if (http_str_eq(path, "/submit") || http_str_eq(path, "/predict")) {
         if (http_str_eq(method, "POST"))
             forward(c, r);
         else
-            srv_respond_error(c, 405, "method_not_allowed", "use POST", "Allow: POST\r\n");
+            srv_respond_error(c, ERR_METHOD_NOT_ALLOWED, "use POST", "Allow: POST\r\n");
     } else if (!get) {
-        srv_respond_error(c, 405, "method_not_allowed", "use GET", "Allow: GET, HEAD\r\n");
+        srv_respond_error(c, ERR_METHOD_NOT_ALLOWED, "use GET", "Allow: GET, HEAD\r\n");
     } else if (http_str_eq(path, "/healthz")) {
         healthz(c);
+    } else if (http_str_eq(path, "/cluster.json")) {
+        cluster(c);
     } else if (has_prefix(path, "/results")) {
         serve_results(c, path);
     } else if (has_prefix(path, "/examples")) {
@@ -544,7 +575,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         { "policy", required_argument, NULL, 'P' }, { "retries", required_argument, NULL, 'R' },
         { "try-timeout", required_argument, NULL, 't' }, { "max-per-backend", required_argument, NULL, 'm' },
         { "queue", required_argument, NULL, 'q' }, { "max-fails", required_argument, NULL, 'f' },
-        { "probe-interval", required_argument, NULL, 'i' }, { "probe-timeout", required_argument, NULL, 'I' },
+        { "probe-interval", required_argument, NULL, 'i' }, { "probe-timeout", required_argument, NULL, 'O' },
         { "slow-start", required_argument, NULL, 's' }, { 0, 0, 0, 0 },
     };
     *o = (struct options){ .www = "www", .results = "results", .backend_timeout_ms = 30000, .retries = 1,
@@ -552,7 +583,7 @@ static int parse_options(int argc, char **argv, struct options *o)
                            .probe_interval_ms = HEALTH_DEFAULT_INTERVAL_MS,
                            .probe_timeout_ms = HEALTH_DEFAULT_PROBE_TIMEOUT_MS,
                            .slow_start_ms = HEALTH_DEFAULT_SLOW_START_MS };
-    cli_server_defaults(&o->srv, 5000, SERVER_MAX_CONNS);
+    cli_server_defaults(&o->srv, 5000);
     int opt, rc = 0;
     opterr = 0; /* cli_bad_option names a bad option once, without the program's path */
     while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1 && rc == 0) {
@@ -579,7 +610,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         case 'q': rc = cli_long(PROG, "--queue", optarg, 0, 100000, &o->queue); break;
         case 'f': rc = cli_long(PROG, "--max-fails", optarg, 1, 1000, &o->max_fails); break;
         case 'i': rc = cli_long(PROG, "--probe-interval", optarg, 10, 3600000, &o->probe_interval_ms); break;
-        case 'I': rc = cli_long(PROG, "--probe-timeout", optarg, 10, 3600000, &o->probe_timeout_ms); break;
+        case 'O': rc = cli_long(PROG, "--probe-timeout", optarg, 10, 3600000, &o->probe_timeout_ms); break;
         case 's': rc = cli_long(PROG, "--slow-start", optarg, 0, 3600000, &o->slow_start_ms); break;
         case CLI_OPT_CHECK: o->check = true; break;
         case 'h': usage(stdout); exit(0);
@@ -653,21 +684,21 @@ int main(int argc, char **argv)
     choose_init(&B.choose, o.policy, (int)o.max_per_backend, (uint64_t)o.slow_start_ms,
                 (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ULL ^ (uint64_t)getpid() << 32);
     buf_init(&B.scratch, MAX_STATIC_FILE + 4096);
-    struct loop *l = loop_create(8192);
-    B.fwds = calloc(SERVER_MAX_CONNS, sizeof *B.fwds);
+    struct loop *l = loop_create(cli_fd_budget(PROG, &o.srv, 2));
+    B.fwds = calloc((size_t)o.srv.max_conns, sizeof *B.fwds);
     if (!l || !B.fwds) {
         fprintf(stderr, PROG ": cannot create the event loop\n");
         return 1;
     }
     B.loop = l;
-    for (int i = 0; i < SERVER_MAX_CONNS; i++) {
+    for (int i = 0; i < o.srv.max_conns; i++) {
         B.fwds[i].next = B.free_fwds;
         B.free_fwds = &B.fwds[i];
     }
     int status = 1;
-    /* as many connections per backend as the balancer has clients, and one for its probe: a call never
-     * waits for one */
-    struct http_client_opts backend_opts = { SERVER_MAX_CONNS + 1, 0, HTTP_CLIENT_DEFAULT_MAX_RESPONSE };
+    /* as many connections per backend as the balancer has clients (a call never waits for one), which is
+     * what a worker admits with the same default --max-conns, and one for its probe */
+    struct http_client_opts backend_opts = { o.srv.max_conns + 1, 0, HTTP_CLIENT_DEFAULT_MAX_RESPONSE };
     for (int i = 0; i < o.nbackends; i++) {
         struct backend *be = &B.backends[i];
         be->client = http_client_create_hostport(l, o.backends[i], &backend_opts, err, sizeof err);

@@ -17,6 +17,7 @@
 #include "nn/nn.h"
 #include "nn/image/image.h"
 #include "infer/answer_html.h"
+#include "infer/oip.h"
 #include "net/cli.h"
 #include "infer/queue.h"
 #include "net/server.h"
@@ -30,6 +31,7 @@ struct worker {
     char id[128];              /* "host:port", reported in every answer */
     const char *isa;           /* the engine's kernel path (nn_isa), reported by /healthz */
     struct buf json;           /* scratch for building answers (loop thread only) */
+    struct oip oip;            /* the Open Inference Protocol's /v2 routes */
 };
 
 static void usage(FILE *to)
@@ -40,6 +42,8 @@ static void usage(FILE *to)
             "  POST /predict   image as multipart field 'image' or as the raw body -> JSON top-5\n"
             "                  (an HTML page instead when Accept prefers text/html: a browser form)\n"
             "  GET  /healthz   200 when the model is loaded\n"
+            "  /v2/...         the Open Inference Protocol (KServe v2): health, metadata and\n"
+            "                  POST /v2/models/" OIP_MODEL_NAME "/infer (see the README)\n"
             "options:\n"
             "  --model FILE          the .tflite model\n"
             "  --threads N           threads one inference uses (default 1)\n"
@@ -64,15 +68,15 @@ static void usage(FILE *to)
                 "SIGHUP (systemctl reload): ignored, there is nothing to re-read.\n");
 }
 
-/* Status and error code for an engine error. */
-static int nn_error_status(int rc, const char **code)
+/* The error code for an engine error. */
+static enum err_code nn_error_code(int rc)
 {
     switch (rc) {
-    case NN_ERR_NOT_IMAGE: *code = "unsupported_media_type"; return 415;
-    case NN_ERR_BAD_IMAGE: *code = "bad_image"; return 400;
-    case NN_ERR_TOO_LARGE: *code = "image_too_large"; return 413;
-    case NN_ERR_NOMEM: *code = "out_of_memory"; return 503;
-    default: *code = "internal_error"; return 500;
+    case NN_ERR_NOT_IMAGE: return ERR_UNSUPPORTED_MEDIA_TYPE;
+    case NN_ERR_BAD_IMAGE: return ERR_BAD_IMAGE;
+    case NN_ERR_TOO_LARGE: return ERR_IMAGE_TOO_LARGE;
+    case NN_ERR_NOMEM: return ERR_OUT_OF_MEMORY;
+    default: return ERR_INTERNAL;
     }
 }
 
@@ -112,26 +116,28 @@ static void on_classified(struct infer_job *job, void *data)
     struct worker *w = data;
     struct srv_conn *c = job->owner;
     struct srv_request *r = srv_conn_request(c);
-    int status = 200;
-    const char *code = NULL, *type = "application/json";
+    bool failed = job->rc != 0;
+    enum err_code code = ERR_INTERNAL;
+    const char *type = "application/json";
     char err[sizeof job->err];
     snprintf(err, sizeof err, "%s", job->err);
     if (job->rc == IQ_ABANDONED) {
-        status = 504; /* nobody reads it: the caller left or its deadline passed */
-        code = "abandoned";
+        code = ERR_ABANDONED; /* nobody reads it: the caller left or its deadline passed */
         snprintf(err, sizeof err, "the caller's deadline passed or it left before the job ran");
         snprintf(r->note, sizeof r->note, "abandoned");
     } else if (job->rc != 0) {
-        status = nn_error_status(job->rc, &code);
+        code = nn_error_code(job->rc);
     } else {
         /* A browser that posted the plain form (no JavaScript) gets a page; everyone else JSON. */
         bool html = http_accepts_html(http_find_header(r->headers, r->http.num_headers, "Accept"));
+        bool oip = job->tag == OIP_TAG;
+        html = html && !oip;
         int rc = job->result.k < 1 ? -1
+                 : oip             ? oip_format(&w->oip, job, &w->json)
                  : html            ? answer_html(&w->json, &job->result, w->id, job->total_ms)
                                    : format_answer(w, job);
         if (rc != 0) {
-            status = 500;
-            code = "internal_error";
+            failed = true;
             snprintf(err, sizeof err, "could not format the answer");
         } else {
             type = html ? "text/html; charset=utf-8" : type;
@@ -139,8 +145,8 @@ static void on_classified(struct infer_job *job, void *data)
         }
     }
     iq_release(w->queue, job);
-    if (code)
-        srv_respond_error(c, status, code, err[0] ? err : NULL, NULL);
+    if (failed)
+        srv_respond_error(c, code, err[0] ? err : NULL, NULL);
     else
         srv_respond(c, 200, type, buf_ptr(&w->json), buf_len(&w->json), NULL);
 }
@@ -156,11 +162,11 @@ static int find_image(struct srv_conn *c, struct srv_request *r, const char **by
         const char *why = NULL;
         int rc = mp_find_field(ct->value, r->body, r->body_len, "image", &part, &why);
         if (rc == MP_DONE) {
-            srv_respond_error(c, 400, "missing_field", "the form has no field named 'image'", NULL);
+            srv_respond_error(c, ERR_MISSING_FIELD, "the form has no field named 'image'", NULL);
             return -1;
         }
         if (rc != MP_PART) {
-            srv_respond_error(c, 400, "bad_multipart", why, NULL);
+            srv_respond_error(c, ERR_BAD_MULTIPART, why, NULL);
             return -1;
         }
         *bytes = part.data.p;
@@ -170,7 +176,7 @@ static int find_image(struct srv_conn *c, struct srv_request *r, const char **by
         *len = r->body_len;
     }
     if (*len == 0) {
-        srv_respond_error(c, 400, "empty_image",
+        srv_respond_error(c, ERR_EMPTY_IMAGE,
                           "send the image as multipart field 'image' or as the raw request body", NULL);
         return -1;
     }
@@ -197,6 +203,18 @@ static bool caller_still_there(void *owner)
     return !srv_conn_peer_closed(owner);
 }
 
+/* Sends a job (its bytes set) down the pipeline for the request on c. */
+static void run_job(struct worker *w, struct srv_conn *c, struct srv_request *r, struct infer_job *job)
+{
+    job->owner = c;
+    /* A request from the balancer carries its deadline; the balancer closes the connection when it gives
+     * up on a try, so its EOF also means nobody waits.  (A direct client may half-close and still wait.) */
+    job->budget_ms = deadline_budget(r);
+    if (job->budget_ms)
+        job->still_wanted = caller_still_there;
+    iq_submit(w->queue, job);
+}
+
 static void predict(struct worker *w, struct srv_conn *c, struct srv_request *r)
 {
     const char *bytes;
@@ -205,18 +223,12 @@ static void predict(struct worker *w, struct srv_conn *c, struct srv_request *r)
         return;
     struct infer_job *job = iq_acquire(w->queue);
     if (!job) {
-        srv_respond_error(c, 503, "busy", "the inference queue is full; try again shortly", "Retry-After: 1\r\n");
+        srv_respond_error(c, ERR_SERVER_BUSY, "the inference queue is full; try again shortly", "Retry-After: 1\r\n");
         return;
     }
     job->bytes = bytes;
     job->len = len;
-    job->owner = c;
-    /* A request from the balancer carries its deadline; the balancer closes the connection when it gives
-     * up on a try, so its EOF also means nobody waits.  (A direct client may half-close and still wait.) */
-    job->budget_ms = deadline_budget(r);
-    if (job->budget_ms)
-        job->still_wanted = caller_still_there;
-    iq_submit(w->queue, job);
+    run_job(w, c, r, job);
 }
 
 /* {"status":"ok","worker":"host:port","isa":"avx512","in_queue":N,"abandoned":N}: 200 once the model is
@@ -231,7 +243,7 @@ static void healthz(struct worker *w, struct srv_conn *c)
     rc |= buf_printf(b, ",\"isa\":\"%s\",\"in_queue\":%d,\"abandoned\":%llu}\n", w->isa, iq_depth(w->queue),
                      (unsigned long long)iq_abandoned(w->queue));
     if (rc != 0)
-        srv_respond_error(c, 500, "internal_error", "could not format the answer", NULL);
+        srv_respond_error(c, ERR_INTERNAL, "could not format the answer", NULL);
     else
         srv_respond(c, ready ? 200 : 503, "application/json", buf_ptr(b), buf_len(b),
                     ready ? NULL : "Retry-After: 1\r\n");
@@ -245,14 +257,18 @@ static void handle(struct srv_conn *c, struct srv_request *r, void *data)
         if (http_str_eq(method, "POST"))
             predict(w, c, r);
         else
-            srv_respond_error(c, 405, "method_not_allowed", "use POST", "Allow: POST\r\n");
+            srv_respond_error(c, ERR_METHOD_NOT_ALLOWED, "use POST", "Allow: POST\r\n");
     } else if (http_str_eq(path, "/healthz")) {
         if (http_str_eq(method, "GET") || http_str_eq(method, "HEAD")) /* the server drops HEAD's body */
             healthz(w, c);
         else
-            srv_respond_error(c, 405, "method_not_allowed", "use GET", "Allow: GET, HEAD\r\n");
+            srv_respond_error(c, ERR_METHOD_NOT_ALLOWED, "use GET", "Allow: GET, HEAD\r\n");
+    } else if (oip_path(path)) {
+        struct infer_job *job = oip_handle(&w->oip, c, r);
+        if (job)
+            run_job(w, c, r, job);
     } else {
-        srv_respond_error(c, 404, "not_found", "try POST /predict or GET /healthz", NULL);
+        srv_respond_error(c, ERR_NOT_FOUND, "try POST /predict or GET /healthz", NULL);
     }
 }
 
@@ -278,7 +294,7 @@ static int parse_options(int argc, char **argv, struct options *o)
     *o = (struct options){ .threads = 1, .queue = 16, .engines = 1, .decoders = 1, .batch_max = 1,
                            .decode_mb = IMG_DEFAULT_MAX_DECODE_MB, .jpeg_scans = IMG_DEFAULT_MAX_JPEG_SCANS,
                            .jpeg_mcoef = IMG_DEFAULT_MAX_JPEG_MCOEF };
-    cli_server_defaults(&o->srv, -1, 2000);
+    cli_server_defaults(&o->srv, -1);
     int opt, rc = 0;
     opterr = 0; /* cli_bad_option names a bad option once, without the program's path */
     while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1 && rc == 0) {
@@ -344,9 +360,9 @@ int main(int argc, char **argv)
         if (nn_set_threads(models[i], (int)o.threads) != 0)
             fprintf(stderr, PROG ": could not start %ld threads; inference runs on one\n", o.threads);
     }
-    struct loop *l = loop_create(4096);
+    struct loop *l = loop_create(cli_fd_budget(PROG, &o.srv, 1));
     struct worker w = { .isa = nn_isa(models[0]) };
-    buf_init(&w.json, 16 * 1024);
+    buf_init(&w.json, 64 * 1024); /* the protocol's 1001 probabilities take about 15 KB */
     struct iq_config qc = { .capacity = (int)o.queue, .decoders = (int)o.decoders, .engines = (int)o.engines,
                             .batch_max = (int)o.batch_max, .batch_delay_ms = (int)o.batch_delay_ms };
     if (l)
@@ -354,7 +370,7 @@ int main(int argc, char **argv)
     else
         for (int i = 0; i < o.engines; i++)
             nn_free(models[i]);
-    if (!w.queue) {
+    if (!w.queue || oip_init(&w.oip, w.queue, models[0], w.id) != 0) {
         fprintf(stderr, PROG ": cannot start the event loop or the inference threads\n");
         return 1;
     }
@@ -383,6 +399,7 @@ int main(int argc, char **argv)
     iq_destroy(w.queue); /* first: the running job reads a connection's buffer */
     srv_destroy(s);
     loop_destroy(l);
+    oip_free(&w.oip);
     buf_free(&w.json);
     return rc == 0 ? 0 : 1;
 }

@@ -3,8 +3,12 @@
 
 #include <stdbool.h>
 #include <string.h>
+#include <strings.h>
 
+#include "net/http_lex.h"
 #include "net/multipart.h"
+
+#define VIA "imgrec-balancer" /* our pseudonym in Via (RFC 9110 §7.6.3) */
 
 static bool hop_by_hop(struct http_str name)
 {
@@ -18,11 +22,36 @@ static bool hop_by_hop(struct http_str name)
     return false;
 }
 
-static int append_headers(struct buf *out, const struct http_header *h, size_t n)
+struct name_match {
+    struct http_str name;
+    bool found;
+};
+
+static int same_name(struct http_str item, void *ctx)
+{
+    struct name_match *m = ctx;
+    if (item.len == m->name.len && strncasecmp(item.p, m->name.p, item.len) == 0)
+        m->found = true;
+    return m->found;
+}
+
+/* RFC 9110 §7.6.1: a header named in Connection describes this connection only. */
+static bool named_in_connection(struct http_str name, const struct http_header *h, size_t n)
+{
+    struct name_match m = { name, false };
+    for (size_t i = 0; i < n && !m.found; i++)
+        if (http_str_ieq(h[i].name, "Connection"))
+            http_list_each(h[i].value, same_name, &m);
+    return m.found;
+}
+
+/* Copies the end-to-end headers; skip (NULL or a name) is left out as well. */
+static int append_headers(struct buf *out, const struct http_header *h, size_t n, const char *skip)
 {
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
-        if (hop_by_hop(h[i].name))
+        if (hop_by_hop(h[i].name) || (skip && http_str_ieq(h[i].name, skip)) ||
+            named_in_connection(h[i].name, h, n))
             continue;
         rc |= buf_printf(out, "%.*s: %.*s\r\n", (int)h[i].name.len, h[i].name.p, (int)h[i].value.len,
                          h[i].value.p);
@@ -30,14 +59,34 @@ static int append_headers(struct buf *out, const struct http_header *h, size_t n
     return rc;
 }
 
+/* The address alone from "ip:port" or "[v6]:port". */
+static struct http_str bare_address(const char *peer)
+{
+    size_t len = strlen(peer);
+    if (peer[0] == '[') {
+        const char *close = strchr(peer, ']');
+        return close ? http_str_from(peer + 1, (size_t)(close - peer - 1)) : http_str_from(peer, len);
+    }
+    const char *colon = strrchr(peer, ':');
+    return http_str_from(peer, colon ? (size_t)(colon - peer) : len);
+}
+
 int forward_request_head(const struct srv_request *r, struct buf *out)
 {
     const struct http_request *q = &r->http;
     buf_clear(out);
-    int rc = buf_printf(out, "%.*s %.*s HTTP/1.1\r\n", (int)q->method.len, q->method.p, (int)q->target.len,
-                        q->target.p);
-    rc |= append_headers(out, q->headers, q->num_headers);
-    rc |= buf_printf(out, "X-Forwarded-For: %s\r\nContent-Length: %zu\r\n\r\n", r->peer, r->body_len);
+    /* origin-form whatever the client sent (RFC 9112 §3.2.2: absolute-form is for proxies) */
+    int rc = buf_printf(out, "%.*s %.*s%s%.*s HTTP/1.1\r\n", (int)q->method.len, q->method.p, (int)q->path.len,
+                        q->path.p, q->query.len ? "?" : "", (int)q->query.len, q->query.p);
+    rc |= append_headers(out, q->headers, q->num_headers, "X-Forwarded-For");
+    /* X-Forwarded-For: what earlier proxies said, then the address we got the request from */
+    rc |= buf_append_str(out, "X-Forwarded-For: ");
+    for (size_t i = 0; i < q->num_headers; i++)
+        if (http_str_ieq(q->headers[i].name, "X-Forwarded-For") && q->headers[i].value.len > 0)
+            rc |= buf_printf(out, "%.*s, ", (int)q->headers[i].value.len, q->headers[i].value.p);
+    struct http_str addr = bare_address(r->peer);
+    rc |= buf_printf(out, "%.*s\r\nVia: 1.%d " VIA "\r\nContent-Length: %zu\r\n\r\n", (int)addr.len, addr.p,
+                     q->minor_version, r->body_len);
     return rc == 0 ? 0 : -1;
 }
 
@@ -48,7 +97,8 @@ int forward_response_head(const struct http_response *res, const char *raw, stru
     if (!eol)
         return -1;
     int rc = buf_append(out, raw, (size_t)(eol - raw) + 1); /* the status line exactly as sent */
-    rc |= append_headers(out, res->headers, res->num_headers);
+    rc |= append_headers(out, res->headers, res->num_headers, HTTP_ALWAYS_HEADER_NAME); /* the relay adds ours */
+    rc |= buf_printf(out, "Via: 1.%d " VIA "\r\n", res->minor_version);
     return rc == 0 ? 0 : -1;
 }
 

@@ -1,10 +1,13 @@
 /* forward: what the balancer changes in the messages it relays — only the hop-by-hop parts.
  *
- * A request goes to the backend with its method, target, end-to-end headers and (decoded) body as they
- * came, minus the headers that describe one connection (Connection, Keep-Alive, Transfer-Encoding,
- * Content-Length, Expect, TE, Upgrade, Proxy-Connection), plus X-Forwarded-For and a Content-Length.
- * The answer comes back the same way: status line and end-to-end headers unchanged, the body unchanged
- * (a chunked body is de-chunked), Content-Length and Connection set for the client's connection. */
+ * A request goes to the backend with its method, target (always origin-form), end-to-end headers and
+ * (decoded) body as they came, minus the headers that describe one connection (Connection, Keep-Alive,
+ * Transfer-Encoding, Content-Length, Expect, TE, Upgrade, Proxy-Connection, Trailer, and every header
+ * the Connection header names: RFC 9110 §7.6.1), plus one X-Forwarded-For extending the client's
+ * ("client, proxy", bare addresses), a Via and a Content-Length.
+ * The answer comes back the same way: status line and end-to-end headers unchanged plus a Via, the body
+ * unchanged (a chunked body is de-chunked), Content-Length and Connection set for the client's
+ * connection. */
 #ifndef SVC_FORWARD_H
 #define SVC_FORWARD_H
 
@@ -18,7 +21,8 @@
 int forward_request_head(const struct srv_request *r, struct buf *out);
 
 /* Replaces out's content with the status line and end-to-end headers of a backend's answer (no blank
- * line, no Connection/Content-Length: srv_respond_relay adds them).  raw is the whole answer. */
+ * line, no Connection/Content-Length/X-Content-Type-Options: srv_respond_relay adds them).  raw is the whole
+ * answer. */
 int forward_response_head(const struct http_response *res, const char *raw, struct buf *out);
 
 /* The answer's body: a view into raw when it is not chunked, else decoded into scratch.  0 or -1. */

@@ -29,6 +29,9 @@ struct infer_queue {
     iq_done_fn *done;
     void *data;
     struct infer_job *jobs;    /* capacity + slots of them */
+    int njobs;
+    int nclasses;              /* floats in each job's probs */
+    float *probs_mem;          /* njobs x nclasses */
     struct infer_job *free;    /* loop thread only */
     int in_use;                /* loop thread only */
     float *slot_mem;           /* nslots tensors */
@@ -127,8 +130,9 @@ static void *decoder_thread(void *arg)
         job->err[0] = '\0';
         job->batch = 0;
         memset(&job->result, 0, sizeof job->result);
+        iq_tensor_fn *to_tensor = job->to_tensor ? job->to_tensor : nn_image_to_tensor;
         job->rc = abandoned(job, start) ? IQ_ABANDONED
-                                        : nn_image_to_tensor(job->bytes, job->len, job->tensor, job->err, sizeof job->err);
+                                        : to_tensor(job->bytes, job->len, job->tensor, job->err, sizeof job->err);
         job->decoded_ns = clock_now_ns();
         job->result.decode_ms = ms_between(start, job->decoded_ns);
         pthread_mutex_lock(&q->lock);
@@ -195,6 +199,8 @@ static void run_batch(struct engine *e, int n)
         double decode_ms = job->result.decode_ms;
         job->rc = nn_forward(e->model, NN_TOPK_MAX, &job->result);
         job->result.decode_ms = decode_ms;
+        if (job->want_probs)
+            memcpy(job->probs, nn_probs(e->model), (size_t)q->nclasses * sizeof(float));
         job->batch = n;
         finish(q, job);
     }
@@ -244,11 +250,14 @@ struct infer_queue *iq_create(struct loop *l, struct nn_model **models, const st
         ok &= engines[i].batch != NULL;
     }
     int nslots = slots_of(cfg), njobs = cfg->capacity + nslots;
+    q->njobs = njobs;
+    q->nclasses = nn_num_classes(models[0]);
     q->jobs = calloc((size_t)njobs, sizeof *q->jobs);
+    q->probs_mem = malloc((size_t)njobs * (size_t)q->nclasses * sizeof(float));
     q->slot_mem = malloc((size_t)nslots * TENSOR_FLOATS * sizeof(float));
     q->free_slots = calloc((size_t)nslots, sizeof *q->free_slots);
     q->threads = calloc((size_t)(cfg->decoders + cfg->engines), sizeof *q->threads);
-    ok &= q->jobs && q->slot_mem && q->free_slots && q->threads;
+    ok &= q->jobs && q->probs_mem && q->slot_mem && q->free_slots && q->threads;
     pthread_condattr_t attr;
     if (ok && pthread_condattr_init(&attr) == 0) {
         q->sync_ready = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) == 0 &&
@@ -262,6 +271,7 @@ struct infer_queue *iq_create(struct loop *l, struct nn_model **models, const st
     }
     for (int i = 0; i < njobs; i++) {
         q->jobs[i].queue = q;
+        q->jobs[i].probs = q->probs_mem + (size_t)i * (size_t)q->nclasses;
         q->jobs[i].next = q->free;
         q->free = &q->jobs[i];
     }
@@ -304,6 +314,7 @@ void iq_destroy(struct infer_queue *q)
     free(q->free_slots);
     free(q->slot_mem);
     free(q->jobs);
+    free(q->probs_mem);
     free(q);
 }
 
@@ -317,6 +328,9 @@ struct infer_job *iq_acquire(struct infer_queue *q)
     job->next = NULL;
     job->budget_ms = 0;
     job->still_wanted = NULL;
+    job->to_tensor = NULL;
+    job->want_probs = false;
+    job->tag = 0;
     return job;
 }
 
@@ -357,4 +371,14 @@ bool iq_running(const struct infer_queue *q)
 uint64_t iq_abandoned(const struct infer_queue *q)
 {
     return q->abandoned;
+}
+
+int iq_job_count(const struct infer_queue *q)
+{
+    return q->njobs;
+}
+
+int iq_job_index(const struct infer_queue *q, const struct infer_job *job)
+{
+    return (int)(job - q->jobs);
 }

@@ -27,6 +27,10 @@
 
 #define IQ_ABANDONED 1 /* job->rc of a job dropped unrun: past its deadline or its caller gone */
 
+/* How a decoder turns a job's bytes into the network's input (nn_image_to_tensor's shape: 0 or a negative
+ * enum nn_error with err filled).  Runs on a decoder thread. */
+typedef int iq_tensor_fn(const void *bytes, size_t len, float *tensor, char *err, size_t errlen);
+
 struct infer_job {
     /* set by the caller before iq_submit */
     const void *bytes;
@@ -35,6 +39,9 @@ struct infer_job {
     uint64_t budget_ms;       /* the answer is wanted only this long after iq_submit; 0 = no limit */
     bool (*still_wanted)(void *owner); /* NULL, or asked (by a decoder, then an engine) just before the job
                                           is decoded and run: false = the caller is gone (thread-safe) */
+    iq_tensor_fn *to_tensor;  /* NULL: bytes are an encoded picture (nn_image_to_tensor) */
+    bool want_probs;          /* copy the whole softmax into probs */
+    int tag;                  /* the caller's: which answer the job gets (the queue never reads it) */
     /* filled by the pipeline */
     int rc;                   /* 0, a negative enum nn_error, or IQ_ABANDONED (not run: nobody waits) */
     struct nn_result result;  /* decode_ms and inference_ms are the job's own stages */
@@ -43,6 +50,7 @@ struct infer_job {
     int batch;                /* how many jobs the engine ran together with this one (it included); 0 if
                                  the picture never reached an engine */
     double total_ms;          /* submit to done (set on the loop thread just before done runs) */
+    float *probs;             /* nn_num_classes floats owned by the queue, filled when want_probs */
     /* private */
     struct infer_queue *queue;
     struct loop_task task;
@@ -82,5 +90,9 @@ int iq_peak_decoding(struct infer_queue *q);
 bool iq_running(const struct infer_queue *q);
 /* Jobs dropped unrun so far (loop thread). */
 uint64_t iq_abandoned(const struct infer_queue *q);
+/* How many jobs the pool holds, and job's place in it (0 .. count-1): lets a caller keep per-job state
+ * of its own in an array allocated once. */
+int iq_job_count(const struct infer_queue *q);
+int iq_job_index(const struct infer_queue *q, const struct infer_job *job);
 
 #endif

@@ -2,6 +2,8 @@
 #include "net/cli.h"
 #include "net/sock.h"
 
+#include <sys/resource.h>
+
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -53,20 +55,24 @@ void cli_server_usage(FILE *to)
     fprintf(to,
             "  --port P              port to listen on (0 = any free port)\n"
             "  --host ADDR           address to listen on (default: all interfaces)\n"
-            "  --timeout MS          a request must arrive within MS (else 408); idle connections close\n"
+            "  --timeout MS          a request must arrive within MS of its first byte (else 408)\n"
             "                        (default 30000)\n"
+            "  --idle-timeout MS     a connection with no request in progress closes (default %d)\n"
+            "  --max-conns N         connections at once; at the cap the longest-idle one is closed to\n"
+            "                        admit a newcomer (default %d, the same for balancer and workers)\n"
             "  --max-body BYTES      largest request body (default %u; over it -> 413)\n"
-            "  --max-memory MB       request bodies held at once, all clients together (default %d;\n"
-            "                        over it -> 503 with Retry-After)\n"
+            "  --max-memory MB       request bodies and queued answers held at once, all clients\n"
+            "                        together (default %d; over it -> 503 with Retry-After)\n"
             "  --check               check the options and what they name, then exit: 0 and one line\n"
             "                        when all is well, else the problem and 2 (binds no port, connects to no peer)\n",
-            HTTP_DEFAULT_MAX_BODY, CLI_DEFAULT_MAX_MEMORY_MB);
+            CLI_DEFAULT_IDLE_TIMEOUT_MS, CLI_DEFAULT_MAX_CONNS, HTTP_DEFAULT_MAX_BODY, CLI_DEFAULT_MAX_MEMORY_MB);
 }
 
-void cli_server_defaults(struct srv_config *cfg, int port, int max_conns)
+void cli_server_defaults(struct srv_config *cfg, int port)
 {
     *cfg = (struct srv_config){ .port = port, .limits = HTTP_LIMITS_DEFAULT, .timeout_ms = 30000,
-                                .max_conns = max_conns, .max_memory = (size_t)CLI_DEFAULT_MAX_MEMORY_MB << 20 };
+                                .idle_timeout_ms = CLI_DEFAULT_IDLE_TIMEOUT_MS, .max_conns = CLI_DEFAULT_MAX_CONNS,
+                                .max_memory = (size_t)CLI_DEFAULT_MAX_MEMORY_MB << 20 };
 }
 
 int cli_server_option(const char *prog, int opt, const char *arg, struct srv_config *cfg)
@@ -95,6 +101,16 @@ int cli_server_option(const char *prog, int opt, const char *arg, struct srv_con
         if (cli_long(prog, "--max-memory", arg, 1, CLI_MAX_MEMORY_MB, &v) != 0)
             return -1;
         cfg->max_memory = (size_t)v << 20;
+        return 1;
+    case 'I':
+        if (cli_long(prog, "--idle-timeout", arg, 10, 3600000, &v) != 0)
+            return -1;
+        cfg->idle_timeout_ms = (int)v;
+        return 1;
+    case 'N':
+        if (cli_long(prog, "--max-conns", arg, 1, CLI_MAX_CONNS, &v) != 0)
+            return -1;
+        cfg->max_conns = (int)v;
         return 1;
     }
     return 0;
@@ -152,4 +168,27 @@ int cli_stop_on_signals(struct loop *l)
     if (hup.sa_handler != SIG_DFL || sigismember(&blocked, SIGHUP))
         return 0;
     return sigaction(SIGHUP, &sa, NULL);
+}
+
+#define FD_RESERVE 256 /* listening socket, backends, logs, files */
+
+int cli_fd_budget(const char *prog, struct srv_config *cfg, int fds_per_conn)
+{
+    long conns = cfg->max_conns, *max_conns = &conns;
+    struct rlimit rl;
+    rlim_t want = (rlim_t)*max_conns * (rlim_t)fds_per_conn + FD_RESERVE;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < want) {
+        rlim_t cur = rl.rlim_cur;
+        rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ? want : rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            rl.rlim_cur = cur;
+        if (rl.rlim_cur < want) {
+            long fit = rl.rlim_cur > 2 * FD_RESERVE ? ((long)rl.rlim_cur - FD_RESERVE) / fds_per_conn : FD_RESERVE;
+            fprintf(stderr, "%s: the open-file limit (%llu) allows %ld connections, not %ld\n", prog,
+                    (unsigned long long)rl.rlim_cur, fit, *max_conns);
+            *max_conns = fit;
+        }
+    }
+    cfg->max_conns = (int)conns;
+    return (int)(conns * fds_per_conn + FD_RESERVE);
 }

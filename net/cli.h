@@ -27,26 +27,40 @@ void cli_hint(const char *prog);
 #define CLI_DEFAULT_MAX_MEMORY_MB 256
 #define CLI_MAX_MEMORY_MB (1L << 20)
 
-/* ---- the server options: --port --host --timeout --max-body --max-memory, parsed into a srv_config ---- */
+/* Connection limits both servers share, so the balancer never holds more connections to a worker than
+ * the worker admits: --max-conns (at the cap the longest-idle connection is shed for a newcomer) and
+ * --idle-timeout (a connection with no request in progress closes; shorter than --timeout). */
+#define CLI_DEFAULT_MAX_CONNS 4096
+#define CLI_MAX_CONNS 100000
+#define CLI_DEFAULT_IDLE_TIMEOUT_MS 5000
+
+/* ---- the server options: --port --host --timeout --idle-timeout --max-conns --max-body --max-memory ---- */
 
 /* --check's getopt value: above every character, so it never takes a program's letter.  The program
  * handles it itself (it alone knows what else its options name: a model, a folder). */
 #define CLI_OPT_CHECK 0x100
 
-/* getopt_long entries to splice into a program's table (their letters are p H T b M: keep them free;
+/* getopt_long entries to splice into a program's table (their letters are p H T I N b M: keep them free;
  * --check is CLI_OPT_CHECK). */
 #define CLI_SERVER_LONGOPTS                                                                           \
     { "port", required_argument, NULL, 'p' }, { "host", required_argument, NULL, 'H' },               \
     { "timeout", required_argument, NULL, 'T' }, { "max-body", required_argument, NULL, 'b' },        \
-    { "max-memory", required_argument, NULL, 'M' }, { "check", no_argument, NULL, CLI_OPT_CHECK }
+    { "max-memory", required_argument, NULL, 'M' }, { "idle-timeout", required_argument, NULL, 'I' }, \
+    { "max-conns", required_argument, NULL, 'N' }, { "check", no_argument, NULL, CLI_OPT_CHECK }
 /* Their --help lines (options in a 24-column first field, as the programs print theirs). */
 void cli_server_usage(FILE *to);
 /* Defaults: port (-1 = the caller requires --port), all interfaces, HTTP_LIMITS_DEFAULT, a 30 s request
- * timeout, CLI_DEFAULT_MAX_MEMORY_MB, and max_conns. */
-void cli_server_defaults(struct srv_config *cfg, int port, int max_conns);
+ * timeout, the idle timeout, max_conns and max_memory defaults above. */
+void cli_server_defaults(struct srv_config *cfg, int port);
 /* Handles one getopt letter (call it from the switch's default).  Returns 1 when it was a server option
  * (taken), 0 when it is not one ('?' included), -1 on a bad value (reported as "PROG: --opt ..."). */
 int cli_server_option(const char *prog, int opt, const char *arg, struct srv_config *cfg);
+
+/* Raises this process's open-file limit (soft, up to the hard one) so cfg->max_conns connections fit
+ * (fds_per_conn each: 2 for the balancer, which may hold a backend connection per client),
+ * and returns how many fds the event loop should size itself for.  When the hard limit is lower, prints
+ * a warning and lowers cfg->max_conns to what fits. */
+int cli_fd_budget(const char *prog, struct srv_config *cfg, int fds_per_conn);
 
 /* --check: what the server options name, checked without binding or connecting: the --host address
  * resolves.  Returns 0, or -1 after printing "PROG: --host ADDR: why". */

@@ -16,9 +16,9 @@
  *   < 0  error; the value is minus the HTTP status to answer with (-400, -413, -414, -431, -501, -505
  *        for requests; -502 for a malformed response), and .error says why in a few words.
  *
- * Typical server use (worker):
+ * Typical server use (net/server.c does this for both programs):
  *     n = http_parse_request(buf_ptr(&in), buf_len(&in), &limits, &req, hdrs, 32);
- *     n == 0: read more;  n < 0: http_write_error(out, cap, -n, "bad_request", req.error, false), close;
+ *     n == 0: read more;  n < 0: answer status -n with an error body (http_error_json), close;
  *     n > 0: http_body_init(&body, req.framing, req.content_length, limits.max_body) and feed it the
  *            bytes after the head, decoding in place; when it returns 1, the body is complete and the
  *            bytes it did not consume start the next (pipelined) request.
@@ -100,6 +100,10 @@ struct http_response {
 int http_parse_request(const char *buf, size_t len, const struct http_limits *lim,
                        struct http_request *req, struct http_header *headers, size_t max_headers);
 
+/* The head req was parsed from now lies at `to` instead of `from` (its buffer grew or moved): moves every
+ * view with it, so a head is parsed once however its buffer changes while the body arrives. */
+void http_request_rebase(struct http_request *req, const char *from, const char *to);
+
 /* Parses a response head.  head_request: the request was HEAD (so no body whatever the headers say).
  * Heads longer than max_head → -502.  Returns head length, HTTP_INCOMPLETE, or -502. */
 int http_parse_response(const char *buf, size_t len, bool head_request, size_t max_head,
@@ -167,12 +171,23 @@ struct http_response_head {
     const char *extra;          /* NULL, or preformatted "Name: value\r\n" lines */
 };
 
-/* Writes the status line, headers and the blank line.  Returns bytes written, or -1 if it does not fit
- * (the buffer content is then unspecified). */
+/* Headers every final answer the servers send carries (http_write_head writes them; a relayed answer
+ * gets them from srv_respond_relay, its backend's own copy dropped by the balancer): the browser must
+ * not guess another type than Content-Type says (a JSON error shown as HTML, an upload sniffed as script). */
+#define HTTP_ALWAYS_HEADERS "X-Content-Type-Options: nosniff\r\n"
+#define HTTP_ALWAYS_HEADER_NAME "X-Content-Type-Options"
+
+/* Writes the status line, headers (HTTP_ALWAYS_HEADERS among them for a status >= 200) and the blank
+ * line.  Returns bytes written, or -1 if it does not fit (the buffer content is then unspecified). */
 ssize_t http_write_head(char *buf, size_t cap, const struct http_response_head *h);
-/* A whole response: head (with Content-Length = body_len) followed by body. */
+/* A whole response: head (with Content-Length = body_len) followed by body.  (The server builds its
+ * answers in its own buffers; these two whole-response writers serve tests and small tools.) */
 ssize_t http_write_response(char *buf, size_t cap, int status, const char *content_type,
                             const void *body, size_t body_len, bool keep_alive);
+/* A JSON error body {"error":code,"detail":detail}\n (code NULL: {"error":detail}\n, the Open Inference
+ * Protocol's shape); detail NULL (or too long for cap) = fallback.
+ * Returns bytes written or -1.  The server's error answers and http_write_error both use it. */
+ssize_t http_error_json(char *buf, size_t cap, const char *code, const char *detail, const char *fallback);
 /* A whole JSON error response: status with body {"error":"<code>","detail":"<detail>"} (+ "\n"),
  * detail escaped; detail NULL (or over ~900 bytes) = http_reason(status).  Returns bytes written or -1. */
 ssize_t http_write_error(char *buf, size_t cap, int status, const char *code, const char *detail,

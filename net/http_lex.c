@@ -165,9 +165,9 @@ int http_parse_version(const char *p, size_t len)
     if (len != 8 || memcmp(p, "HTTP/", 5) != 0 || p[6] != '.' ||
         p[5] < '0' || p[5] > '9' || p[7] < '0' || p[7] > '9')
         return -400;
-    if (p[5] != '1' || (p[7] != '0' && p[7] != '1'))
+    if (p[5] != '1')
         return -505;
-    return p[7] - '0';
+    return p[7] == '0' ? 0 : 1; /* 1.2 and up: served as 1.1, the highest 1.x we speak (RFC 9110 §2.5) */
 }
 
 int http_parse_content_length(struct http_str v, uint64_t *out)

@@ -40,7 +40,8 @@ int http_list_each(struct http_str value, int (*fn)(struct http_str item, void *
 /* Notes the "close" and "keep-alive" options of a Connection header (sets the flags it finds). */
 void http_connection_options(struct http_str value, bool *close, bool *keep_alive);
 
-/* Parses "HTTP/d.d" exactly.  Returns the minor version (0 or 1), -505 for another well-formed version,
+/* Parses "HTTP/d.d" exactly.  Returns the minor version (0, or 1 for 1.1 and any later 1.x, which is
+ * answered as 1.1), -505 for another major version,
  * -400 when it is not an HTTP version at all. */
 int http_parse_version(const char *p, size_t len);
 

@@ -21,6 +21,8 @@ static int split_target(struct http_request *req)
     const char *path = t.p;
     size_t plen = t.len;
     if (t.len == 1 && t.p[0] == '*') {
+        if (!http_str_eq(req->method, "OPTIONS"))
+            return -400; /* asterisk-form is for OPTIONS only (RFC 9112 §3.2.4) */
         req->path = t;
         req->query = http_str_from(t.p + 1, 0);
         return 0;
@@ -68,6 +70,8 @@ static int parse_request_line(const char *buf, size_t pos, size_t end, bool comp
     if (buf[i] != ' ' || i == pos)
         return fail(req, -400, buf[i] == '\r' ? "bare CR in request line" : "invalid method");
     req->method = http_str_from(buf + pos, i - pos);
+    if (http_str_eq(req->method, "CONNECT"))
+        return fail(req, -501, "CONNECT is not supported (this is not a tunnel)");
 
     size_t t0 = ++i;
     while (i < end && buf[i] > 0x20 && buf[i] < 0x7f && buf[i] != '#')
@@ -80,7 +84,7 @@ static int parse_request_line(const char *buf, size_t pos, size_t end, bool comp
         return fail(req, -400, buf[i] == '\r' ? "bare CR in request line" : "invalid character in request target");
     req->target = http_str_from(buf + t0, i - t0);
     if (split_target(req) < 0)
-        return fail(req, -400, "invalid request target form");
+        return fail(req, -400, req->target.len == 1 ? "'*' is a target for OPTIONS only" : "invalid request target form");
 
     i++;
     if (!complete) {
@@ -97,13 +101,15 @@ static int parse_request_line(const char *buf, size_t pos, size_t end, bool comp
 struct framing_state {
     int chunked;       /* how many times "chunked" was listed */
     bool other;        /* a coding other than chunked was listed */
+    bool chunked_last; /* the last coding listed so far is chunked */
     bool close, keep_alive;
 };
 
 static int te_item(struct http_str item, void *ctx)
 {
     struct framing_state *f = ctx;
-    if (http_str_ieq(item, "chunked"))
+    f->chunked_last = http_str_ieq(item, "chunked");
+    if (f->chunked_last)
         f->chunked++;
     else
         f->other = true;
@@ -113,7 +119,7 @@ static int te_item(struct http_str item, void *ctx)
 /* Framing, keep-alive, Host and Expect from the parsed headers. */
 static int apply_headers(struct http_request *req, const struct http_limits *lim)
 {
-    struct framing_state f = { 0, false, false, false };
+    struct framing_state f = { 0, false, false, false, false };
     int n_cl = 0, n_te = 0, n_host = 0;
     for (size_t i = 0; i < req->num_headers; i++) {
         const struct http_header *h = &req->headers[i];
@@ -140,6 +146,8 @@ static int apply_headers(struct http_request *req, const struct http_limits *lim
             return fail(req, -400, "Transfer-Encoding in an HTTP/1.0 request");
         if (n_cl > 0)
             return fail(req, -400, "both Content-Length and Transfer-Encoding");
+        if (!f.chunked_last) /* RFC 9112 §6.3: the length cannot be known */
+            return fail(req, -400, "Transfer-Encoding does not end in chunked");
         if (f.other)
             return fail(req, -501, "unsupported Transfer-Encoding");
         if (f.chunked != 1)
@@ -196,4 +204,30 @@ int http_parse_request(const char *buf, size_t len, const struct http_limits *li
         return rc;
     req->head_len = scan.end;
     return (int)scan.end;
+}
+
+/* Moves one view from a buffer that started at `from` to the same offset in one starting at `to`;
+ * views outside [from, from + len) (the static "/" of an absolute-form target) are left alone.  The
+ * addresses are compared as integers: the old buffer may be gone. */
+static void rebase(struct http_str *s, uintptr_t from, uintptr_t to, size_t len)
+{
+    uintptr_t p = (uintptr_t)s->p;
+    if (s->p && p >= from && p <= from + len)
+        s->p = (const char *)(to + (p - from));
+}
+
+void http_request_rebase(struct http_request *req, const char *from, const char *to)
+{
+    uintptr_t f = (uintptr_t)from, t = (uintptr_t)to;
+    if (f == t)
+        return;
+    size_t len = req->head_len;
+    rebase(&req->method, f, t, len);
+    rebase(&req->target, f, t, len);
+    rebase(&req->path, f, t, len);
+    rebase(&req->query, f, t, len);
+    for (size_t i = 0; i < req->num_headers; i++) {
+        rebase(&req->headers[i].name, f, t, len);
+        rebase(&req->headers[i].value, f, t, len);
+    }
 }

@@ -64,6 +64,8 @@ ssize_t http_write_head(char *buf, size_t cap, const struct http_response_head *
         return -1;
     if (h->status >= 200 && put_header(buf, cap, &o, "Connection", h->keep_alive ? "keep-alive" : "close") < 0)
         return -1;
+    if (h->status >= 200 && put_raw(buf, cap, &o, HTTP_ALWAYS_HEADERS, sizeof HTTP_ALWAYS_HEADERS - 1) < 0)
+        return -1;
     if (h->extra && put_raw(buf, cap, &o, h->extra, strlen(h->extra)) < 0)
         return -1;
     if (put_raw(buf, cap, &o, "\r\n", 2) < 0)
@@ -83,15 +85,25 @@ ssize_t http_write_response(char *buf, size_t cap, int status, const char *conte
     return n + (ssize_t)body_len;
 }
 
+ssize_t http_error_json(char *buf, size_t cap, const char *code, const char *detail, const char *fallback)
+{
+    if (cap == 0)
+        return -1;
+    ssize_t n = detail ? json_error_body(buf, cap - 1, code, detail) : -1;
+    if (n < 0) /* no detail, or one too long for the body: the fallback */
+        n = json_error_body(buf, cap - 1, code, fallback);
+    if (n < 0)
+        return -1;
+    buf[n++] = '\n';
+    return n;
+}
+
 ssize_t http_write_error(char *buf, size_t cap, int status, const char *code, const char *detail,
                          bool keep_alive)
 {
     char body[1024];
-    ssize_t n = json_error_body(body, sizeof body - 1, code, detail ? detail : http_reason(status));
-    if (n < 0) /* a detail too long for the body: fall back to the reason phrase */
-        n = json_error_body(body, sizeof body - 1, code, http_reason(status));
+    ssize_t n = http_error_json(body, sizeof body, code, detail, http_reason(status));
     if (n < 0)
         return -1;
-    body[n++] = '\n';
     return http_write_response(buf, cap, status, "application/json", body, (size_t)n, keep_alive);
 }

@@ -4,13 +4,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_DEPTH 32
-
 void jr_init(struct jr *j, const char *text, size_t len)
 {
-    j->p = text;
-    j->end = text + len;
-    j->depth = 0;
+    *j = (struct jr){ .p = text, .end = text + len };
+}
+
+/* Records the first failure's reason; returns -1 for the caller to pass on. */
+static int fail(struct jr *j, const char *why)
+{
+    if (!j->err)
+        j->err = why;
+    return -1;
+}
+
+const char *jr_error(const struct jr *j)
+{
+    return j->err ? j->err : "malformed JSON";
 }
 
 static void skip_ws(struct jr *j)
@@ -33,6 +42,12 @@ bool jr_at_end(struct jr *j)
 {
     skip_ws(j);
     return j->p == j->end;
+}
+
+char jr_peek(struct jr *j)
+{
+    skip_ws(j);
+    return j->p < j->end ? *j->p : '\0';
 }
 
 static int hex4(const char *p, unsigned *out)
@@ -110,44 +125,84 @@ int jr_string(struct jr *j, char *out, size_t cap)
 {
     size_t n = 0;
     if (!jr_eat(j, '"'))
-        return -1;
+        return fail(j, "expected a string");
+    /* In place (out at the opening quote) stays safe: each input character or escape writes at most as
+     * many bytes as it takes, so out + n never passes j->p. */
     while (j->p < j->end) {
         unsigned char c = (unsigned char)*j->p++;
         if (c == '"') {
             if (cap)
                 out[n] = '\0';
-            return 0;
+            return (int)n;
         }
         if (c < 0x20)
-            return -1;
+            return fail(j, "control character in a string");
         if (c == '\\') {
             long cp = read_escape(j);
             if (cp < 0)
-                return -1;
+                return fail(j, "bad escape in a string");
             put_utf8(out, cap, &n, (unsigned)cp);
         } else if (n + 1 < cap) {
             out[n++] = (char)c;
         }
     }
-    return -1;
+    return fail(j, "unterminated string");
 }
 
+static bool digit_at(const struct jr *j, const char *p)
+{
+    return p < j->end && *p >= '0' && *p <= '9';
+}
+
+/* -? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?  Plain integers (most of a tensor's data) are
+ * summed here; anything else goes through strtod on a bounded copy. */
 int jr_number(struct jr *j, double *out)
 {
     skip_ws(j);
-    char tmp[64];
-    size_t n = 0;
-    while (j->p + n < j->end && n < sizeof tmp - 1 && strchr("+-.eE0123456789", j->p[n]) && j->p[n])
-        n++;
-    if (n == 0 || n == sizeof tmp - 1)
-        return -1;
-    memcpy(tmp, j->p, n);
-    tmp[n] = '\0';
-    char *stop;
-    *out = strtod(tmp, &stop);
-    if (stop != tmp + n)
-        return -1;
-    j->p += n;
+    const char *p = j->p;
+    bool neg = p < j->end && *p == '-';
+    p += neg;
+    if (!digit_at(j, p))
+        return fail(j, "expected a value");
+    double v = 0;
+    int digits = 0;
+    if (*p == '0')
+        p++;
+    else
+        while (digit_at(j, p) && digits < 15)
+            v = v * 10 + (*p++ - '0'), digits++;
+    bool plain = !digit_at(j, p);
+    while (digit_at(j, p))
+        p++;
+    if (p < j->end && *p == '.') {
+        if (!digit_at(j, ++p))
+            return fail(j, "malformed number");
+        while (digit_at(j, p))
+            p++;
+        plain = false;
+    }
+    if (p < j->end && (*p == 'e' || *p == 'E')) {
+        p++;
+        p += p < j->end && (*p == '+' || *p == '-');
+        if (!digit_at(j, p))
+            return fail(j, "malformed number");
+        while (digit_at(j, p))
+            p++;
+        plain = false;
+    }
+    size_t n = (size_t)(p - j->p);
+    if (n > JR_MAX_NUMBER)
+        return fail(j, "a number is longer than 63 characters");
+    if (!plain) {
+        char tmp[JR_MAX_NUMBER + 1];
+        memcpy(tmp, j->p, n);
+        tmp[n] = '\0';
+        v = strtod(tmp, NULL);
+    } else if (neg) {
+        v = -v;
+    }
+    *out = v;
+    j->p = p;
     return 0;
 }
 
@@ -155,7 +210,7 @@ static int skip_literal(struct jr *j, const char *lit)
 {
     size_t n = strlen(lit);
     if ((size_t)(j->end - j->p) < n || memcmp(j->p, lit, n) != 0)
-        return -1;
+        return fail(j, "expected a value");
     j->p += n;
     return 0;
 }
@@ -164,7 +219,7 @@ int jr_next_key(struct jr *j, bool *first, char *key, size_t cap)
 {
     if (*first) {
         if (!jr_eat(j, '{'))
-            return -1;
+            return fail(j, "expected an object");
         *first = false;
         if (jr_eat(j, '}'))
             return 0;
@@ -172,10 +227,12 @@ int jr_next_key(struct jr *j, bool *first, char *key, size_t cap)
         if (jr_eat(j, '}'))
             return 0;
         if (!jr_eat(j, ','))
-            return -1;
+            return fail(j, "expected ',' or '}' in an object");
     }
-    if (jr_string(j, key, cap) < 0 || !jr_eat(j, ':'))
+    if (jr_string(j, key, cap) < 0)
         return -1;
+    if (!jr_eat(j, ':'))
+        return fail(j, "expected ':' after a key");
     return 1;
 }
 
@@ -183,23 +240,23 @@ int jr_next_elem(struct jr *j, bool *first)
 {
     if (*first) {
         if (!jr_eat(j, '['))
-            return -1;
+            return fail(j, "expected an array");
         *first = false;
         return jr_eat(j, ']') ? 0 : 1;
     }
     if (jr_eat(j, ']'))
         return 0;
-    return jr_eat(j, ',') ? 1 : -1;
+    return jr_eat(j, ',') ? 1 : fail(j, "expected ',' or ']' in an array");
 }
 
 int jr_skip(struct jr *j)
 {
     skip_ws(j);
     if (j->p >= j->end)
-        return -1;
+        return fail(j, "unexpected end of the text");
     char c = *j->p;
     if (c == '"')
-        return jr_string(j, NULL, 0);
+        return jr_string(j, NULL, 0) < 0 ? -1 : 0;
     if (c == 't')
         return skip_literal(j, "true");
     if (c == 'f')
@@ -210,8 +267,8 @@ int jr_skip(struct jr *j)
         double d;
         return jr_number(j, &d);
     }
-    if (++j->depth > MAX_DEPTH)
-        return -1;
+    if (++j->depth > JR_MAX_DEPTH)
+        return fail(j, "objects and arrays nested deeper than 32");
     bool first = true;
     int rc;
     char key[1];

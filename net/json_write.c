@@ -89,7 +89,13 @@ ssize_t json_error_body(char *out, size_t cap, const char *code, const char *det
     static const char open[] = "{\"error\":\"", mid[] = "\",\"detail\":\"", close[] = "\"}";
     size_t o = 0;
     const char *parts[5] = { open, code, mid, detail, close };
-    for (int k = 0; k < 5; k++) {
+    int nparts = 5;
+    if (!code) { /* {"error":"<detail>"} */
+        parts[1] = detail;
+        parts[2] = close;
+        nparts = 3;
+    }
+    for (int k = 0; k < nparts; k++) {
         size_t len = strlen(parts[k]);
         if (k % 2 == 1) {
             ssize_t n = json_escape(out + o, cap - o, parts[k], len);

@@ -12,7 +12,8 @@
  * when there is room for it), or -1 if out[cap] is too small. */
 ssize_t json_escape(char *out, size_t cap, const char *s, size_t len);
 
-/* Writes {"error":"<code>","detail":"<detail>"} (both escaped, no newline).  Returns length or -1. */
+/* Writes {"error":"<code>","detail":"<detail>"} (both escaped, no newline); code NULL writes the Open
+ * Inference Protocol's {"error":"<detail>"}.  Returns length or -1. */
 ssize_t json_error_body(char *out, size_t cap, const char *code, const char *detail);
 
 #endif

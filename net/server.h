@@ -2,17 +2,32 @@
  *
  * It accepts connections on one listening socket, reads each request whole (head and decoded body,
  * within the limits), hands it to the program's handler, and writes the answer back — keep-alive,
- * pipelining (one request at a time per connection, answers in order), 100-continue, timeouts (408 for
- * a client too slow to send its request, a silent close for an idle keep-alive one), bounded buffers,
- * and one access-log line per request on stderr.
+ * pipelining (one request at a time per connection, answers in order), 100-continue, timeouts, bounded
+ * buffers, and one access-log line per request on stderr.
  *
- * The handler answers exactly once per request, right away or later from the loop thread (after an
- * inference or a backend round trip); until then the connection waits and reads nothing more, which is
- * the backpressure.  A connection is never freed while its request awaits an answer.
+ * Ownership and lifetimes (after Redis ae.c's AE_BARRIER ordering):
+ * - The server owns every srv_conn.  A connection is freed only by the loop (a close, a timeout, an
+ *   error, shedding at the connection cap, srv_destroy) and never while its request is with the handler.
+ * - The handler gets (c, r) and must answer exactly once, with one srv_respond* call, right away or later
+ *   on the loop thread (after an inference or a backend round trip).  Until then the connection reads
+ *   nothing more (backpressure) and has no deadline: the handler bounds its own work.
+ * - An srv_respond* call only queues the answer: it never writes to the socket and never frees c, so the
+ *   caller may go on using c and r until it returns.  After it returns, c and r belong to the server
+ *   again: the caller must not touch them.  The answer is flushed after the current round of callbacks
+ *   (a zero-delay timer), where the connection may also be closed or move on to its next request.
+ * - srv_destroy drops pending requests: the program must stop its own callbacks (inference, backend
+ *   calls) that would answer them before or with it.
  *
- * Memory: each request's body is charged to a server-wide budget (max_memory) from its head (the declared
- * Content-Length) or as it grows (chunked) until it is answered or its connection closes; a request that
- * would cross the budget gets 503 server_busy with Retry-After, and its connection is closed. */
+ * Limits:
+ * - timeout_ms: a request must arrive whole within it from its first byte (408), and a client must keep
+ *   reading our answer; idle_timeout_ms: a connection with no request in progress closes silently.
+ * - max_conns: at the cap a newcomer is admitted by closing the longest-idle connection (nginx's
+ *   reusable-connection rule); only when no connection is idle is the newcomer closed.
+ * - max_memory: request bodies (charged from the declared Content-Length, or as a chunked body grows) and
+ *   answers waiting in output buffers, over all connections.  A request that would cross it gets 503
+ *   server_busy with Retry-After (and its connection closed); so does an answer that would (the small
+ *   error answer itself is not charged).  Borrowed bodies (srv_respond_borrowed) are not copied and are
+ *   charged by whoever owns them. */
 #ifndef SVC_SERVER_H
 #define SVC_SERVER_H
 
@@ -20,6 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "net/errors.h"
 #include "net/http.h"
 #include "net/loop.h"
 
@@ -33,12 +49,14 @@ struct srv_config {
     const char *host;          /* NULL or "" = all interfaces */
     int port;                  /* 0 = any free port (see srv_port) */
     struct http_limits limits; /* head, target and body limits (→ 431/414/413) */
-    int timeout_ms;            /* a request must arrive whole within this (else 408); idle keep-alive closes */
-    int max_conns;             /* connections over this are closed at once */
-    size_t max_memory;         /* request-body bytes held over all connections (over → 503); 0 = no limit */
+    int timeout_ms;            /* a request must arrive whole within this (else 408) */
+    int idle_timeout_ms;       /* a connection without a request in progress closes after this; 0 = timeout_ms */
+    int max_conns;             /* at the cap the longest-idle connection is shed for a newcomer */
+    size_t max_memory;         /* request bodies + queued answers held over all connections (over → 503); 0 = none */
 };
 
-/* A complete request.  Views point into the connection's buffer and stay valid until the answer. */
+/* A complete request, parsed once.  Views point into the connection's buffer and stay valid until the
+ * srv_respond* call that answers it returns. */
 struct srv_request {
     struct http_request http;
     struct http_header headers[SRV_MAX_HEADERS];
@@ -64,16 +82,21 @@ int srv_port(const struct srv *s);
  * 0 when all finished, -1 when some were still open (srv_destroy drops them).  srv_port is invalid after. */
 int srv_drain(struct srv *s, int timeout_ms);
 
-/* ---- answering: exactly one call per request, on the loop thread ------------------------------------ */
-/* A response with a body (copied).  extra: NULL or preformatted "Name: value\r\n" lines. */
+/* ---- answering: exactly one call per request, on the loop thread (see the top of the file) ----------- */
+/* A response with a body (copied).  extra: NULL or preformatted "Name: value\r\n" lines.  Status 304 and
+ * 204 get no body and no Content-Length. */
 void srv_respond(struct srv_conn *c, int status, const char *content_type, const void *body, size_t len,
                  const char *extra);
-/* A JSON error {"error":code,"detail":detail}; detail NULL = the status's reason phrase. */
-void srv_respond_error(struct srv_conn *c, int status, const char *code, const char *detail,
-                       const char *extra);
+/* The same without copying body: it must stay valid until release(ref) is called (once, when the answer
+ * is sent or the connection closes, perhaps before this returns).  release may be NULL. */
+void srv_respond_borrowed(struct srv_conn *c, int status, const char *content_type, const void *body,
+                          size_t len, const char *extra, void (*release)(void *ref), void *ref);
+/* A JSON error {"error":code,"detail":detail} with the code's status (net/errors.h); detail NULL = the
+ * table's meaning. */
+void srv_respond_error(struct srv_conn *c, enum err_code e, const char *detail, const char *extra);
 /* A response built elsewhere: head lines (status line and headers without Connection/Content-Length and
- * without the blank line) plus a body of exactly body_len bytes.  Content-Length and this connection's
- * Connection header are added here.  Used to relay a backend's answer. */
+ * without the blank line) plus a body of exactly body_len bytes (copied).  Content-Length and this
+ * connection's Connection header and HTTP_ALWAYS_HEADERS are added here.  Used to relay a backend's answer. */
 void srv_respond_relay(struct srv_conn *c, int status, const char *head, size_t head_len,
                        const char *body, size_t body_len);
 
@@ -84,7 +107,14 @@ struct srv_request *srv_conn_request(struct srv_conn *c);
  * still waits for its answer looks the same: callers decide whom to believe (the worker asks only for
  * requests from the balancer, which never half-closes). */
 bool srv_conn_peer_closed(struct srv_conn *c);
-/* The loop the server runs on. */
-struct loop *srv_conn_loop(struct srv_conn *c);
+
+/* Counters, for tests and logs. */
+struct srv_stats {
+    int conns;            /* open now */
+    long shed;            /* idle connections closed to admit a newcomer at the cap */
+    long refused;         /* newcomers closed at the cap because none was idle */
+    size_t held;          /* bytes charged to max_memory now */
+};
+void srv_stats(const struct srv *s, struct srv_stats *out);
 
 #endif

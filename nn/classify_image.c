@@ -33,6 +33,11 @@ int nn_image_to_tensor(const void *bytes, size_t len, float *tensor, char *err, 
     return 0;
 }
 
+void nn_pixels_to_tensor(const unsigned char *rgb, float *tensor)
+{
+    img_to_tensor(&(struct img){ .w = NN_INPUT_SIZE, .h = NN_INPUT_SIZE, .rgb = (unsigned char *)rgb }, tensor);
+}
+
 int nn_classify_image(struct nn_model *m, const void *bytes, size_t len, int k, struct nn_result *out,
                       char *err, size_t errlen)
 {

@@ -63,6 +63,9 @@ int nn_classify_image(struct nn_model *m, const void *bytes, size_t len, int k,
  * tensor[NN_INPUT_SIZE*NN_INPUT_SIZE*3], so a caller can decode on another thread than the forward pass.
  * No model needed; thread-safe.  Returns 0 or a negative enum nn_error with err filled. */
 int nn_image_to_tensor(const void *bytes, size_t len, float *tensor, char *err, size_t errlen);
+/* The last step alone, for pictures already NN_INPUT_SIZE x NN_INPUT_SIZE: rgb (NN_INPUT_SIZE^2 x 3 bytes,
+ * NHWC) to tensor, x = pixel/127.5 - 1.  Thread-safe. */
+void nn_pixels_to_tensor(const unsigned char *rgb, float *tensor);
 
 /* The model's input buffer (NN_INPUT_SIZE*NN_INPUT_SIZE*3 floats, NHWC, owned by the model): fill it,
  * then call nn_forward.  Lets callers preprocess straight into the arena with no copy.  The forward pass

@@ -1,5 +1,6 @@
 // Drives headless Chromium through the page the way a person would, and prints what the page showed.
 //   node browser.js URL IMAGES_DIR SHOTS_DIR
+//   node browser.js --cluster URL IMAGES_DIR SHOTS_DIR PID   (the live panel while worker 2, PID, freezes)
 // IMAGES_DIR holds test_224.jpg and test_2000.jpg (the seed pictures); screenshots go to SHOTS_DIR.
 // Every wait is for a DOM state (a card done or failed, a list filled), bounded by STEP_MS.
 // Prints one JSON object {desktop, dark, phone, plain}; exits non-zero with the reason if a step fails.
@@ -10,9 +11,10 @@ const os = require('os');
 const path = require('path');
 const { chromium } = require('playwright-core');
 
-const [url, images, shots] = process.argv.slice(2);
-if (!url || !images || !shots) {
-  console.error('usage: node browser.js URL IMAGES_DIR SHOTS_DIR');
+const clusterMode = process.argv[2] === '--cluster';
+const [url, images, shots, frozenPid] = process.argv.slice(clusterMode ? 3 : 2);
+if (!url || !images || !shots || (clusterMode && !Number(frozenPid))) {
+  console.error('usage: node browser.js [--cluster] URL IMAGES_DIR SHOTS_DIR [PID]');
   process.exit(2);
 }
 fs.mkdirSync(shots, { recursive: true });
@@ -179,8 +181,57 @@ async function plain(page) {
   return { url: page.url(), answer, bars, icon, error };
 }
 
+// The live panel: two workers up and answering; worker 2 frozen (SIGSTOP) reads as down within a few
+// probes, and up again after SIGCONT.  Returns the rows seen at each step.
+async function cluster(page) {
+  const rows = () => page.$$eval('#cluster-table tbody tr', (trs) => trs.map((tr) => ({
+    state: tr.dataset.state, cells: [...tr.children].map((td) => td.textContent) })));
+  const stateOf = (n, want) => page.waitForFunction(([n, want]) => {
+    const tr = document.querySelectorAll('#cluster-table tbody tr')[n];
+    return tr && tr.dataset.state === want;
+  }, [n, want]);
+  await page.goto(url);
+  await page.waitForSelector('#cluster:not([hidden])');
+  await stateOf(0, 'up');
+  await stateOf(1, 'up');
+  await page.evaluate(async () => {
+    const blob = await (await fetch('/examples/test_224.jpg')).blob();
+    for (let i = 0; i < 8; i++) {
+      const form = new FormData();
+      form.append('image', blob, 'test_224.jpg');
+      await fetch('/submit', { method: 'POST', body: form });
+    }
+  });
+  await page.waitForFunction(() => [...document.querySelectorAll('#cluster-table tbody tr')]
+    .reduce((n, tr) => n + Number(tr.children[3].textContent), 0) >= 8);
+  const out = { before: await rows(), summary: await page.textContent('#cluster-summary') };
+  await page.screenshot({ path: path.join(shots, 'cluster-up.png'), fullPage: true });
+  let t = Date.now();
+  process.kill(Number(frozenPid), 'SIGSTOP');
+  try {
+    await stateOf(1, 'down');
+    out.downAfterMs = Date.now() - t;
+    out.down = await rows();
+    out.downSummary = await page.textContent('#cluster-summary');
+    await page.screenshot({ path: path.join(shots, 'cluster-down.png'), fullPage: true });
+  } finally {
+    process.kill(Number(frozenPid), 'SIGCONT');
+  }
+  t = Date.now();
+  await stateOf(1, 'up');
+  out.upAfterMs = Date.now() - t;
+  out.after = await rows();
+  await page.screenshot({ path: path.join(shots, 'cluster-back.png'), fullPage: true });
+  return out;
+}
+
 (async () => {
   const result = {};
+  if (clusterMode) {
+    result.cluster = await withPage({ viewport: { width: 1280, height: 800 } }, cluster);
+    console.log(JSON.stringify(result));
+    return;
+  }
   result.desktop = await withPage({ viewport: { width: 1280, height: 800 } }, desktop);
   result.dark = await withPage({ viewport: { width: 1280, height: 800 }, colorScheme: 'dark' }, dark);
   result.phone = await withPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true }, phone);

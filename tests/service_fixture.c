@@ -86,6 +86,17 @@ int service_worker_on(struct service *s, int port, pid_t *pid)
     return spawn_worker(s, port, id, NULL, pid);
 }
 
+int service_balancer_over_own_worker(struct service *s, const char *const extra[], int *worker_port, pid_t *pid)
+{
+    *worker_port = sh_free_port();
+    char backend[32];
+    snprintf(backend, sizeof backend, "127.0.0.1:%d", *worker_port);
+    const char *backends[] = { backend };
+    if (service_worker_on(s, *worker_port, pid) != 0)
+        return -1;
+    return service_extra_balancer(s, backends, 1, extra);
+}
+
 int service_extra_balancer(struct service *s, const char *const backends[], int n, const char *const extra[])
 {
     char bin[PATH_MAX], portstr[16], log[PATH_MAX + 32];

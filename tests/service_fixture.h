@@ -34,5 +34,8 @@ int service_extra_balancer(struct service *s, const char *const backends[], int 
 int service_extra_worker(struct service *s, const char *const extra[]);
 /* Starts a worker on the given port; its pid goes to *pid.  0, or -1. */
 int service_worker_on(struct service *s, int port, pid_t *pid);
+/* A worker of its own (port and pid out) behind one more balancer with extra args (NULL-terminated, may be
+ * NULL): for tests that stop that worker.  Returns the balancer's port or -1. */
+int service_balancer_over_own_worker(struct service *s, const char *const extra[], int *worker_port, pid_t *pid);
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
 
 #include "nn/nn.h"
@@ -198,6 +199,56 @@ START_TEST(cors_preflight_allows_one_origin)
 }
 END_TEST
 
+/* The live cluster panel (GET /cluster.json, drawn every second): both workers up with their answers
+ * counted; one frozen with SIGSTOP reads as down after its failed probes (1 s interval, 300 ms timeout,
+ * 2 in a row: about 2-3 s), and up again after SIGCONT at its next probe. */
+START_TEST(chromium_watches_a_worker_go_down_and_come_back)
+{
+    char images[512], script[512], url[64], shots[PATH_MAX], pidstr[16], w0[32], w1[32];
+    int wport = sh_free_port();
+    pid_t pid;
+    ck_assert_int_eq(service_worker_on(&svc, wport, &pid), 0);
+    snprintf(w0, sizeof w0, "127.0.0.1:%d", svc.worker_port[0]);
+    snprintf(w1, sizeof w1, "127.0.0.1:%d", wport);
+    const char *const backends[] = { w0, w1 };
+    snprintf(images, sizeof images, "%s/eval/seed_test_images", fx_env("IMGREC_SHARED"));
+    const char *const extra[] = { "--examples", images, NULL };
+    int bport = service_extra_balancer(&svc, backends, 2, extra);
+    ck_assert_int_gt(bport, 0);
+    snprintf(script, sizeof script, "%s/browser.js", fx_env("IMGREC_TESTS"));
+    snprintf(shots, sizeof shots, "%s/../build/screenshots", fx_env("IMGREC_TESTS"));
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/", bport);
+    snprintf(pidstr, sizeof pidstr, "%d", (int)pid);
+
+    const char *argv[] = { "node", script, "--cluster", url, images, shots, pidstr, NULL };
+    char *out = malloc(OUT_CAP);
+    int rc = sh_run(argv, out, OUT_CAP, 120000);
+    kill(pid, SIGCONT); /* whatever happened in the browser */
+    ck_assert_msg(rc == 0, "browser: %s", out);
+    char *before = part(out, "before", "summary"), *down = part(out, "down", "downSummary");
+    char *after = part(out, "after", NULL);
+    /* Before: both up, the eight answers shared between them, with a p50 drawn. */
+    HAS(before, "{\"state\":\"up\",\"cells\":[\"worker 1\",\"up\"");
+    HAS(before, "{\"state\":\"up\",\"cells\":[\"worker 2\",\"up\"");
+    HAS(out, "\"summary\":\"2 of 2 workers up");
+    long a1 = 0, a2 = 0;
+    ck_assert_int_eq(sscanf(strstr(before, "worker 1"), "worker 1\",\"up\",\"%*[0-9]\",\"%ld", &a1), 1);
+    ck_assert_int_eq(sscanf(strstr(before, "worker 2"), "worker 2\",\"up\",\"%*[0-9]\",\"%ld", &a2), 1);
+    ck_assert_msg(a1 + a2 >= 8, "answered %ld + %ld", a1, a2);
+    LACKS(before, "127.0.0.1");
+    /* Frozen: worker 2 down, worker 1 still up; then back. */
+    HAS(down, "{\"state\":\"up\",\"cells\":[\"worker 1\"");
+    HAS(down, "{\"state\":\"down\",\"cells\":[\"worker 2\",\"down\"");
+    HAS(out, "\"downSummary\":\"1 of 2 workers up");
+    HAS(after, "{\"state\":\"up\",\"cells\":[\"worker 2\",\"up\"");
+    long down_ms = 0, up_ms = 0;
+    ck_assert_int_eq(sscanf(strstr(out, "\"downAfterMs\":"), "\"downAfterMs\":%ld", &down_ms), 1);
+    ck_assert_int_eq(sscanf(strstr(out, "\"upAfterMs\":"), "\"upAfterMs\":%ld", &up_ms), 1);
+    printf("cluster panel: worker 2 shown down %ld ms after SIGSTOP, up %ld ms after SIGCONT\n", down_ms, up_ms);
+    free(before), free(down), free(after), free(out);
+}
+END_TEST
+
 Suite *test_suite(void)
 {
     Suite *s = suite_create("browser");
@@ -206,6 +257,7 @@ Suite *test_suite(void)
     tcase_set_timeout(tc, 240);
     tcase_add_test(tc, cors_preflight_allows_one_origin);
     tcase_add_test(tc, chromium_uses_the_page_on_desktop_phone_dark_and_without_javascript);
+    tcase_add_test(tc, chromium_watches_a_worker_go_down_and_come_back);
     suite_add_tcase(s, tc);
     return s;
 }

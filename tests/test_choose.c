@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "balance/choose.h"
+#include "balance/cluster.h"
 #include "balance/health.h"
 
 #define PICKS 20000
@@ -270,6 +271,55 @@ START_TEST(policy_names_round_trip)
 }
 END_TEST
 
+/* The live panel's minute: percentiles to within a bucket, failures counted apart, old seconds forgotten,
+ * the rate over whole seconds; the JSON names workers, not addresses. */
+START_TEST(cluster_minute_percentiles_and_rate)
+{
+    static struct cluster_backend b;
+    static struct cluster_rate rate;
+    memset(&b, 0, sizeof b);
+    memset(&rate, 0, sizeof rate);
+    uint64_t t0 = 1000000; /* ms */
+    for (int i = 1; i <= 100; i++) /* 1..100 ms, spread over 10 s */
+        cluster_record_try(&b, t0 + (uint64_t)i * 100, true, (uint64_t)i * 1000000);
+    for (int i = 0; i < 5; i++)
+        cluster_record_try(&b, t0 + 500, false, 0);
+    struct cluster_minute m;
+    cluster_minute(&b, t0 + 10000, &m);
+    ck_assert_uint_eq(m.tries, 105);
+    ck_assert_uint_eq(m.failed, 5);
+    ck_assert_msg(m.p50_ms > 50 / 1.1 && m.p50_ms < 50 * 1.1, "p50 %.2f", m.p50_ms);
+    ck_assert_msg(m.p99_ms > 99 / 1.1 && m.p99_ms < 99 * 1.1, "p99 %.2f", m.p99_ms);
+    ck_assert_uint_eq(b.answered_total, 100);
+    ck_assert_uint_eq(b.failed_total, 5);
+    cluster_minute(&b, t0 + 10000 + CLUSTER_WINDOW_S * 1000, &m); /* a minute later: all forgotten */
+    ck_assert_uint_eq(m.tries, 0);
+    ck_assert(m.p50_ms == 0 && m.p99_ms == 0);
+    ck_assert_uint_eq(b.answered_total, 100);
+
+    for (int s = 0; s < 10; s++) /* 3 a second for 10 s, then 30 in the current second */
+        for (int k = 0; k < 3; k++)
+            cluster_record_request(&rate, t0 + (uint64_t)s * 1000 + (uint64_t)k);
+    for (int k = 0; k < 30; k++)
+        cluster_record_request(&rate, t0 + 10000 + (uint64_t)k);
+    ck_assert_msg(cluster_rate_per_s(&rate, t0 + 10500) == 3.0, "rate %.2f", cluster_rate_per_s(&rate, t0 + 10500));
+
+    struct chooser c;
+    choose_init(&c, CHOOSE_P2C, 0, 0, 1);
+    ck_assert_int_eq(choose_add(&c, "10.0.0.7:5001", NULL, 0), 0);
+    health_mark(&c, 0, true, 0);
+    const struct cluster_backend *stats[] = { &b };
+    struct buf out;
+    buf_init(&out, 4096);
+    ck_assert_int_eq(cluster_json(&c, stats, &rate, t0 + 10500, &out), 0);
+    ck_assert_ptr_nonnull(strstr(buf_ptr(&out), "{\"policy\":\"p2c\",\"up\":1,\"rate_per_s\":3.0,\"requests_total\":60,"));
+    ck_assert_ptr_nonnull(strstr(buf_ptr(&out), "\"name\":\"worker 1\",\"up\":true,\"draining\":false,"
+                                                "\"in_flight\":0,\"answered_total\":100,\"failed_total\":5,"));
+    ck_assert_ptr_null(strstr(buf_ptr(&out), "10.0.0.7"));
+    buf_free(&out);
+}
+END_TEST
+
 Suite *test_suite(void)
 {
     Suite *s = suite_create("choose");
@@ -285,6 +335,7 @@ Suite *test_suite(void)
     tcase_add_test(t, health_rules_move_backends);
     tcase_add_test(t, healthz_json_lists_every_backend);
     tcase_add_test(t, policy_names_round_trip);
+    tcase_add_test(t, cluster_minute_percentiles_and_rate);
     suite_add_tcase(s, t);
     return s;
 }

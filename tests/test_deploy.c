@@ -159,6 +159,11 @@ START_TEST(check_names_what_is_wrong_and_exits_2)
     snprintf(args, sizeof args, "--backend a:1 --www '%s' --policy fastest", www);
     expect_refused("balancer", args, "balancer: --policy: one of random");
     expect_refused("balancer", "--www /tmp", "at least one --backend HOST:PORT is required");
+    /* Each option is itself: the shared --idle-timeout once shared getopt's letter with --probe-timeout. */
+    expect_refused("balancer", "--backend a:1 --idle-timeout 5", "balancer: --idle-timeout wants a whole number");
+    expect_refused("balancer", "--backend a:1 --probe-timeout 5", "balancer: --probe-timeout wants a whole number");
+    snprintf(args, sizeof args, "--port 5001 --model '%s' --max-conns 0", model);
+    expect_refused("worker", args, "worker: --max-conns wants a whole number");
 }
 END_TEST
 

@@ -571,7 +571,7 @@ START_TEST(max_per_backend_queues_then_refuses)
             ck_assert_str_eq(worker, P.wid[0]);
         } else {
             char retry[16];
-            ck_assert_ptr_nonnull(strstr(r.body, "\"busy\""));
+            ck_assert_ptr_nonnull(strstr(r.body, "\"server_busy\""));
             ck_assert_int_eq(sh_header(&r, "Retry-After", retry, sizeof retry), 0);
         }
         sh_reply_free(&r);

@@ -33,7 +33,63 @@ START_TEST(request_head_drops_hop_by_hop_headers_and_sets_length)
     ck_assert_int_eq(buf_append(&out, "", 1), 0);
     const char *h = buf_ptr(&out);
     ck_assert_str_eq(h, "POST /submit?backends=2 HTTP/1.1\r\nHost: h\r\nContent-Type: image/jpeg\r\nX-Trace: abc\r\n"
-                        "X-Forwarded-For: 10.1.2.3:4567\r\nContent-Length: 3\r\n\r\n");
+                        "X-Forwarded-For: 10.1.2.3\r\nVia: 1.1 imgrec-balancer\r\nContent-Length: 3\r\n\r\n");
+    buf_free(&out);
+}
+END_TEST
+
+/* The head forward_request_head builds for raw, NUL-terminated in out (freed by the caller). */
+static const char *forwarded(struct buf *out, const char *raw, const char *peer)
+{
+    static struct srv_request r;
+    request(&r, raw);
+    r.peer = peer;
+    buf_init(out, 4096);
+    ck_assert_int_eq(forward_request_head(&r, out), 0);
+    ck_assert_int_eq(buf_append(out, "", 1), 0);
+    return buf_ptr(out);
+}
+
+/* RFC 9110 §7.6.1: headers the client names in Connection describe its connection and stop here. */
+START_TEST(headers_named_in_connection_are_removed)
+{
+    struct buf out;
+    const char *h = forwarded(&out, "POST /predict HTTP/1.1\r\nHost: h\r\nConnection: X-Secret, keep-alive, x-other\r\n"
+                                    "X-Secret: 1\r\nX-OTHER: 2\r\nX-Kept: 3\r\nContent-Length: 0\r\n\r\n", "10.0.0.1:9");
+    ck_assert_ptr_null(strcasestr(h, "X-Secret"));
+    ck_assert_ptr_null(strcasestr(h, "X-Other"));
+    ck_assert_ptr_nonnull(strstr(h, "X-Kept: 3\r\n"));
+    buf_free(&out);
+}
+END_TEST
+
+/* One X-Forwarded-For, "client, proxy" order, bare addresses (no ports), IPv6 without brackets. */
+START_TEST(x_forwarded_for_is_extended)
+{
+    struct buf out;
+    const char *h = forwarded(&out, "POST /predict HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 203.0.113.7\r\n"
+                                    "x-forwarded-for: 198.51.100.2\r\nContent-Length: 0\r\n\r\n", "10.1.2.3:4567");
+    ck_assert_ptr_nonnull(strstr(h, "\r\nX-Forwarded-For: 203.0.113.7, 198.51.100.2, 10.1.2.3\r\n"));
+    ck_assert_ptr_null(strcasestr(strcasestr(h, "X-Forwarded-For") + 1, "X-Forwarded-For"));
+    buf_free(&out);
+    h = forwarded(&out, "GET / HTTP/1.1\r\nHost: h\r\n\r\n", "[::1]:8080");
+    ck_assert_ptr_nonnull(strstr(h, "\r\nX-Forwarded-For: ::1\r\n"));
+    buf_free(&out);
+}
+END_TEST
+
+/* RFC 9112 §3.2.2: a proxy's absolute-form target goes on to the origin as origin-form; Via names the
+ * protocol the request came in (RFC 9110 §7.6.3). */
+START_TEST(absolute_form_goes_out_as_origin_form_with_via)
+{
+    struct buf out;
+    const char *h = forwarded(&out, "POST http://example.com/predict?backends=1 HTTP/1.0\r\nContent-Length: 0\r\n\r\n",
+                              "10.0.0.1:9");
+    ck_assert_msg(strncmp(h, "POST /predict?backends=1 HTTP/1.1\r\n", strlen("POST /predict?backends=1 HTTP/1.1\r\n")) == 0, "%s", h);
+    ck_assert_ptr_nonnull(strstr(h, "\r\nVia: 1.0 imgrec-balancer\r\n"));
+    buf_free(&out);
+    h = forwarded(&out, "GET http://example.com HTTP/1.1\r\nHost: example.com\r\n\r\n", "10.0.0.1:9");
+    ck_assert_msg(strncmp(h, "GET / HTTP/1.1\r\n", strlen("GET / HTTP/1.1\r\n")) == 0, "%s", h);
     buf_free(&out);
 }
 END_TEST
@@ -69,7 +125,8 @@ START_TEST(response_head_keeps_status_line_and_end_to_end_headers)
     struct relayed r;
     relay("HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: keep-alive\r\n"
           "Retry-After: 1\r\nContent-Length: 2\r\n\r\n{}", &r);
-    ck_assert_str_eq(r.head, "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\n");
+    ck_assert_str_eq(r.head, "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\n"
+                             "Via: 1.1 imgrec-balancer\r\n");
     ck_assert_uint_eq(r.body_len, 2);
     ck_assert_int_eq(memcmp(r.body, "{}", 2), 0);
 }
@@ -79,7 +136,7 @@ START_TEST(chunked_response_body_is_dechunked)
 {
     struct relayed r;
     relay("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n", &r);
-    ck_assert_str_eq(r.head, "HTTP/1.1 200 OK\r\n");
+    ck_assert_str_eq(r.head, "HTTP/1.1 200 OK\r\nVia: 1.1 imgrec-balancer\r\n");
     ck_assert_uint_eq(r.body_len, 11);
     ck_assert_int_eq(memcmp(r.body, "hello world", 11), 0);
 }
@@ -132,6 +189,9 @@ Suite *test_suite(void)
     Suite *s = suite_create("forward");
     TCase *tc = tcase_create("relay");
     tcase_add_test(tc, request_head_drops_hop_by_hop_headers_and_sets_length);
+    tcase_add_test(tc, headers_named_in_connection_are_removed);
+    tcase_add_test(tc, x_forwarded_for_is_extended);
+    tcase_add_test(tc, absolute_form_goes_out_as_origin_form_with_via);
     tcase_add_test(tc, response_head_keeps_status_line_and_end_to_end_headers);
     tcase_add_test(tc, chunked_response_body_is_dechunked);
     tcase_add_test(tc, backend_limit_from_query_or_form_field);

@@ -160,6 +160,16 @@ START_TEST(expect_continue)
 }
 END_TEST
 
+/* RFC 9110 §2.5: a later 1.x minor version is answered as the highest we speak, 1.1. */
+START_TEST(version_1_2_is_served_as_1_1)
+{
+    struct http_request req;
+    ck_assert_int_gt(parse("GET / HTTP/1.2\r\nHost: h\r\n\r\n", &req), 0);
+    ck_assert_int_eq(req.minor_version, 1);
+    ck_assert(req.keep_alive);
+}
+END_TEST
+
 START_TEST(target_forms)
 {
     struct http_request req;
@@ -170,7 +180,8 @@ START_TEST(target_forms)
     ck_assert_view(req.path, "/");
     ck_assert_int_gt(parse("OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n", &req), 0);
     ck_assert_view(req.path, "*");
-    check_rejected("CONNECT example.com:443 HTTP/1.1\r\nHost: h\r\n\r\n", 400);
+    check_rejected("CONNECT example.com:443 HTTP/1.1\r\nHost: h\r\n\r\n", 501);
+    check_rejected("GET * HTTP/1.1\r\nHost: h\r\n\r\n", 400); /* '*' is for OPTIONS only */
     check_rejected("GET /a#frag HTTP/1.1\r\nHost: h\r\n\r\n", 400);
 }
 END_TEST
@@ -262,7 +273,9 @@ REJECT(version_garbage, 400, "GET / HTTP/1.x\r\nHost: h\r\n\r\n")
 REJECT(version_lowercase, 400, "GET / http/1.1\r\nHost: h\r\n\r\n")
 REJECT(version_trailing, 400, "GET / HTTP/1.11\r\nHost: h\r\n\r\n")
 REJECT(version_2, 505, "GET / HTTP/2.0\r\nHost: h\r\n\r\n")
-REJECT(version_1_2, 505, "GET / HTTP/1.2\r\nHost: h\r\n\r\n")
+REJECT(version_3_1, 505, "GET / HTTP/3.1\r\nHost: h\r\n\r\n")
+REJECT(te_chunked_not_last, 400, "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, gzip\r\n\r\n")
+REJECT(te_gzip_alone, 400, "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\n\r\n")
 REJECT(missing_host, 400, "GET / HTTP/1.1\r\n\r\n")
 REJECT(duplicate_host, 400, "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n")
 REJECT(cl_not_number, 400, "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 12a\r\n\r\n")
@@ -284,6 +297,7 @@ Suite *test_suite(void)
     tcase_add_test(ok, simple_get);
     tcase_add_test(ok, post_content_length);
     tcase_add_test(ok, post_chunked);
+    tcase_add_test(ok, version_1_2_is_served_as_1_1);
     tcase_add_test(ok, header_values_trimmed_and_found);
     tcase_add_test(ok, pipelined_requests);
     tcase_add_test(ok, every_split_valid);
@@ -320,7 +334,6 @@ Suite *test_suite(void)
     tcase_add_test(bad, version_lowercase);
     tcase_add_test(bad, version_trailing);
     tcase_add_test(bad, version_2);
-    tcase_add_test(bad, version_1_2);
     tcase_add_test(bad, missing_host);
     tcase_add_test(bad, duplicate_host);
     tcase_add_test(bad, cl_not_number);
@@ -332,6 +345,9 @@ Suite *test_suite(void)
     tcase_add_test(bad, cl_and_te);
     tcase_add_test(bad, te_unsupported);
     tcase_add_test(bad, te_chunked_twice);
+    tcase_add_test(bad, te_chunked_not_last);
+    tcase_add_test(bad, te_gzip_alone);
+    tcase_add_test(bad, version_3_1);
     tcase_add_test(bad, te_empty);
     tcase_add_test(bad, te_on_http10);
     suite_add_tcase(s, bad);

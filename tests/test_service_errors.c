@@ -331,7 +331,7 @@ START_TEST(full_queue_answers_503_with_retry_after)
         if (r.status == 503) {
             busy++;
             ck_assert_int_eq(sh_header(&r, "Retry-After", retry, sizeof retry), 0);
-            ck_assert_ptr_nonnull(strstr(r.body, "\"busy\""));
+            ck_assert_ptr_nonnull(strstr(r.body, "\"server_busy\""));
         }
         sh_reply_free(&r);
         sh_close(&c[i]);
@@ -381,7 +381,7 @@ END_TEST
 
 START_TEST(too_slow_request_gets_408_and_idle_connection_closes)
 {
-    const char *extra[] = { "--timeout", "300", NULL };
+    const char *extra[] = { "--timeout", "300", "--idle-timeout", "200", NULL };
     int port = service_extra_worker(&svc, extra);
     ck_assert_int_gt(port, 0);
     struct sh_conn *c = malloc(sizeof *c);
@@ -435,13 +435,9 @@ END_TEST
 /* A worker that dies: 502 while it is down, answers again once it is back on the same port. */
 START_TEST(balancer_recovers_when_a_worker_comes_back)
 {
-    int wport = sh_free_port();
+    int wport;
     pid_t pid;
-    ck_assert_int_eq(service_worker_on(&svc, wport, &pid), 0);
-    char backend[32];
-    snprintf(backend, sizeof backend, "127.0.0.1:%d", wport);
-    const char *backends[] = { backend };
-    int port = service_extra_balancer(&svc, backends, 1, NULL);
+    int port = service_balancer_over_own_worker(&svc, NULL, &wport, &pid);
     ck_assert_int_gt(port, 0);
     post_raw(port, "/predict", "", 0, 400, "empty_image"); /* reaches the worker: keeps a pooled connection */
     sh_stop(pid);

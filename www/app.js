@@ -17,7 +17,6 @@ const WORDS = {
   bad_image: 'This picture is damaged or cut short.',
   image_too_large: 'This picture is too large.',
   body_too_large: 'This upload is too large.',
-  busy: 'The service is busy; try again in a moment.',
   server_busy: 'The service is busy; try again in a moment.',
   bad_gateway: 'No worker could answer.',
   backend_timeout: 'No worker answered in time.',
@@ -297,6 +296,40 @@ async function countWorkers() {
   } catch (e) { /* the field keeps no maximum */ }
 }
 
+// ---- the live cluster panel: /cluster.json every second while the page is visible -------------------------------
+const CLUSTER_MS = 1000;
+const ms = (v) => (v ? v.toFixed(v < 10 ? 1 : 0) + ' ms' : '–');
+
+function drawCluster(c) {
+  $('cluster-summary').textContent = c.up + ' of ' + c.backends.length + ' workers up · ' +
+    c.rate_per_s.toFixed(1) + ' requests/s · policy ' + c.policy;
+  $('cluster-table').tBodies[0].replaceChildren(...c.backends.map((b) => {
+    const state = b.draining ? 'draining' : b.up ? 'up' : 'down';
+    const row = el('tr', {}, el('th', { scope: 'row', textContent: b.name }),
+      el('td', { className: 'state', textContent: state }), el('td', { textContent: b.in_flight }),
+      el('td', { textContent: b.answered_total }), el('td', { textContent: b.failed_total }),
+      el('td', { textContent: ms(b.last_minute.p50_ms) }), el('td', { textContent: ms(b.last_minute.p99_ms) }));
+    row.dataset.state = state;
+    return row;
+  }));
+}
+
+async function watchCluster() {
+  if (!document.hidden) {
+    try {
+      const res = await fetch('/cluster.json', { cache: 'no-store' });
+      if (!res.ok) throw new Error(res.status);
+      drawCluster(await res.json());
+      $('cluster').hidden = false;
+      $('cluster').dataset.stale = 'false';
+    } catch (e) {
+      $('cluster').dataset.stale = 'true'; // keeps the last numbers, marked as old
+      $('cluster-summary').textContent = 'The balancer does not answer; the numbers below are old.';
+    }
+  }
+  setTimeout(watchCluster, CLUSTER_MS);
+}
+
 // ---- wiring ---------------------------------------------------------------------------------------------------------
 const input = $('image'), camera = $('camera'), drop = $('drop');
 $('choose').addEventListener('click', () => input.click());
@@ -322,3 +355,4 @@ drawHistory();
 listExamples();
 countWorkers();
 listStudies();
+watchCluster();
