@@ -3,7 +3,7 @@
  * `make install` into a staged tree whose programs run and whose systemd units pass `systemd-analyze
  * verify`, the Kubernetes manifests checked against the programs (tests/k8s_check.js), and, as root,
  * the balancer and two workers in separate network namespaces finding each other by name
- * (tests/multihost.sh). */
+ * (tests/multihost.sh) and the installed programs under the units' restrictions (tests/hardening_check.sh). */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <check.h>
@@ -234,6 +234,25 @@ START_TEST(kubernetes_manifests_agree_with_the_programs)
 }
 END_TEST
 
+/* ---- the units' restrictions, emulated: unprivileged, read-only /, traced syscalls (root) ------------------ */
+
+START_TEST(programs_run_within_the_units_restrictions)
+{
+    char repo[PATH_MAX], dest[64];
+    repo_dir(repo, sizeof repo);
+    scratch_dir(dest, sizeof dest);
+    ck_assert_msg(run(120000, "make -C '%s' -s install PREFIX=/usr/local DESTDIR='%s' >'%s.log' 2>&1", repo, dest,
+                      dest) == 0, "make install failed (see %s.log)", dest);
+    int rc = run(60000, "'%s/tests/hardening_check.sh' '%s/usr/local' '%s/eval/seed_test_images/test_224.jpg' %d %d",
+                 repo, dest, fx_env("IMGREC_SHARED"), sh_free_port(), sh_free_port());
+    fputs(out, stderr);
+    ck_assert_msg(rc == 0, "hardening check failed (%d):\n%s", rc, out);
+    ck_assert_ptr_nonnull(strstr(out, "worker: "));
+    ck_assert_ptr_nonnull(strstr(out, "hardening check: ok\n"));
+    rm_tree(dest);
+}
+END_TEST
+
 /* ---- several machines: namespaces joined by veth links, workers found by name (root) --------------------- */
 
 START_TEST(balancer_and_workers_on_separate_hosts_find_each_other_by_name)
@@ -271,13 +290,14 @@ Suite *test_suite(void)
 
     /* Network namespaces need root (CI is root); elsewhere this case is left out, not counted as passed. */
     if (geteuid() == 0) {
-        TCase *hosts = tcase_create("several machines");
+        TCase *hosts = tcase_create("as root: several machines, restrictions");
         tcase_add_checked_fixture(hosts, alloc_out, free_out);
         tcase_add_test(hosts, balancer_and_workers_on_separate_hosts_find_each_other_by_name);
+        tcase_add_test(hosts, programs_run_within_the_units_restrictions);
         tcase_set_timeout(hosts, 90);
         suite_add_tcase(s, hosts);
     } else {
-        fprintf(stderr, "test_deploy: not root, the several-machines (network namespace) test not run\n");
+        fprintf(stderr, "test_deploy: not root, the several-machines (network namespace) and restrictions tests not run\n");
     }
     return s;
 }
