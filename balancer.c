@@ -20,7 +20,7 @@
 #include "net/sock.h"
 #include "net/oip.h"
 #include "balance/forward.h"
-#include "balance/results_index.h"
+#include "balance/file_cache.h"
 #include "net/server.h"
 #include "balance/static_files.h"
 #include "balance/choose.h"
@@ -29,7 +29,7 @@
 
 #define PROG "balancer"
 #define MAX_BACKENDS 64
-#define MAX_STATIC_FILE (16u * 1024 * 1024)
+#define SCRATCH_MAX (1024u * 1024) /* forwarded heads, the health report */
 /* A healthy worker at its queue bound (16 waiting + 1 running, about 20 ms each here) answers within
  * about 0.35 s; 2 s leaves room for a machine five times slower and still fails over well before the
  * whole request's --backend-timeout. */
@@ -72,15 +72,11 @@ struct balancer {
     struct fwd *fwds, *free_fwds;
     struct fwd *waiting, *waiting_tail;   /* every backend at --max-per-backend: FIFO, bounded */
     int nwaiting;
-    struct static_root www;
-    const char *results_dir;
-    struct static_root results;   /* valid when has_results */
-    bool has_results;
-    const char *examples_dir;     /* --examples, or NULL */
-    struct static_root examples;
+    struct file_cache *files;     /* www/, results/, --examples and their listings (balance/file_cache.h) */
+    struct fc_source www, results, results_index, examples, examples_list; /* examples: .dir NULL = none */
     const char *cors_origin;      /* --cors, or NULL */
     char cors_headers[320];       /* the Access-Control-Allow-Origin lines for an allowed Origin */
-    struct buf scratch;           /* file contents, forwarded heads (loop thread only) */
+    struct buf scratch;           /* forwarded heads, the health and cluster reports (loop thread only) */
     struct cluster_rate rate;     /* forwarded requests answered, per second */
 };
 static void usage(FILE *to)
@@ -105,6 +101,8 @@ static void usage(FILE *to)
             "  --www DIR             the page's folder (default www)\n"
             "  --results DIR         the studies' output folder (default results)\n"
             "  --examples DIR        pictures the page offers as examples (default: none)\n"
+            "  --cache-mb MB         memory for the files and listings served, read once and shared by\n"
+            "                        every client (default %d; a file over a quarter of it gets 500)\n"
             "  --cors ORIGIN         let pages from ORIGIN (e.g. http://localhost:8080, or *) call the API\n"
             "  --backend-timeout MS  the whole request, all tries, must be answered within MS (else 504)\n"
             "                        (default 30000)\n"
@@ -122,7 +120,7 @@ static void usage(FILE *to)
             "  --probe-timeout MS    a probe must be answered within MS (default %d)\n"
             "  --slow-start MS       a backend back up gets a share rising from 1/10 to full over MS\n"
             "                        (default %d)\n",
-            DEFAULT_TRY_TIMEOUT_MS, HEALTH_DEFAULT_MAX_FAILS, HEALTH_DEFAULT_INTERVAL_MS,
+            FC_DEFAULT_CACHE_MB, DEFAULT_TRY_TIMEOUT_MS, HEALTH_DEFAULT_MAX_FAILS, HEALTH_DEFAULT_INTERVAL_MS,
             HEALTH_DEFAULT_PROBE_TIMEOUT_MS, HEALTH_DEFAULT_SLOW_START_MS);
     cli_server_usage(to);
     fprintf(to, "  --help                this text\n"
@@ -443,60 +441,26 @@ static void cluster(struct srv_conn *c)
                     extra_for(c, "Cache-Control: no-store\r\n"));
 }
 
-/* ---- files ------------------------------------------------------------------------------------------ */
+/* ---- files: every one through the cache, so the loop never reads the disk ---------------------------- */
 
-static void serve_file(struct srv_conn *c, const struct static_root *root, struct http_str path)
-{
-    char real[PATH_MAX];
-    int rc = static_resolve(root, path, real, sizeof real);
-    if (rc == 0)
-        rc = static_read(real, &B.scratch, MAX_STATIC_FILE);
-    if (rc == -400)
-        srv_respond_error(c, ERR_BAD_PATH, "the path has a malformed %-escape", NULL);
-    else if (rc == -404)
-        srv_respond_error(c, ERR_NOT_FOUND, NULL, NULL);
-    else if (rc != 0)
-        srv_respond_error(c, ERR_FILE_UNREADABLE, NULL, NULL);
-    else
-        srv_respond(c, 200, static_content_type(real), buf_ptr(&B.scratch), buf_len(&B.scratch),
-                    "Cache-Control: no-cache\r\n");
-}
+/* Study results: only what the studies write for people (never a log, whatever lands in the folder). */
+static const char *const results_allow[] = { "csv", "md", "png", "svg", "json", "txt", NULL };
 
+/* /results/: the index; /results/STUDY/FILE: one of its files. */
 static void serve_results(struct srv_conn *c, struct http_str path)
 {
     struct http_str rest = http_str_from(path.p + strlen("/results"), path.len - strlen("/results"));
-    if (rest.len <= 1) { /* "/results" or "/results/": the index */
-        if (results_index_json(B.results_dir, &B.scratch) != 0)
-            srv_respond_error(c, ERR_INDEX_TOO_LARGE, NULL, NULL);
-        else
-            srv_respond(c, 200, "application/json", buf_ptr(&B.scratch), buf_len(&B.scratch),
-                        "Cache-Control: no-cache\r\n");
-        return;
-    }
-    /* The folder may appear after start-up (a study ran): resolve it lazily. */
-    char err[128];
-    if (!B.has_results)
-        B.has_results = static_root_init(&B.results, B.results_dir, err, sizeof err) == 0;
-    if (!B.has_results) {
-        srv_respond_error(c, ERR_NOT_FOUND, "no study results yet", NULL);
-        return;
-    }
-    serve_file(c, &B.results, rest);
+    fc_serve(B.files, c, rest.len <= 1 ? &B.results_index : &B.results, rest);
 }
 
 /* /examples/: the list of --examples pictures; /examples/FILE: one of them. */
 static void serve_examples(struct srv_conn *c, struct http_str path)
 {
     struct http_str rest = http_str_from(path.p + strlen("/examples"), path.len - strlen("/examples"));
-    if (!B.examples_dir)
+    if (!B.examples.dir)
         srv_respond_error(c, ERR_NOT_FOUND, "no example pictures (the balancer has no --examples DIR)", NULL);
-    else if (rest.len > 1)
-        serve_file(c, &B.examples, rest);
-    else if (results_files_json(B.examples_dir, "examples", &B.scratch) != 0)
-        srv_respond_error(c, ERR_INDEX_TOO_LARGE, NULL, NULL);
     else
-        srv_respond(c, 200, "application/json", buf_ptr(&B.scratch), buf_len(&B.scratch),
-                    "Cache-Control: no-cache\r\n");
+        fc_serve(B.files, c, rest.len <= 1 ? &B.examples_list : &B.examples, rest);
 }
 
 static bool has_prefix(struct http_str s, const char *prefix)
@@ -533,7 +497,7 @@ static void handle(struct srv_conn *c, struct srv_request *r, void *data)
     } else if (has_prefix(path, "/examples")) {
         serve_examples(c, path);
     } else {
-        serve_file(c, &B.www, path);
+        fc_serve(B.files, c, &B.www, path);
     }
 }
 
@@ -541,6 +505,7 @@ static void handle(struct srv_conn *c, struct srv_request *r, void *data)
 
 struct options {
     const char *www, *results, *examples, *cors;
+    long cache_mb;
     const char *backends[MAX_BACKENDS];
     int nbackends;
     long backend_timeout_ms;
@@ -571,14 +536,16 @@ static int parse_options(int argc, char **argv, struct options *o)
         { "backend", required_argument, NULL, 'B' }, { "www", required_argument, NULL, 'w' },
         { "results", required_argument, NULL, 'r' }, { "backend-timeout", required_argument, NULL, 'U' },
         { "examples", required_argument, NULL, 'e' }, { "cors", required_argument, NULL, 'C' },
+        { "cache-mb", required_argument, NULL, 1000 },
         { "help", no_argument, NULL, 'h' },
         { "policy", required_argument, NULL, 'P' }, { "retries", required_argument, NULL, 'R' },
         { "try-timeout", required_argument, NULL, 't' }, { "max-per-backend", required_argument, NULL, 'm' },
         { "queue", required_argument, NULL, 'q' }, { "max-fails", required_argument, NULL, 'f' },
-        { "probe-interval", required_argument, NULL, 'i' }, { "probe-timeout", required_argument, NULL, 'O' },
+        { "probe-interval", required_argument, NULL, 'i' }, { "probe-timeout", required_argument, NULL, 1001 },
         { "slow-start", required_argument, NULL, 's' }, { 0, 0, 0, 0 },
     };
-    *o = (struct options){ .www = "www", .results = "results", .backend_timeout_ms = 30000, .retries = 1,
+    *o = (struct options){ .www = "www", .results = "results", .cache_mb = FC_DEFAULT_CACHE_MB,
+                           .backend_timeout_ms = 30000, .retries = 1,
                            .try_timeout_ms = DEFAULT_TRY_TIMEOUT_MS, .queue = 256, .max_fails = HEALTH_DEFAULT_MAX_FAILS,
                            .probe_interval_ms = HEALTH_DEFAULT_INTERVAL_MS,
                            .probe_timeout_ms = HEALTH_DEFAULT_PROBE_TIMEOUT_MS,
@@ -592,6 +559,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         case 'w': o->www = optarg; break;
         case 'r': o->results = optarg; break;
         case 'e': o->examples = optarg; break;
+        case 1000: rc = cli_long(PROG, "--cache-mb", optarg, 1, 65536, &o->cache_mb); break;
         case 'C':
             o->cors = optarg;
             if (strlen(optarg) > 200 || strpbrk(optarg, "\r\n")) {
@@ -610,7 +578,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         case 'q': rc = cli_long(PROG, "--queue", optarg, 0, 100000, &o->queue); break;
         case 'f': rc = cli_long(PROG, "--max-fails", optarg, 1, 1000, &o->max_fails); break;
         case 'i': rc = cli_long(PROG, "--probe-interval", optarg, 10, 3600000, &o->probe_interval_ms); break;
-        case 'O': rc = cli_long(PROG, "--probe-timeout", optarg, 10, 3600000, &o->probe_timeout_ms); break;
+        case 1001: rc = cli_long(PROG, "--probe-timeout", optarg, 10, 3600000, &o->probe_timeout_ms); break;
         case 's': rc = cli_long(PROG, "--slow-start", optarg, 0, 3600000, &o->slow_start_ms); break;
         case CLI_OPT_CHECK: o->check = true; break;
         case 'h': usage(stdout); exit(0);
@@ -622,21 +590,18 @@ static int parse_options(int argc, char **argv, struct options *o)
 }
 
 /* The folders the options name: --www must be there now, --examples too when given (--results may
- * appear later).  0, or -1 after printing which. */
+ * appear later; the file cache resolves them again on each check).  0, or -1 after printing which. */
 static int open_folders(const struct options *o)
 {
-    char err[256];
-    if (static_root_init(&B.www, o->www, err, sizeof err) != 0) {
+    char err[PATH_MAX + 64];
+    struct static_root root;
+    if (static_root_init(&root, o->www, err, sizeof err) != 0) {
         fprintf(stderr, PROG ": --www: %s\n", err);
         return -1;
     }
-    B.results_dir = o->results;
-    if (o->examples) {
-        if (static_root_init(&B.examples, o->examples, err, sizeof err) != 0) {
-            fprintf(stderr, PROG ": --examples: %s\n", err);
-            return -1;
-        }
-        B.examples_dir = o->examples;
+    if (o->examples && static_root_init(&root, o->examples, err, sizeof err) != 0) {
+        fprintf(stderr, PROG ": --examples: %s\n", err);
+        return -1;
     }
     return 0;
 }
@@ -670,7 +635,13 @@ int main(int argc, char **argv)
         return check_options(&o, rc);
     if (rc != 0)
         return 1;
-    char err[256];
+    char err[PATH_MAX + 64];
+    B.www = (struct fc_source){ .kind = FC_FILES, .dir = o.www, .tag = 'w' };
+    B.results = (struct fc_source){ .kind = FC_FILES, .dir = o.results, .allow = results_allow,
+                                    .missing = "no study results yet", .tag = 'r' };
+    B.results_index = (struct fc_source){ .kind = FC_STUDIES, .dir = o.results, .allow = results_allow, .tag = 'R' };
+    B.examples = (struct fc_source){ .kind = FC_FILES, .dir = o.examples, .tag = 'x' };
+    B.examples_list = (struct fc_source){ .kind = FC_FILE_LIST, .dir = o.examples, .list_key = "examples", .tag = 'X' };
     if (o.cors) {
         B.cors_origin = o.cors;
         snprintf(B.cors_headers, sizeof B.cors_headers, "Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n", o.cors);
@@ -683,11 +654,17 @@ int main(int argc, char **argv)
                                .probe_timeout_ms = (uint64_t)o.probe_timeout_ms };
     choose_init(&B.choose, o.policy, (int)o.max_per_backend, (uint64_t)o.slow_start_ms,
                 (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ULL ^ (uint64_t)getpid() << 32);
-    buf_init(&B.scratch, MAX_STATIC_FILE + 4096);
+    buf_init(&B.scratch, SCRATCH_MAX);
     struct loop *l = loop_create(cli_fd_budget(PROG, &o.srv, 2));
     B.fwds = calloc((size_t)o.srv.max_conns, sizeof *B.fwds);
     if (!l || !B.fwds) {
         fprintf(stderr, PROG ": cannot create the event loop\n");
+        return 1;
+    }
+    struct fc_config fcc = { .max_bytes = (size_t)o.cache_mb << 20, .max_entries = 1024,
+                             .max_waiters = o.srv.max_conns, .revalidate_ms = FC_REVALIDATE_MS };
+    if (!(B.files = fc_create(l, &fcc, err, sizeof err))) {
+        fprintf(stderr, PROG ": %s\n", err);
         return 1;
     }
     B.loop = l;
@@ -729,6 +706,7 @@ int main(int argc, char **argv)
     }
     srv_destroy(s);
 out:
+    fc_destroy(B.files); /* after srv_destroy released every answer that borrowed its bytes */
     for (int i = 0; i < B.choose.n; i++) {
         loop_timer_stop(l, &B.backends[i].probe_timer);
         http_client_free(B.backends[i].client);

@@ -35,14 +35,29 @@ static bool has_dotdot(const char *p)
     return false;
 }
 
+int static_decode(struct http_str url_path, char *out, size_t cap)
+{
+    if (cap == 0)
+        return -404;
+    ssize_t n = http_percent_decode(url_path, out, cap - 1, false);
+    if (n < 0) /* a bad escape (out is as large as a request target can be) */
+        return -400;
+    out[n] = '\0';
+    return (size_t)n != strlen(out) || out[0] != '/' ? -404 : 0;
+}
+
 int static_resolve(const struct static_root *r, struct http_str url_path, char *out, size_t outlen)
 {
     char decoded[PATH_MAX];
-    ssize_t n = http_percent_decode(url_path, decoded, sizeof decoded - 1, false);
-    if (n < 0)
-        return -400;
-    decoded[n] = '\0';
-    if ((size_t)n != strlen(decoded) || decoded[0] != '/' || has_dotdot(decoded))
+    int rc = static_decode(url_path, decoded, sizeof decoded);
+    return rc != 0 ? rc : static_resolve_decoded(r, decoded, out, outlen, NULL);
+}
+
+int static_resolve_decoded(const struct static_root *r, const char *decoded, char *out, size_t outlen,
+                           struct stat *st_out)
+{
+    size_t n = strlen(decoded);
+    if (n == 0 || decoded[0] != '/' || has_dotdot(decoded))
         return -404;
     char joined[PATH_MAX * 2];
     const char *index = decoded[n - 1] == '/' ? "index.html" : "";
@@ -63,7 +78,21 @@ int static_resolve(const struct static_root *r, struct http_str url_path, char *
     if (!inside || !S_ISREG(st.st_mode) || len >= outlen)
         return -404;
     memcpy(out, real, len + 1);
+    if (st_out)
+        *st_out = st;
     return 0;
+}
+
+bool static_ext_allowed(const char *name, const char *const *allow)
+{
+    if (!allow)
+        return true;
+    const char *slash = strrchr(name, '/');
+    const char *dot = strrchr(slash ? slash : name, '.');
+    for (size_t i = 0; dot && allow[i]; i++)
+        if (strcasecmp(dot + 1, allow[i]) == 0)
+            return true;
+    return false;
 }
 
 const char *static_content_type(const char *path)
@@ -87,29 +116,28 @@ const char *static_content_type(const char *path)
     return "application/octet-stream";
 }
 
-int static_read(const char *path, struct buf *b, size_t max)
+int static_open(const char *path, struct stat *st)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0)
-        return errno == ENOENT ? -404 : -500;
-    struct stat st;
-    int rc = 0;
-    buf_clear(b);
-    if (fstat(fd, &st) != 0)
-        rc = -500;
-    else if ((size_t)st.st_size > max)
-        rc = -413;
-    else if (buf_reserve(b, (size_t)st.st_size) != 0)
-        rc = -500;
-    while (rc == 0 && buf_len(b) < (size_t)st.st_size) {
-        ssize_t n = read(fd, b->data + b->end, (size_t)st.st_size - buf_len(b));
+        return errno == ENOENT || errno == ENOTDIR ? -404 : -500;
+    if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
+        close(fd);
+        return -404;
+    }
+    return fd;
+}
+
+int static_read_fd(int fd, char *dst, size_t len)
+{
+    size_t got = 0;
+    while (got < len) {
+        ssize_t n = read(fd, dst + got, len - got);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
-            rc = -500; /* the file shrank or failed under us */
-        else
-            b->end += (size_t)n;
+            return -500; /* the file shrank or failed under us */
+        got += (size_t)n;
     }
-    close(fd);
-    return rc;
+    return 0;
 }

@@ -7,7 +7,9 @@
 #define SVC_STATIC_FILES_H
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 
 #include "net/buf.h"
 #include "net/http.h"
@@ -23,11 +25,24 @@ int static_root_init(struct static_root *r, const char *dir, char *err, size_t e
 /* Maps url_path ("/", "/app.js", "/a%20b/c.csv"; a folder means its index.html) to the real path of a
  * regular file inside the root.  Returns 0, or -400 (bad percent-encoding) or -404. */
 int static_resolve(const struct static_root *r, struct http_str url_path, char *out, size_t outlen);
+/* The same for a path already percent-decoded (NUL-terminated); st (may be NULL) gets the file's stat. */
+int static_resolve_decoded(const struct static_root *r, const char *decoded, char *out, size_t outlen,
+                           struct stat *st);
+/* Percent-decodes url_path into out (NUL-terminated; cap PATH_MAX holds any request target).  0, -400
+ * (a bad escape, or longer than cap) or -404 (a NUL or no leading '/'). */
+int static_decode(struct http_str url_path, char *out, size_t cap);
+
+/* True when allow is NULL or the name's extension (after the last '.' of its last segment, any case) is
+ * one of allow's (a NULL-terminated list such as {"csv", "md", NULL}). */
+bool static_ext_allowed(const char *name, const char *const *allow);
 
 /* The Content-Type for a file name, from its extension ("application/octet-stream" when unknown). */
 const char *static_content_type(const char *path);
 
-/* Replaces b's content with the whole file (at most max bytes).  0, -404, -413 (too large) or -500. */
-int static_read(const char *path, struct buf *b, size_t max);
+/* Opens a regular file for reading (never blocking on a FIFO) and fills st from the open file.
+ * The fd (>= 0; the caller closes it), or -404 / -500. */
+int static_open(const char *path, struct stat *st);
+/* Reads exactly len bytes from fd into dst.  0, or -500 (an error, or the file is shorter). */
+int static_read_fd(int fd, char *dst, size_t len);
 
 #endif

@@ -23,6 +23,7 @@ static const struct err_info table[ERR_COUNT] = {
     [ERR_HEADERS_TOO_LARGE] = { "headers_too_large", 431, "a request head over 16 KiB or 64 headers" },
     [ERR_INTERNAL] = { "internal_error", 500, "a bug: the answer could not be made" },
     [ERR_FILE_UNREADABLE] = { "file_unreadable", 500, "a served file could not be read" },
+    [ERR_FILE_TOO_LARGE] = { "file_too_large", 500, "a served file over the balancer's per-file limit (a quarter of --cache-mb)" },
     [ERR_INDEX_TOO_LARGE] = { "index_too_large", 500, "the results index does not fit its buffer" },
     [ERR_RESPONSE_TOO_LARGE] = { "response_too_large", 500, "an answer larger than the output buffer" },
     [ERR_NOT_IMPLEMENTED] = { "not_implemented", 501, "CONNECT, or a method or coding we do not implement" },

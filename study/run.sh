@@ -10,7 +10,8 @@
 #   --quick: a smoke run of every step in well under a minute (make check runs it).
 # Environment: STUDY_CPU_SHARE (CPU per worker in study 3, default 0.25), STUDY_ACC_LIMIT (images in
 # study 1, default all of val_dev), STUDY_RATES (Mbit/s for the namespaces, default "100 10"), STUDY_PARTS
-# (which studies, default "accuracy rtt load").
+# (which studies, default "accuracy rtt load"), STUDY_LOG (the services' log, default build/study-service.log:
+# never under OUT_DIR, which the balancer serves at /results/).
 set -eu
 
 [ $# -ge 4 ] || { echo "usage: study/run.sh BIN_DIR MODEL SHARED_DIR OUT_DIR [--quick]" >&2; exit 2; }
@@ -28,6 +29,7 @@ parts=${STUDY_PARTS:-accuracy rtt load}
 queue=${STUDY_QUEUE:-64}
 rates=${STUDY_RATES:-100 10}
 photo=$shared/eval/seed_test_images/test_2000.jpg
+log=${STUDY_LOG:-$here/../build/study-service.log}
 export OPENBLAS_NUM_THREADS=1
 
 say() { echo "study: $*" >&2; }
@@ -68,8 +70,8 @@ wait_healthy() {
 # start NETNS CMD...: runs CMD in the background (in namespace NETNS unless it is "-"); sets $started.
 start() {
     where=$1; shift
-    if [ "$where" = - ]; then "$@" >>"$out/service.log" 2>&1 &
-    else ip netns exec "$where" "$@" >>"$out/service.log" 2>&1 &
+    if [ "$where" = - ]; then "$@" >>"$log" 2>&1 &
+    else ip netns exec "$where" "$@" >>"$log" 2>&1 &
     fi
     started=$!
     pids="$pids $started"
@@ -102,8 +104,9 @@ cpu_limit() {
     return 1
 }
 
-mkdir -p "$out"
-: >"$out/service.log"
+mkdir -p "$out" "$(dirname "$log")"
+rm -f "$out/service.log" # where older runs logged (served at /results/): gone
+: >"$log"
 # A smoke run's numbers are not measurements: say so where `client recommend` looks (STUDY_SMOKE_MARK).
 rm -f "$out/SMOKE"
 [ "$quick" = --quick ] && echo "smoke run (study/run.sh --quick): not for recommendations" >"$out/SMOKE"

@@ -197,8 +197,8 @@ for (const d of ofKind('Deployment')) {
         const need = opt('--max-memory') + opt('--max-decode-mb') + 32 * engines;
         expect(limitMi >= need, `${cw}: memory limit ${limitMi} Mi >= bodies + decoding + models (${need} Mi)`);
     } else {
-        const need = opt('--max-memory') + 16;
-        expect(limitMi >= need, `${cw}: memory limit ${limitMi} Mi >= bodies + file buffer (${need} Mi)`);
+        const need = opt('--max-memory') + opt('--cache-mb') + 16;
+        expect(limitMi >= need, `${cw}: memory limit ${limitMi} Mi >= bodies + file cache + buffers (${need} Mi)`);
     }
     const sc = c.securityContext || {};
     expect(sc.allowPrivilegeEscalation === false && sc.readOnlyRootFilesystem === true &&

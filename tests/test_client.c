@@ -447,12 +447,18 @@ static void study_script(const char *name, char *path, size_t cap)
 
 START_TEST(make_study_quick_produces_every_output)
 {
-    char script[PATH_MAX], dir[700];
+    char script[PATH_MAX], dir[700], log[800];
     study_script("run.sh", script, sizeof script);
     snprintf(dir, sizeof dir, "%s/quick", scratch);
-    const char *argv[] = { "/bin/sh", script, fx_env("IMGREC_BIN"), fx_env("IMGREC_MODEL"), fx_env("IMGREC_SHARED"),
-                           dir, "--quick", NULL };
+    snprintf(log, sizeof log, "STUDY_LOG=%s/study-service.log", scratch);
+    const char *argv[] = { "env", log, "/bin/sh", script, fx_env("IMGREC_BIN"), fx_env("IMGREC_MODEL"),
+                           fx_env("IMGREC_SHARED"), dir, "--quick", NULL };
     ck_assert_int_eq(sh_run(argv, out, OUT_CAP, 150000), 0);
+    /* The services' log goes to STUDY_LOG, never under the results folder the balancer serves. */
+    assert_file(scratch, "study-service.log");
+    const char *find[] = { "find", dir, "-name", "*.log", NULL };
+    ck_assert_int_eq(sh_run(find, out, OUT_CAP, 10000), 0);
+    ck_assert_msg(out[0] == '\0', "a log under the results folder: %s", out);
     static const char *const files[] = {
         "accuracy/accuracy.csv", "accuracy/accuracy.md", "accuracy/accuracy.svg", "accuracy/accuracy.png",
         "rtt/loopback.csv", "rtt/loopback.md", "rtt/rtt.svg", "rtt/rtt.png",

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "net/http.h"
+#include "net/http_cond.h"
 #include "tests/http_testlib.h"
 
 #define MAX_HDRS 16
@@ -290,6 +291,63 @@ REJECT(te_chunked_twice, 400, "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: 
 REJECT(te_empty, 400, "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: \r\n\r\n")
 REJECT(te_on_http10, 400, "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n")
 
+/* ---- conditional GET (net/http_cond) ---------------------------------------------------------------- */
+
+static struct http_header hdr(const char *name, const char *value)
+{
+    return (struct http_header){ http_str_from(name, strlen(name)), http_str_from(value, strlen(value)) };
+}
+
+START_TEST(http_dates_in_all_three_forms)
+{
+    time_t t;
+    char out[HTTP_DATE_LEN + 1];
+    ck_assert_int_eq(http_date_format(784111777, out, sizeof out), 0);
+    ck_assert_str_eq(out, "Sun, 06 Nov 1994 08:49:37 GMT");
+    static const char *const forms[] = { "Sun, 06 Nov 1994 08:49:37 GMT", "Sunday, 06-Nov-94 08:49:37 GMT",
+                                         "Sun Nov  6 08:49:37 1994" };
+    for (size_t i = 0; i < 3; i++) {
+        ck_assert_msg(http_date_parse(http_str_from(forms[i], strlen(forms[i])), &t) == 0, "%s", forms[i]);
+        ck_assert_int_eq(t, 784111777);
+    }
+    static const char *const bad[] = { "", "yesterday", "Sun, 06 Nov 1994 08:49:37", "Sun, 06 Nov 1994 08:49:37 GMT x" };
+    for (size_t i = 0; i < 4; i++)
+        ck_assert_msg(http_date_parse(http_str_from(bad[i], strlen(bad[i])), &t) == -1, "%s", bad[i]);
+}
+END_TEST
+
+START_TEST(not_modified_by_etag_or_date)
+{
+    const char *etag = "\"1a-2b\"";
+    time_t lm = 784111777;
+    struct http_header h[3] = { hdr("Accept", "*/*") };
+    ck_assert(!http_not_modified(h, 1, etag, lm)); /* unconditional */
+    h[0] = hdr("If-None-Match", "\"1a-2b\"");
+    ck_assert(http_not_modified(h, 1, etag, lm));
+    h[0] = hdr("if-none-match", "\"x\", W/\"1a-2b\""); /* a list; weak comparison */
+    ck_assert(http_not_modified(h, 1, etag, lm));
+    h[0] = hdr("If-None-Match", "*");
+    ck_assert(http_not_modified(h, 1, etag, lm));
+    h[0] = hdr("If-None-Match", "\"1a-2c\"");
+    ck_assert(!http_not_modified(h, 1, etag, lm));
+    h[0] = hdr("If-None-Match", "\"x\"");
+    h[1] = hdr("If-None-Match", "\"1a-2b\""); /* a second header line extends the list */
+    ck_assert(http_not_modified(h, 2, etag, lm));
+    h[0] = hdr("If-Modified-Since", "Sun, 06 Nov 1994 08:49:37 GMT");
+    ck_assert(http_not_modified(h, 1, etag, lm));
+    ck_assert(!http_not_modified(h, 1, etag, lm + 1)); /* changed a second later */
+    h[0] = hdr("If-Modified-Since", "not a date");
+    ck_assert(!http_not_modified(h, 1, etag, lm));
+    /* RFC 9110 13.2.2: with If-None-Match present, If-Modified-Since is not looked at */
+    h[0] = hdr("If-Modified-Since", "Sun, 06 Nov 1994 08:49:37 GMT");
+    h[1] = hdr("If-None-Match", "\"other\"");
+    ck_assert(!http_not_modified(h, 2, etag, lm));
+    h[1] = hdr("If-None-Match", "\"1a-2b\"");
+    h[0] = hdr("If-Modified-Since", "Sat, 01 Jan 1994 00:00:00 GMT");
+    ck_assert(http_not_modified(h, 2, etag, lm));
+}
+END_TEST
+
 Suite *test_suite(void)
 {
     Suite *s = suite_create("http_request");
@@ -304,6 +362,8 @@ Suite *test_suite(void)
     tcase_add_test(ok, keep_alive_semantics);
     tcase_add_test(ok, expect_continue);
     tcase_add_test(ok, target_forms);
+    tcase_add_test(ok, http_dates_in_all_three_forms);
+    tcase_add_test(ok, not_modified_by_etag_or_date);
     suite_add_tcase(s, ok);
 
     TCase *lim = tcase_create("limits");

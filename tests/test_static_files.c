@@ -110,18 +110,38 @@ START_TEST(content_types_by_extension)
 }
 END_TEST
 
-START_TEST(reads_are_bounded)
+START_TEST(reads_are_exact_and_only_regular_files)
 {
-    char path[256];
+    char path[256], got[64];
+    struct stat st;
     snprintf(path, sizeof path, "%s/www/index.html", dir);
-    struct buf b;
-    buf_init(&b, 1024);
-    ck_assert_int_eq(static_read(path, &b, 1024), 0);
-    ck_assert_uint_eq(buf_len(&b), strlen("<h1>home</h1>"));
-    ck_assert_int_eq(static_read(path, &b, 5), -413);
+    int fd = static_open(path, &st);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(st.st_size, (off_t)strlen("<h1>home</h1>"));
+    ck_assert_int_eq(static_read_fd(fd, got, (size_t)st.st_size), 0);
+    ck_assert_int_eq(memcmp(got, "<h1>home</h1>", (size_t)st.st_size), 0);
+    ck_assert_int_eq(lseek(fd, 0, SEEK_SET), 0);
+    ck_assert_int_eq(static_read_fd(fd, got, (size_t)st.st_size + 1), -500); /* the file is shorter */
+    close(fd);
     snprintf(path, sizeof path, "%s/www/gone.html", dir);
-    ck_assert_int_eq(static_read(path, &b, 1024), -404);
-    buf_free(&b);
+    ck_assert_int_eq(static_open(path, &st), -404);
+    snprintf(path, sizeof path, "%s/www/docs", dir);
+    ck_assert_int_eq(static_open(path, &st), -404); /* a folder */
+    snprintf(path, sizeof path, "%s/www/fifo", dir);
+    ck_assert_int_eq(mkfifo(path, 0644), 0);
+    ck_assert_int_eq(static_open(path, &st), -404); /* returns at once: never waits for a writer */
+}
+END_TEST
+
+START_TEST(extension_allow_list)
+{
+    static const char *const allow[] = { "csv", "md", NULL };
+    ck_assert(static_ext_allowed("/a/b.csv", allow));
+    ck_assert(static_ext_allowed("/a/b.MD", allow));
+    ck_assert(!static_ext_allowed("/a/service.log", allow));
+    ck_assert(!static_ext_allowed("/a.csv/noext", allow));
+    ck_assert(!static_ext_allowed("/a/b.csv.log", allow));
+    ck_assert(static_ext_allowed("/a/service.log", NULL));
 }
 END_TEST
 
@@ -135,6 +155,7 @@ static void set_mtime(const char *rel, time_t t)
 
 START_TEST(results_index_lists_studies_newest_first)
 {
+    static const char *const allow[] = { "csv", "md", "svg", NULL };
     sub("results");
     sub("results/old");
     sub("results/new");
@@ -142,6 +163,7 @@ START_TEST(results_index_lists_studies_newest_first)
     put("results/old/table.md", "x");
     put("results/new/plot.svg", "x");
     put("results/new/a \"quoted\".csv", "x");
+    put("results/new/service.log", "a log is never listed");
     put("results/stray.txt", "not a study");
     char link[256];
     snprintf(link, sizeof link, "%s/results/new/passwd", dir);
@@ -152,13 +174,13 @@ START_TEST(results_index_lists_studies_newest_first)
     snprintf(path, sizeof path, "%s/results", dir);
     struct buf b;
     buf_init(&b, 64 * 1024);
-    ck_assert_int_eq(results_index_json(path, &b), 0);
+    ck_assert_int_eq(results_index_json(path, allow, &b), 0);
     ck_assert_int_eq(buf_append(&b, "", 1), 0);
     ck_assert_str_eq(buf_ptr(&b), "{\"studies\":[{\"name\":\"new\",\"modified\":1700000000,\"files\":"
                                   "[\"a \\\"quoted\\\".csv\",\"plot.svg\"]},"
                                   "{\"name\":\"old\",\"modified\":1000000000,\"files\":[\"table.md\"]}]}\n");
     snprintf(path, sizeof path, "%s/no-such-folder", dir);
-    ck_assert_int_eq(results_index_json(path, &b), 0);
+    ck_assert_int_eq(results_index_json(path, allow, &b), 0);
     ck_assert_int_eq(buf_append(&b, "", 1), 0);
     ck_assert_str_eq(buf_ptr(&b), "{\"studies\":[]}\n");
     buf_free(&b);
@@ -173,7 +195,8 @@ Suite *test_suite(void)
     tcase_add_test(tc, paths_inside_the_root_resolve);
     tcase_add_test(tc, nothing_outside_the_root);
     tcase_add_test(tc, content_types_by_extension);
-    tcase_add_test(tc, reads_are_bounded);
+    tcase_add_test(tc, reads_are_exact_and_only_regular_files);
+    tcase_add_test(tc, extension_allow_list);
     tcase_add_test(tc, results_index_lists_studies_newest_first);
     suite_add_tcase(s, tc);
     return s;
