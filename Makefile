@@ -11,7 +11,7 @@ EXAMPLES  := $(SHARED)/eval/seed_test_images
 DEBS_BUILD := gcc make pkg-config libopenblas-dev libstb-dev check curl ca-certificates
 # npm only when no npm is on PATH: NodeSource's nodejs ships its own npm and conflicts with Debian's.
 NPM_DEB    := $(if $(shell command -v npm 2>/dev/null),,npm)
-DEBS_CHECK := netcat-openbsd nodejs $(NPM_DEB) chromium netpbm systemd procps strace
+DEBS_CHECK := netcat-openbsd nodejs $(NPM_DEB) chromium netpbm prometheus systemd procps strace
 DEBS_BENCH := wrk nginx netcat-openbsd curl nodejs $(NPM_DEB)
 DEBS_STUDY := gnuplot-nox iproute2
 

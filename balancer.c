@@ -18,18 +18,20 @@
 #include "net/loop.h"
 #include "net/cli.h"
 #include "net/sock.h"
+#include "net/metrics.h"
 #include "net/oip.h"
 #include "balance/forward.h"
 #include "balance/file_cache.h"
 #include "net/server.h"
 #include "balance/static_files.h"
 #include "balance/choose.h"
+#include "balance/backend_stats.h"
 #include "balance/cluster.h"
 #include "balance/health.h"
 
 #define PROG "balancer"
 #define MAX_BACKENDS 64
-#define SCRATCH_MAX (1024u * 1024) /* forwarded heads, the health report */
+#define SCRATCH_MAX (1024u * 1024) /* forwarded heads, the health report, /metrics (about 2 KB a backend) */
 /* A healthy worker at its queue bound (16 waiting + 1 running, about 20 ms each here) answers within
  * about 0.35 s; 2 s leaves room for a machine five times slower and still fails over well before the
  * whole request's --backend-timeout. */
@@ -41,7 +43,7 @@ struct backend {
     struct loop_timer probe_timer;
     bool probing;
     int index;                    /* in B.choose */
-    struct cluster_backend stats; /* the live panel's numbers (GET /cluster.json) */
+    struct backend_stats stats;   /* GET /metrics's and the live panel's (GET /cluster.json) numbers */
 };
 
 /* One forwarded request across its tries.  A fixed pool (one per possible client connection). */
@@ -59,6 +61,23 @@ struct fwd {
     struct fwd *next, *prev;      /* free list (next only), or the queue of requests waiting for a slot */
 };
 
+/* GET /metrics's request routes: the last one is every other path (the page's files, 404s). */
+static const char *const routes[] = { "/submit", "/predict", "/healthz", "/metrics", "/cluster.json", "/results",
+                                      "/examples", "/v2", "files" };
+#define NROUTES (int)(sizeof routes / sizeof routes[0])
+
+/* Requests answered without a worker's answer, by why (the server counts memory_budget itself). */
+enum refusal { REFUSED_QUEUE_FULL, REFUSED_NO_BACKEND_UP, REFUSED_NO_WORKER_ANSWERED, REFUSED_DEADLINE, NREFUSALS };
+static const char *const refusal_names[NREFUSALS] = { "queue_full", "no_backend_up", "no_worker_answered",
+                                                      "deadline" };
+
+/* Loop thread only; per-backend counts are in each struct backend (balance/backend_stats.h). */
+struct balancer_metrics {
+    struct met_requests requests;
+    struct met_hist request;
+    uint64_t refused[NREFUSALS];
+};
+
 struct settings {
     int retries, max_fails, queue_max;
     uint64_t try_timeout_ms, backend_timeout_ms, probe_interval_ms, probe_timeout_ms;
@@ -66,6 +85,8 @@ struct settings {
 
 struct balancer {
     struct loop *loop;
+    struct srv *srv;
+    struct balancer_metrics m;
     struct chooser choose;
     struct backend backends[MAX_BACKENDS];
     struct settings set;
@@ -90,6 +111,7 @@ static void usage(FILE *to)
             "                          with ?backends=N or the form field number_backend_servers=N);\n"
             "                          a try that fails before any answer is retried on another backend\n"
             "  GET  /healthz           200 while a backend is up, else 503; JSON listing every backend\n"
+            "  GET  /metrics           Prometheus metrics (text format 0.0.4; see the README's Metrics)\n"
             "  GET  /cluster.json      per backend: up, in flight, tries and p50/p99 over the last minute\n"
             "  /v2/...                 the Open Inference Protocol (KServe v2), forwarded like /predict;\n"
             "                          GET /v2/health/live and /v2/health/ready answered here (ready: 200\n"
@@ -220,6 +242,18 @@ static void dispatch_waiting(void)
     }
 }
 
+static struct backend_stats *stats_of(int i)
+{
+    return &((struct backend *)B.choose.b[i].data)->stats;
+}
+
+/* stats[i] of every backend, in the chooser's order (for /metrics and /cluster.json). */
+static void all_stats(const struct backend_stats *stats[])
+{
+    for (int i = 0; i < B.choose.n; i++)
+        stats[i] = stats_of(i);
+}
+
 static void log_change(int i, const char *why)
 {
     const struct choose_backend *b = &B.choose.b[i];
@@ -229,8 +263,10 @@ static void log_change(int i, const char *why)
 /* A try or a probe on backend i ended. */
 static void report(int i, bool ok, const char *why)
 {
-    if (health_report(&B.choose, i, ok, B.set.max_fails, loop_now_ms(B.loop)))
+    if (health_report(&B.choose, i, ok, B.set.max_fails, loop_now_ms(B.loop))) {
+        stats_of(i)->ejections += !B.choose.b[i].up;
         log_change(i, ok ? NULL : why);
+    }
 }
 
 /* Every try failed without an answer (and the budget is spent or nobody else is up): 503, come back
@@ -239,6 +275,7 @@ static void answer_unavailable(struct fwd *f)
 {
     char detail[96];
     snprintf(detail, sizeof detail, "no worker could answer (%d tried)", f->tries);
+    B.m.refused[f->timed_out ? REFUSED_DEADLINE : REFUSED_NO_WORKER_ANSWERED]++;
     if (f->timed_out)
         srv_respond_error(f->conn, ERR_BACKEND_TIMEOUT, detail, extra_for(f->conn, NULL));
     else
@@ -251,6 +288,7 @@ static void answer_deadline(struct fwd *f)
     char detail[96];
     snprintf(detail, sizeof detail, "no worker answered within %llu ms (%d tried)",
              (unsigned long long)B.set.backend_timeout_ms, f->tries);
+    B.m.refused[REFUSED_DEADLINE]++;
     srv_respond_error(f->conn, ERR_BACKEND_TIMEOUT, detail, extra_for(f->conn, NULL));
     fwd_done(f);
 }
@@ -265,7 +303,7 @@ static void on_deadline(struct loop *l, void *data)
         http_call_cancel(f->call);
         f->call = NULL;
         B.choose.b[f->last].in_flight--; /* not a health failure: it had less than its --try-timeout */
-        cluster_record_try(&((struct backend *)B.choose.b[f->last].data)->stats, loop_now_ms(l), false, 0);
+        bstats_cancelled(stats_of(f->last), loop_now_ms(l));
     } else if (f->queued) {
         queue_remove(f);
     }
@@ -282,11 +320,11 @@ static void on_try_done(void *data, const struct http_client_result *r)
     B.choose.b[i].in_flight--;
     /* The worker says, in a whole answer, that it did not run the job: another backend may do better. */
     bool refused = r->res && (r->res->status == 502 || r->res->status == 503 || r->res->status == 504);
+    bstats_ended(stats_of(i), loop_now_ms(B.loop), r->res && !refused, r->elapsed_ns);
+    if (r->res)
+        forward_log_timings(r->res, &f->req->log);
     report(i, r->res && !refused, r->res ? "answered 5xx" : r->detail);
-    cluster_record_try(&((struct backend *)B.choose.b[i].data)->stats, loop_now_ms(B.loop), r->res && !refused,
-                       r->elapsed_ns);
     f->timed_out = r->error == HTTP_CLIENT_TIMEOUT;
-    snprintf(f->req->note, sizeof f->req->note, "backend=%s tries=%d", B.choose.b[i].name, f->tries);
     /* A failure after part of an answer is never retried: the worker may have run the job. */
     bool retriable = refused || (!r->res && !r->answer_started);
     if (retriable && f->tries <= B.set.retries && loop_now_ms(B.loop) < f->deadline_ms) {
@@ -329,12 +367,14 @@ static void try_next(struct fwd *f)
         return;
     }
     if (i < 0) {
-        if (i == CHOOSE_ALL_BUSY)
+        if (i == CHOOSE_ALL_BUSY) {
+            B.m.refused[REFUSED_QUEUE_FULL]++;
             srv_respond_error(c, ERR_SERVER_BUSY, "every worker is at its limit and the queue is full; try again shortly",
                               "Retry-After: 1\r\n");
-        else if (f->tries == 0)
+        } else if (f->tries == 0) {
+            B.m.refused[REFUSED_NO_BACKEND_UP]++;
             srv_respond_error(c, ERR_NO_WORKER_UP, "no worker is up; try again shortly", extra_for(c, "Retry-After: 1\r\n"));
-        else {
+        } else {
             answer_unavailable(f);
             return;
         }
@@ -353,7 +393,8 @@ static void try_next(struct fwd *f)
     struct backend *be = B.choose.b[i].data;
     f->tries++;
     f->last = i;
-    snprintf(f->req->note, sizeof f->req->note, "backend=%s tries=%d", B.choose.b[i].name, f->tries);
+    f->req->log.tries = f->tries;
+    snprintf(f->req->log.worker, sizeof f->req->log.worker, "%s", B.choose.b[i].name);
     f->call = http_client_send(be->client, buf_ptr(&B.scratch), buf_len(&B.scratch), f->req->body, f->req->body_len,
                                B.set.try_timeout_ms, on_try_done, f);
     if (!f->call) {
@@ -362,6 +403,7 @@ static void try_next(struct fwd *f)
         return;
     }
     B.choose.b[i].in_flight++;
+    bstats_sent(stats_of(i), f->tries > 1);
 }
 
 static void forward(struct srv_conn *c, struct srv_request *r)
@@ -429,11 +471,71 @@ static void healthz(struct srv_conn *c)
                 extra_for(c, up ? NULL : "Retry-After: 1\r\n"));
 }
 
+/* ---- metrics ------------------------------------------------------------------------------------------ */
+
+static bool has_prefix(struct http_str s, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    return s.len >= n && memcmp(s.p, prefix, n) == 0 && (s.len == n || s.p[n] == '/');
+}
+
+static void on_answer(void *data, const struct srv_answer *a)
+{
+    (void)data;
+    int route = NROUTES - 1;
+    if (a->req) {
+        route = met_route(routes, NROUTES, a->req->http.path);
+        for (int k = 5; k <= 7 && route == NROUTES - 1; k++) /* /results/STUDY/FILE, /examples/FILE, /v2/... */
+            route = has_prefix(a->req->http.path, routes[k]) ? k : route;
+    }
+    met_count_request(&B.m.requests, route, a->status);
+    if (a->req) /* a request that never arrived whole has no duration */
+        met_observe(&B.m.request, a->seconds);
+}
+
+/* GET /metrics: see the README's metrics list. */
+static void metrics(struct srv_conn *c)
+{
+    struct buf *b = &B.scratch;
+    struct srv_stats ss;
+    srv_stats(B.srv, &ss);
+    buf_clear(b);
+    int rc = met_write_requests(b, "imgrec_balancer_requests_total", "Requests answered, by route and status code.",
+                                routes, NROUTES, &B.m.requests);
+    rc |= met_write_family(b, "imgrec_balancer_request_duration_seconds", "histogram",
+                           "Time from a whole request to its answer.");
+    rc |= met_write_hist(b, "imgrec_balancer_request_duration_seconds", NULL, &B.m.request);
+    rc |= met_write_family(b, "imgrec_balancer_refusals_total", "counter",
+                           "Requests answered without a worker's answer: queue_full (every backend at "
+                           "--max-per-backend and the queue full), memory_budget (--max-memory), no_backend_up, "
+                           "no_worker_answered (every try failed), deadline (--backend-timeout or a silent last try).");
+    for (int k = 0; k <= NREFUSALS; k++) {
+        char labels[64];
+        met_label(labels, sizeof labels, 0, "reason", k < NREFUSALS ? refusal_names[k] : "memory_budget");
+        rc |= met_write_sample(b, "imgrec_balancer_refusals_total", labels,
+                               k < NREFUSALS ? (double)B.m.refused[k] : (double)ss.over_memory);
+    }
+    rc |= met_write_family(b, "imgrec_balancer_queue_depth", "gauge",
+                           "Requests waiting for a backend below --max-per-backend.");
+    rc |= met_write_sample(b, "imgrec_balancer_queue_depth", NULL, B.nwaiting);
+    const struct backend_stats *stats[CHOOSE_MAX_BACKENDS];
+    all_stats(stats);
+    rc |= bstats_write(&B.choose, stats, b);
+    rc |= met_write_server(b, &ss);
+    rc |= met_write_process(b);
+    if (rc != 0)
+        srv_respond_error(c, ERR_INTERNAL, "the metrics do not fit the buffer", NULL);
+    else
+        srv_respond(c, 200, MET_CONTENT_TYPE, buf_ptr(b), buf_len(b), extra_for(c, NULL));
+}
+
 static void cluster(struct srv_conn *c)
 {
+    const struct backend_stats *all[CHOOSE_MAX_BACKENDS];
     const struct cluster_backend *stats[CHOOSE_MAX_BACKENDS];
+    all_stats(all);
     for (int i = 0; i < B.choose.n; i++)
-        stats[i] = &((const struct backend *)B.choose.b[i].data)->stats;
+        stats[i] = &all[i]->minute;
     if (cluster_json(&B.choose, stats, &B.rate, loop_now_ms(B.loop), &B.scratch) != 0)
         srv_respond_error(c, ERR_INTERNAL, "the cluster report is too large", extra_for(c, NULL));
     else
@@ -463,12 +565,6 @@ static void serve_examples(struct srv_conn *c, struct http_str path)
         fc_serve(B.files, c, rest.len <= 1 ? &B.examples_list : &B.examples, rest);
 }
 
-static bool has_prefix(struct http_str s, const char *prefix)
-{
-    size_t n = strlen(prefix);
-    return s.len >= n && memcmp(s.p, prefix, n) == 0 && (s.len == n || s.p[n] == '/');
-}
-
 static void handle(struct srv_conn *c, struct srv_request *r, void *data)
 {
     (void)data;
@@ -490,6 +586,8 @@ static void handle(struct srv_conn *c, struct srv_request *r, void *data)
         srv_respond_error(c, ERR_METHOD_NOT_ALLOWED, "use GET", "Allow: GET, HEAD\r\n");
     } else if (http_str_eq(path, "/healthz")) {
         healthz(c);
+    } else if (http_str_eq(path, "/metrics")) {
+        metrics(c);
     } else if (http_str_eq(path, "/cluster.json")) {
         cluster(c);
     } else if (has_prefix(path, "/results")) {
@@ -589,6 +687,32 @@ static int parse_options(int argc, char **argv, struct options *o)
     return cli_finish(PROG, rc, o->nbackends > 0 && optind == argc, "at least one --backend HOST:PORT is required");
 }
 
+/* The access log must never be served: not inside --www, --results (if it exists) or --examples. */
+static bool access_log_served(const struct options *o)
+{
+    const char *log = o->srv.access_log;
+    if (!log || strcmp(log, "-") == 0)
+        return false;
+    const char *served[] = { o->www, o->results, o->examples };
+    for (size_t i = 0; i < sizeof served / sizeof served[0]; i++) {
+        struct static_root root;
+        char err[PATH_MAX + 64];
+        if (served[i] && static_root_init(&root, served[i], err, sizeof err) == 0 && static_root_holds(&root, log))
+            return true;
+    }
+    return false;
+}
+
+/* 0, or -1 after saying why the --access-log would be public. */
+static int access_log_private(const struct options *o)
+{
+    if (!access_log_served(o))
+        return 0;
+    fprintf(stderr, PROG ": --access-log %s lies inside a folder the balancer serves (--www, --results or "
+                    "--examples): it would be public; put it elsewhere\n", o->srv.access_log);
+    return -1;
+}
+
 /* The folders the options name: --www must be there now, --examples too when given (--results may
  * appear later; the file cache resolves them again on each check).  0, or -1 after printing which. */
 static int open_folders(const struct options *o)
@@ -606,7 +730,8 @@ static int open_folders(const struct options *o)
     return 0;
 }
 
-/* --check, after open_folders gave rc: the --host address resolves and every --backend is HOST:PORT.
+/* --check, after open_folders gave rc: the --host address resolves, the --access-log is not served, and
+ * every --backend is HOST:PORT.
  * Backend names are not resolved: where they are service names (Kubernetes, another machine's DNS) the
  * place the check runs need not see them. */
 static int check_options(const struct options *o, int rc)
@@ -614,6 +739,8 @@ static int check_options(const struct options *o, int rc)
     char err[256], summary[256];
     if (rc == 0)
         rc = cli_server_check(PROG, &o->srv);
+    if (rc == 0)
+        rc = access_log_private(o);
     for (int i = 0; i < o->nbackends && rc == 0; i++) {
         char host[SOCK_HOST_MAX];
         int port;
@@ -636,6 +763,7 @@ int main(int argc, char **argv)
     if (rc != 0)
         return 1;
     char err[PATH_MAX + 64];
+    met_start_time();
     B.www = (struct fc_source){ .kind = FC_FILES, .dir = o.www, .tag = 'w' };
     B.results = (struct fc_source){ .kind = FC_FILES, .dir = o.results, .allow = results_allow,
                                     .missing = "no study results yet", .tag = 'r' };
@@ -646,6 +774,8 @@ int main(int argc, char **argv)
         B.cors_origin = o.cors;
         snprintf(B.cors_headers, sizeof B.cors_headers, "Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n", o.cors);
     }
+    if (access_log_private(&o) != 0)
+        return 2;
     B.set = (struct settings){ .retries = (int)o.retries, .max_fails = (int)o.max_fails, .queue_max = (int)o.queue,
                                .try_timeout_ms = (uint64_t)(o.try_timeout_ms < o.backend_timeout_ms ? o.try_timeout_ms
                                                                                                  : o.backend_timeout_ms),
@@ -691,7 +821,9 @@ int main(int argc, char **argv)
         if (loop_timer_arm(l, &be->probe_timer, B.set.probe_interval_ms) != 0)
             goto out;
     }
+    o.srv.on_answer = on_answer;
     struct srv *s = srv_create(l, &o.srv, handle, NULL, err, sizeof err);
+    B.srv = s;
     if (!s) {
         fprintf(stderr, PROG ": cannot listen on port %d: %s\n", o.srv.port, err);
         goto out;

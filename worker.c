@@ -1,5 +1,5 @@
 /* worker: one model behind HTTP.  POST /predict (multipart field "image", or the raw body) answers the
- * top-5 as JSON; GET /healthz says the model is loaded.  The event loop reads and parses requests while
+ * top-5 as JSON; GET /healthz says the model is loaded; GET /metrics is Prometheus text.  The event loop reads and parses requests while
  * decoder threads decode the pictures and engine threads (one model each) run the network, in arrival
  * order, from a bounded queue (full → 503 with Retry-After, instead of a queue that grows without bound). */
 #define _GNU_SOURCE
@@ -20,13 +20,27 @@
 #include "infer/oip.h"
 #include "net/cli.h"
 #include "infer/queue.h"
+#include "net/metrics.h"
 #include "net/server.h"
 
 #define PROG "worker"
 #define WORKER_DEADLINE_HEADER "X-Imgrec-Deadline-Ms"
 #define DRAIN_MS 10000 /* SIGTERM: a full queue (17 jobs) takes well under a second here */
 
+/* GET /metrics's request routes: the last one is every other path. */
+static const char *const routes[] = { "/predict", "/submit", "/healthz", "/metrics", "/v2", "other" };
+#define NROUTES (int)(sizeof routes / sizeof routes[0])
+
+/* Loop thread only: a job's timings are observed when it comes back to the loop (see net/metrics.h). */
+struct worker_metrics {
+    struct met_requests requests;
+    struct met_hist request, queue_wait, decode, inference;
+};
+
 struct worker {
+    struct srv *srv;
+    int engines, decoders;     /* for the engine info metric */
+    struct worker_metrics m;
     struct infer_queue *queue;
     char id[128];              /* "host:port", reported in every answer */
     const char *isa;           /* the engine's kernel path (nn_isa), reported by /healthz */
@@ -42,6 +56,7 @@ static void usage(FILE *to)
             "  POST /predict   image as multipart field 'image' or as the raw body -> JSON top-5\n"
             "                  (an HTML page instead when Accept prefers text/html: a browser form)\n"
             "  GET  /healthz   200 when the model is loaded\n"
+            "  GET  /metrics   Prometheus metrics (text format 0.0.4; see the README's Metrics)\n"
             "  /v2/...         the Open Inference Protocol (KServe v2): health, metadata and\n"
             "                  POST /v2/models/" OIP_MODEL_NAME "/infer (see the README)\n"
             "options:\n"
@@ -119,8 +134,15 @@ static void on_classified(struct infer_job *job, void *data)
     bool failed = job->rc != 0;
     enum err_code code = ERR_INTERNAL;
     const char *type = "application/json";
-    char err[sizeof job->err];
+    char err[sizeof job->err], timing[160] = "";
     snprintf(err, sizeof err, "%s", job->err);
+    met_observe(&w->m.queue_wait, job->queued_ms / 1e3);
+    if (job->rc != IQ_ABANDONED)
+        met_observe(&w->m.decode, job->result.decode_ms / 1e3);
+    if (job->rc == 0)
+        met_observe(&w->m.inference, job->result.inference_ms / 1e3);
+    snprintf(r->log.worker, sizeof r->log.worker, "%s", w->id);
+    r->log.queue_ms = job->queued_ms;
     if (job->rc == IQ_ABANDONED) {
         code = ERR_ABANDONED; /* nobody reads it: the caller left or its deadline passed */
         snprintf(err, sizeof err, "the caller's deadline passed or it left before the job ran");
@@ -141,14 +163,18 @@ static void on_classified(struct infer_job *job, void *data)
             snprintf(err, sizeof err, "could not format the answer");
         } else {
             type = html ? "text/html; charset=utf-8" : type;
-            snprintf(r->note, sizeof r->note, "%s %.1fms", job->result.top[0].label, job->result.inference_ms);
+            snprintf(r->note, sizeof r->note, "%s", job->result.top[0].label);
+            r->log.inference_ms = job->result.inference_ms;
+            /* the balancer's access log takes the worker's timings from here (W3C Server-Timing) */
+            snprintf(timing, sizeof timing, "Server-Timing: queue;dur=%.3f, decode;dur=%.3f, inference;dur=%.3f\r\n",
+                     job->queued_ms, job->result.decode_ms, job->result.inference_ms);
         }
     }
     iq_release(w->queue, job);
     if (failed)
         srv_respond_error(c, code, err[0] ? err : NULL, NULL);
     else
-        srv_respond(c, 200, type, buf_ptr(&w->json), buf_len(&w->json), NULL);
+        srv_respond(c, 200, type, buf_ptr(&w->json), buf_len(&w->json), timing);
 }
 
 /* Finds the image in the request: the multipart field "image", or the whole body.  0, or answers. */
@@ -249,6 +275,96 @@ static void healthz(struct worker *w, struct srv_conn *c)
                     ready ? NULL : "Retry-After: 1\r\n");
 }
 
+/* ---- metrics ------------------------------------------------------------------------------------------ */
+
+static void on_answer(void *data, const struct srv_answer *a)
+{
+    struct worker *w = data;
+    int route = NROUTES - 1;
+    if (a->req) /* /v2/...: the Open Inference Protocol's paths together */
+        route = oip_path(a->req->http.path) ? NROUTES - 2 : met_route(routes, NROUTES, a->req->http.path);
+    met_count_request(&w->m.requests, route, a->status);
+    if (a->req) /* a request that never arrived whole has no duration */
+        met_observe(&w->m.request, a->seconds);
+}
+
+static const double batch_bounds[] = { 1, 2, 4, 8, 16, 32, 64 };
+#define NBATCH_BOUNDS (int)(sizeof batch_bounds / sizeof batch_bounds[0])
+
+/* imgrec_worker_batch_size from the engines' per-size counts. */
+static int write_batches(struct buf *b, const struct iq_stats *q)
+{
+    uint64_t counts[NBATCH_BOUNDS] = { 0 }, n = 0;
+    double sum = 0;
+    for (int size = 1, k = 0; size <= IQ_BATCH_SIZES; size++) {
+        while (batch_bounds[k] < size)
+            k++;
+        counts[k] += q->batches[size - 1];
+        n += q->batches[size - 1];
+        sum += (double)size * (double)q->batches[size - 1];
+    }
+    return met_write_family(b, "imgrec_worker_batch_size", "histogram", "Jobs an engine ran together, per batch.") |
+           met_write_buckets(b, "imgrec_worker_batch_size", NULL, batch_bounds, counts, NBATCH_BOUNDS, n, sum);
+}
+
+static int write_gauge(struct buf *b, const char *name, const char *help, double v)
+{
+    return met_write_family(b, name, "gauge", help) | met_write_sample(b, name, NULL, v);
+}
+
+static int write_hist(struct buf *b, const char *name, const char *help, const struct met_hist *h)
+{
+    return met_write_family(b, name, "histogram", help) | met_write_hist(b, name, NULL, h);
+}
+
+/* GET /metrics: see the README's metrics list. */
+static void metrics(struct worker *w, struct srv_conn *c)
+{
+    struct buf *b = &w->json;
+    struct worker_metrics *m = &w->m;
+    struct iq_stats q;
+    iq_stats(w->queue, &q);
+    struct srv_stats ss;
+    srv_stats(w->srv, &ss);
+    char info[320], engines[32];
+    snprintf(engines, sizeof engines, "%d", w->engines);
+    size_t n = met_label(info, sizeof info, 0, "worker", w->id);
+    n = met_label(info, sizeof info, n, "isa", w->isa);
+    n = met_label(info, sizeof info, n, "engines", engines);
+    snprintf(engines, sizeof engines, "%d", w->decoders);
+    met_label(info, sizeof info, n, "decoders", engines);
+    buf_clear(b);
+    int rc = met_write_requests(b, "imgrec_worker_requests_total", "Requests answered, by route and status code.",
+                                routes, NROUTES, &m->requests);
+    rc |= write_hist(b, "imgrec_worker_request_duration_seconds", "Time from a whole request to its answer.", &m->request);
+    rc |= write_hist(b, "imgrec_worker_queue_wait_seconds",
+                     "Time a classification waited, for a decoder and then for an engine.", &m->queue_wait);
+    rc |= write_hist(b, "imgrec_worker_decode_seconds", "Image decode, resize and preprocessing time.", &m->decode);
+    rc |= write_hist(b, "imgrec_worker_inference_seconds", "Forward pass time.", &m->inference);
+    rc |= write_batches(b, &q);
+    rc |= write_gauge(b, "imgrec_worker_jobs_in_pipeline", "Classifications waiting, being decoded or run now.",
+                      q.in_pipeline);
+    rc |= write_gauge(b, "imgrec_worker_queue_depth", "Classifications waiting for a decoder or an engine now.",
+                      q.waiting);
+    rc |= write_gauge(b, "imgrec_worker_decoders_busy", "Decoder threads decoding a picture now.", q.decoding);
+    rc |= write_gauge(b, "imgrec_worker_engines_busy", "Engine threads running a batch now.", q.engines_busy);
+    rc |= met_write_family(b, "imgrec_worker_refusals_total", "counter",
+                           "Requests refused with 503: queue_full (--queue), memory_budget (--max-memory).");
+    rc |= met_write_sample(b, "imgrec_worker_refusals_total", "reason=\"queue_full\"", (double)q.full);
+    rc |= met_write_sample(b, "imgrec_worker_refusals_total", "reason=\"memory_budget\"", (double)ss.over_memory);
+    rc |= met_write_family(b, "imgrec_worker_abandoned_total", "counter",
+                           "Classifications dropped unrun: the caller left or its deadline passed.");
+    rc |= met_write_sample(b, "imgrec_worker_abandoned_total", NULL, (double)iq_abandoned(w->queue));
+    rc |= met_write_family(b, "imgrec_worker_engine_info", "gauge", "The inference engine: kernel path (isa) and threads.");
+    rc |= met_write_sample(b, "imgrec_worker_engine_info", info, 1);
+    rc |= met_write_server(b, &ss);
+    rc |= met_write_process(b);
+    if (rc != 0)
+        srv_respond_error(c, ERR_INTERNAL, "the metrics do not fit the buffer", NULL);
+    else
+        srv_respond(c, 200, MET_CONTENT_TYPE, buf_ptr(b), buf_len(b), NULL);
+}
+
 static void handle(struct srv_conn *c, struct srv_request *r, void *data)
 {
     struct worker *w = data;
@@ -258,11 +374,13 @@ static void handle(struct srv_conn *c, struct srv_request *r, void *data)
             predict(w, c, r);
         else
             srv_respond_error(c, ERR_METHOD_NOT_ALLOWED, "use POST", "Allow: POST\r\n");
-    } else if (http_str_eq(path, "/healthz")) {
-        if (http_str_eq(method, "GET") || http_str_eq(method, "HEAD")) /* the server drops HEAD's body */
+    } else if (http_str_eq(path, "/healthz") || http_str_eq(path, "/metrics")) {
+        if (!http_str_eq(method, "GET") && !http_str_eq(method, "HEAD")) /* the server drops HEAD's body */
+            srv_respond_error(c, ERR_METHOD_NOT_ALLOWED, "use GET", "Allow: GET, HEAD\r\n");
+        else if (http_str_eq(path, "/healthz"))
             healthz(w, c);
         else
-            srv_respond_error(c, ERR_METHOD_NOT_ALLOWED, "use GET", "Allow: GET, HEAD\r\n");
+            metrics(w, c);
     } else if (oip_path(path)) {
         struct infer_job *job = oip_handle(&w->oip, c, r);
         if (job)
@@ -361,8 +479,9 @@ int main(int argc, char **argv)
             fprintf(stderr, PROG ": could not start %ld threads; inference runs on one\n", o.threads);
     }
     struct loop *l = loop_create(cli_fd_budget(PROG, &o.srv, 1));
-    struct worker w = { .isa = nn_isa(models[0]) };
-    buf_init(&w.json, 64 * 1024); /* the protocol's 1001 probabilities take about 15 KB */
+    met_start_time();
+    struct worker w = { .isa = nn_isa(models[0]), .engines = (int)o.engines, .decoders = (int)o.decoders };
+    buf_init(&w.json, 64 * 1024); /* the protocol's 1001 probabilities take about 15 KB; /metrics about 8 */
     struct iq_config qc = { .capacity = (int)o.queue, .decoders = (int)o.decoders, .engines = (int)o.engines,
                             .batch_max = (int)o.batch_max, .batch_delay_ms = (int)o.batch_delay_ms };
     if (l)
@@ -374,7 +493,9 @@ int main(int argc, char **argv)
         fprintf(stderr, PROG ": cannot start the event loop or the inference threads\n");
         return 1;
     }
+    o.srv.on_answer = on_answer;
     struct srv *s = srv_create(l, &o.srv, handle, &w, err, sizeof err);
+    w.srv = s;
     if (!s || cli_stop_on_signals(l) != 0) {
         fprintf(stderr, PROG ": cannot listen on port %d: %s\n", o.srv.port, s ? "signal setup failed" : err);
         return 1;

@@ -163,3 +163,14 @@ long forward_backend_limit(const struct srv_request *r)
         return parse_count(part.data);
     return 0;
 }
+
+void forward_log_timings(const struct http_response *res, struct srv_log_fields *log)
+{
+    const struct http_header *h = http_find_header(res->headers, res->num_headers, "Server-Timing");
+    if (!h)
+        return;
+    if (http_server_timing(h->value, "queue", &log->queue_ms) != 0)
+        log->queue_ms = -1;
+    if (http_server_timing(h->value, "inference", &log->inference_ms) != 0)
+        log->inference_ms = -1;
+}

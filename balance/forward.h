@@ -29,6 +29,10 @@ int forward_response_head(const struct http_response *res, const char *raw, stru
 int forward_response_body(const struct http_response *res, const char *raw, size_t raw_len,
                           struct buf *scratch, const char **body, size_t *body_len);
 
+/* The worker's queue and inference times from its answer's Server-Timing header into the access log's
+ * fields (left unknown when absent). */
+void forward_log_timings(const struct http_response *res, struct srv_log_fields *log);
+
 /* How many backends (the first n) this request may be sent to: ?backends=N in the query, or the
  * multipart form field number_backend_servers.  Returns n >= 1, 0 when the request does not say
  * (or says it empty), or -1 when it says something that is not a positive whole number.  A count

@@ -23,6 +23,22 @@ int static_root_init(struct static_root *r, const char *dir, char *err, size_t e
     return 0;
 }
 
+bool static_root_holds(const struct static_root *r, const char *path)
+{
+    char dir[PATH_MAX], real[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == dir)
+        dir[1] = '\0';
+    else
+        *slash = '\0';
+    if (!realpath(dir, real))
+        return false; /* no such folder: the file cannot be opened there either */
+    return strncmp(real, r->real, r->len) == 0 && (real[r->len] == '\0' || real[r->len] == '/' || r->len == 1);
+}
+
 /* True when a decoded path has a ".." segment. */
 static bool has_dotdot(const char *p)
 {

@@ -22,6 +22,10 @@ struct static_root {
 /* 0, or -1 with err filled when dir does not exist or is not a folder. */
 int static_root_init(struct static_root *r, const char *dir, char *err, size_t errlen);
 
+/* True when the file at path (which may not exist yet: its folder is resolved) would lie inside the
+ * root, so serving the root could hand it out (the balancer refuses an --access-log there). */
+bool static_root_holds(const struct static_root *r, const char *path);
+
 /* Maps url_path ("/", "/app.js", "/a%20b/c.csv"; a folder means its index.html) to the real path of a
  * regular file inside the root.  Returns 0, or -400 (bad percent-encoding) or -404. */
 int static_resolve(const struct static_root *r, struct http_str url_path, char *out, size_t outlen);

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,10 +18,14 @@ struct engine {
     struct infer_queue *queue;
     struct nn_model *model;
     struct infer_job **batch;  /* batch_max entries */
+    /* written by this engine's thread only, read by iq_stats */
+    _Atomic bool busy;
+    _Atomic uint64_t batches[IQ_BATCH_SIZES];
 };
 
 struct fifo {
     struct infer_job *head, *tail;
+    int n;
 };
 
 struct infer_queue {
@@ -49,6 +54,7 @@ struct infer_queue {
     bool sync_ready;           /* lock and conds initialised */
     _Atomic bool running;      /* an engine thread has started */
     uint64_t abandoned;        /* loop thread only */
+    uint64_t full;             /* iq_acquire found no job free (loop thread only) */
 };
 
 static double ms_between(uint64_t from, uint64_t to)
@@ -64,6 +70,7 @@ static void fifo_push(struct fifo *f, struct infer_job *job)
     else
         f->head = job;
     f->tail = job;
+    f->n++;
 }
 
 static struct infer_job *fifo_pop(struct fifo *f)
@@ -73,6 +80,7 @@ static struct infer_job *fifo_pop(struct fifo *f)
         f->head = job->next;
         if (!f->head)
             f->tail = NULL;
+        f->n--;
     }
     return job;
 }
@@ -211,8 +219,13 @@ static void *engine_thread(void *arg)
     struct engine *e = arg;
     e->queue->running = true;
     int n;
-    while ((n = take_batch(e)) > 0)
+    while ((n = take_batch(e)) > 0) {
+        atomic_store_explicit(&e->busy, true, memory_order_relaxed);
         run_batch(e, n);
+        atomic_store_explicit(&e->busy, false, memory_order_relaxed);
+        _Atomic uint64_t *count = &e->batches[(n > IQ_BATCH_SIZES ? IQ_BATCH_SIZES : n) - 1];
+        atomic_store_explicit(count, atomic_load_explicit(count, memory_order_relaxed) + 1, memory_order_relaxed);
+    }
     return NULL;
 }
 
@@ -321,8 +334,10 @@ void iq_destroy(struct infer_queue *q)
 struct infer_job *iq_acquire(struct infer_queue *q)
 {
     struct infer_job *job = q->free;
-    if (!job)
+    if (!job) {
+        q->full++;
         return NULL;
+    }
     q->free = job->next;
     q->in_use++;
     job->next = NULL;
@@ -371,6 +386,21 @@ bool iq_running(const struct infer_queue *q)
 uint64_t iq_abandoned(const struct infer_queue *q)
 {
     return q->abandoned;
+}
+
+void iq_stats(struct infer_queue *q, struct iq_stats *out)
+{
+    *out = (struct iq_stats){ .in_pipeline = q->in_use, .full = q->full };
+    pthread_mutex_lock(&q->lock);
+    out->waiting = q->pending.n + q->ready.n;
+    out->decoding = q->decoding;
+    pthread_mutex_unlock(&q->lock);
+    for (int i = 0; i < q->cfg.engines; i++) {
+        struct engine *e = &q->engines[i];
+        out->engines_busy += atomic_load_explicit(&e->busy, memory_order_relaxed);
+        for (int k = 0; k < IQ_BATCH_SIZES; k++)
+            out->batches[k] += atomic_load_explicit(&e->batches[k], memory_order_relaxed);
+    }
 }
 
 int iq_job_count(const struct infer_queue *q)

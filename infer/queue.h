@@ -95,4 +95,17 @@ uint64_t iq_abandoned(const struct infer_queue *q);
 int iq_job_count(const struct infer_queue *q);
 int iq_job_index(const struct infer_queue *q, const struct infer_job *job);
 
+/* For metrics (loop thread; takes the queue's lock once).  Engine threads count their own batches and
+ * busy state (one writer each, relaxed atomics): nothing is shared on the request path. */
+#define IQ_BATCH_SIZES 64 /* batch_max's upper bound */
+struct iq_stats {
+    int in_pipeline;          /* jobs acquired and not released (iq_depth) */
+    int waiting;              /* of them, waiting for a decoder or an engine */
+    int decoding;             /* being decoded now */
+    int engines_busy;         /* engines running a batch now */
+    uint64_t full;            /* iq_acquire calls that found the queue full (the caller answered 503) */
+    uint64_t batches[IQ_BATCH_SIZES]; /* batches[n-1]: batches of n jobs run so far */
+};
+void iq_stats(struct infer_queue *q, struct iq_stats *out);
+
 #endif

@@ -63,6 +63,9 @@ void cli_server_usage(FILE *to)
             "  --max-body BYTES      largest request body (default %u; over it -> 413)\n"
             "  --max-memory MB       request bodies and queued answers held at once, all clients\n"
             "                        together (default %d; over it -> 503 with Retry-After)\n"
+            "  --log-format F        the access log's lines: text (default) or json (JSON lines); the\n"
+            "                        fields are listed in the README (Access log)\n"
+            "  --access-log FILE     append the access log to FILE (default -: stderr)\n"
             "  --check               check the options and what they name, then exit: 0 and one line\n"
             "                        when all is well, else the problem and 2 (binds no port, connects to no peer)\n",
             CLI_DEFAULT_IDLE_TIMEOUT_MS, CLI_DEFAULT_MAX_CONNS, HTTP_DEFAULT_MAX_BODY, CLI_DEFAULT_MAX_MEMORY_MB);
@@ -111,6 +114,15 @@ int cli_server_option(const char *prog, int opt, const char *arg, struct srv_con
         if (cli_long(prog, "--max-conns", arg, 1, CLI_MAX_CONNS, &v) != 0)
             return -1;
         cfg->max_conns = (int)v;
+        return 1;
+    case CLI_OPT_LOG_FORMAT:
+        if (alog_parse_format(arg, &cfg->log_format) != 0) {
+            fprintf(stderr, "%s: --log-format: text or json, got '%s'\n", prog, arg);
+            return -1;
+        }
+        return 1;
+    case CLI_OPT_ACCESS_LOG:
+        cfg->access_log = arg;
         return 1;
     }
     return 0;

@@ -35,18 +35,18 @@ void cli_hint(const char *prog);
 #define CLI_DEFAULT_IDLE_TIMEOUT_MS 5000
 
 /* ---- the server options: --port --host --timeout --idle-timeout --max-conns --max-body --max-memory ---- */
+/* ---- and the access log's --log-format text|json and --access-log FILE                              ---- */
 
-/* --check's getopt value: above every character, so it never takes a program's letter.  The program
- * handles it itself (it alone knows what else its options name: a model, a folder). */
-#define CLI_OPT_CHECK 0x100
-
-/* getopt_long entries to splice into a program's table (their letters are p H T I N b M: keep them free;
- * --check is CLI_OPT_CHECK). */
-#define CLI_SERVER_LONGOPTS                                                                           \
-    { "port", required_argument, NULL, 'p' }, { "host", required_argument, NULL, 'H' },               \
-    { "timeout", required_argument, NULL, 'T' }, { "max-body", required_argument, NULL, 'b' },        \
-    { "max-memory", required_argument, NULL, 'M' }, { "idle-timeout", required_argument, NULL, 'I' }, \
-    { "max-conns", required_argument, NULL, 'N' }, { "check", no_argument, NULL, CLI_OPT_CHECK }
+/* Values of the long-only options below (no letter: nothing to collide with). --check is handled by the
+ * program itself (it alone knows what else its options name: a model, a folder). */
+enum { CLI_OPT_CHECK = 0x100, CLI_OPT_LOG_FORMAT = 2000, CLI_OPT_ACCESS_LOG };
+/* getopt_long entries to splice into a program's table (their letters are p H T I N b M: keep them free). */
+#define CLI_SERVER_LONGOPTS                                                                                   \
+    { "port", required_argument, NULL, 'p' }, { "host", required_argument, NULL, 'H' },                       \
+    { "timeout", required_argument, NULL, 'T' }, { "max-body", required_argument, NULL, 'b' },                \
+    { "max-memory", required_argument, NULL, 'M' }, { "idle-timeout", required_argument, NULL, 'I' },         \
+    { "max-conns", required_argument, NULL, 'N' }, { "log-format", required_argument, NULL, CLI_OPT_LOG_FORMAT }, \
+    { "access-log", required_argument, NULL, CLI_OPT_ACCESS_LOG }, { "check", no_argument, NULL, CLI_OPT_CHECK }
 /* Their --help lines (options in a 24-column first field, as the programs print theirs). */
 void cli_server_usage(FILE *to);
 /* Defaults: port (-1 = the caller requires --port), all interfaces, HTTP_LIMITS_DEFAULT, a 30 s request

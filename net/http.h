@@ -158,6 +158,10 @@ ssize_t http_percent_decode(struct http_str in, char *out, size_t cap, bool plus
 /* Parses a whole decimal string into 0..max.  Returns 0, or -1 (empty, non-digit, over max). */
 int http_parse_uint(struct http_str s, uint64_t max, uint64_t *out);
 
+/* The dur of metric name in a Server-Timing value ("queue;dur=0.1, inference;dur=14.9", W3C Server
+ * Timing), in ms.  Returns 0, or -1 when the metric or its dur is absent or malformed. */
+int http_server_timing(struct http_str value, const char *name, double *ms);
+
 /* "OK", "Not Found", ... ("Unknown" for codes it does not know). */
 const char *http_reason(int status);
 

@@ -2,6 +2,7 @@
  * percent-decoding, numbers and reason phrases. */
 #include "net/http.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -89,6 +90,45 @@ bool http_query_param(struct http_str query, const char *name, struct http_str *
         i += n + 1;
     }
     return false;
+}
+
+/* s without spaces and tabs at either end */
+static struct http_str trim_ows(struct http_str s)
+{
+    while (s.len && (s.p[0] == ' ' || s.p[0] == '\t'))
+        s.p++, s.len--;
+    while (s.len && (s.p[s.len - 1] == ' ' || s.p[s.len - 1] == '\t'))
+        s.len--;
+    return s;
+}
+
+int http_server_timing(struct http_str value, const char *name, double *ms)
+{
+    for (size_t i = 0; i < value.len;) { /* metrics are separated by ',', parameters by ';' */
+        const char *start = value.p + i, *comma = memchr(start, ',', value.len - i);
+        size_t n = comma ? (size_t)(comma - start) : value.len - i;
+        i += n + 1;
+        const char *semi = memchr(start, ';', n);
+        if (!http_str_eq(trim_ows(http_str_from(start, semi ? (size_t)(semi - start) : n)), name))
+            continue;
+        while (semi) {
+            const char *p = semi + 1, *end = start + n;
+            semi = memchr(p, ';', (size_t)(end - p));
+            struct http_str param = trim_ows(http_str_from(p, (size_t)((semi ? semi : end) - p)));
+            if (param.len > 4 && memcmp(param.p, "dur=", 4) == 0 && param.len - 4 < 32) {
+                char num[32], *stop;
+                memcpy(num, param.p + 4, param.len - 4);
+                num[param.len - 4] = '\0';
+                double v = strtod(num, &stop);
+                if (*stop != '\0' || !(v >= 0))
+                    return -1;
+                *ms = v;
+                return 0;
+            }
+        }
+        return -1;
+    }
+    return -1;
 }
 
 int http_parse_uint(struct http_str s, uint64_t max, uint64_t *out)

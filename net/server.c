@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "net/buf.h"
+#include "net/clock.h"
 #include "net/html.h"
 #include "net/oip.h"
 #include "net/sock.h"
@@ -54,7 +55,9 @@ struct srv {
     struct srv_conn *idle_old, *idle_new; /* connections with no request in progress, oldest first */
     size_t held;              /* bytes charged by all connections (<= cfg.max_memory when set) */
     size_t peak;              /* most held since the last malloc_trim */
-    long shed, refused;
+    long shed, refused, over_memory;
+    int log_fd;               /* the access log (2 = stderr) */
+    struct buf log_line;      /* one line, reused (loop thread only) */
 };
 
 struct srv_conn {
@@ -234,21 +237,27 @@ static void conn_await_request(struct srv_conn *c)
     }
 }
 
+/* One access-log line (one write, so lines from several processes sharing a file do not mix), then
+ * the program's hook. */
 static void log_access(struct srv_conn *c, int status, size_t body_len)
 {
+    struct srv *s = c->srv;
     struct srv_request *r = &c->req;
-    double ms = c->request_valid ? (double)(loop_now_ms(c->srv->loop) - r->start_ms) : 0.0;
-    char when[32];
-    time_t t = time(NULL);
-    struct tm tm;
-    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
-    if (c->request_valid) {
-        int tlen = r->http.target.len > 200 ? 200 : (int)r->http.target.len;
-        fprintf(stderr, "%s %s \"%.*s %.*s HTTP/1.%d\" %d %zu %.0fms%s%s\n", when, c->peer,
-                (int)r->http.method.len, r->http.method.p, tlen, r->http.target.p, r->http.minor_version,
-                status, body_len, ms, r->note[0] ? " " : "", r->note);
-    } else {
-        fprintf(stderr, "%s %s \"-\" %d %zu -\n", when, c->peer, status, body_len);
+    double seconds = c->request_valid ? (double)(clock_now_ns() - r->start_ns) / 1e9 : 0;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    struct alog_entry e = { .unix_time = (double)now.tv_sec + (double)now.tv_nsec / 1e9, .client = c->peer,
+                            .status = status, .bytes = body_len, .total_ms = -1, .queue_ms = -1, .inference_ms = -1 };
+    if (c->request_valid)
+        e = (struct alog_entry){ e.unix_time, c->peer, &r->http, status, body_len, seconds * 1e3, r->log.worker,
+                                 r->log.tries, r->log.queue_ms, r->log.inference_ms, r->note };
+    if (alog_format_line(&s->log_line, s->cfg.log_format, &e) == 0 &&
+        write(s->log_fd, buf_ptr(&s->log_line), buf_len(&s->log_line)) < 0) {
+        /* a full disk or a closed pipe must not stop the service: the line is lost */
+    }
+    if (s->cfg.on_answer) {
+        struct srv_answer a = { c->request_valid ? r : NULL, status, body_len, seconds };
+        s->cfg.on_answer(s->data, &a);
     }
 }
 
@@ -349,6 +358,7 @@ static bool charge_answer(struct srv_conn *c, size_t n)
 
 static void respond_busy(struct srv_conn *c)
 {
+    c->srv->over_memory++;
     respond_error_now(c, ERR_SERVER_BUSY, "the server holds too many answers at once (--max-memory); try again shortly",
                       "Retry-After: 1\r\n");
 }
@@ -445,7 +455,9 @@ bool srv_conn_peer_closed(struct srv_conn *c)
 
 void srv_stats(const struct srv *s, struct srv_stats *out)
 {
-    *out = (struct srv_stats){ .conns = s->nconns, .shed = s->shed, .refused = s->refused, .held = s->held };
+    *out = (struct srv_stats){ .conns = s->nconns, .shed = s->shed, .refused = s->refused,
+                               .over_memory = s->over_memory, .held = s->held,
+                               .max_memory = s->cfg.max_memory };
 }
 
 /* Fails the request being read and closes after the answer (the rest of its body is never read, so the
@@ -464,8 +476,10 @@ static bool charge_body(struct srv_conn *c, size_t held)
         return true;
     if (held > c->srv->cfg.max_memory)
         conn_fail(c, ERR_BODY_TOO_LARGE, "request body larger than the server's memory budget (--max-memory)");
-    else
+    else {
+        c->srv->over_memory++;
         conn_fail(c, ERR_SERVER_BUSY, "the server holds too many request bodies at once (--max-memory); try again shortly");
+    }
     return false;
 }
 
@@ -479,6 +493,8 @@ static void dispatch(struct srv_conn *c)
     r->body_len = c->decoded;
     r->peer = c->peer;
     r->start_ms = loop_now_ms(c->srv->loop);
+    r->start_ns = clock_now_ns();
+    r->log = (struct srv_log_fields){ .queue_ms = -1, .inference_ms = -1 };
     r->note[0] = '\0';
     c->request_valid = true;
     c->close_after = !r->http.keep_alive || c->srv->draining; /* a half-closed client still gets every whole request answered */
@@ -774,8 +790,18 @@ struct srv *srv_create(struct loop *l, const struct srv_config *cfg, srv_handler
         s->cfg.idle_timeout_ms = cfg->timeout_ms;
     s->fn = fn;
     s->data = data;
+    s->log_fd = 2;
+    buf_init(&s->log_line, 2048); /* a line is at most about 700 bytes */
+    if (cfg->access_log && strcmp(cfg->access_log, "-") != 0 &&
+        (s->log_fd = open(cfg->access_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640)) < 0) {
+        snprintf(err, errlen, "cannot open the access log %s: %s", cfg->access_log, strerror(errno));
+        free(s);
+        return NULL;
+    }
     s->listen_fd = sock_listen(cfg->host, cfg->port, 511, err, errlen);
     if (s->listen_fd < 0) {
+        if (s->log_fd != 2)
+            close(s->log_fd);
         free(s);
         return NULL;
     }
@@ -800,6 +826,9 @@ void srv_destroy(struct srv *s)
     }
     if (s->spare_fd >= 0)
         close(s->spare_fd);
+    if (s->log_fd != 2)
+        close(s->log_fd);
+    buf_free(&s->log_line);
     free(s);
 }
 

@@ -3,7 +3,8 @@
  * It accepts connections on one listening socket, reads each request whole (head and decoded body,
  * within the limits), hands it to the program's handler, and writes the answer back — keep-alive,
  * pipelining (one request at a time per connection, answers in order), 100-continue, timeouts, bounded
- * buffers, and one access-log line per request on stderr.
+ * buffers, and one access-log line per request (net/access_log.h: text or JSON lines, on stderr or a
+ * file), and a hook per answer for the program's metrics.
  *
  * Ownership and lifetimes (after Redis ae.c's AE_BARRIER ordering):
  * - The server owns every srv_conn.  A connection is freed only by the loop (a close, a timeout, an
@@ -35,6 +36,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "net/access_log.h"
 #include "net/errors.h"
 #include "net/http.h"
 #include "net/loop.h"
@@ -44,6 +46,16 @@
 
 struct srv;       /* opaque: a listening server */
 struct srv_conn;  /* opaque: one client connection */
+struct srv_request;
+
+/* What the server tells the program's on_answer hook of each answer (on the loop thread). */
+struct srv_answer {
+    const struct srv_request *req; /* NULL when no whole request was read (408, a malformed head, a body
+                                      refused under max_memory) */
+    int status;
+    size_t body_len;
+    double seconds;                /* from the whole request read to its answer queued (0 when req is NULL) */
+};
 
 struct srv_config {
     const char *host;          /* NULL or "" = all interfaces */
@@ -53,6 +65,17 @@ struct srv_config {
     int idle_timeout_ms;       /* a connection without a request in progress closes after this; 0 = timeout_ms */
     int max_conns;             /* at the cap the longest-idle connection is shed for a newcomer */
     size_t max_memory;         /* request bodies + queued answers held over all connections (over → 503); 0 = none */
+    enum alog_format log_format; /* the access log's lines: text (default) or JSON */
+    const char *access_log;    /* NULL or "-": stderr; else a file, opened for appending by srv_create */
+    /* NULL, or called once per answer with the handler's data, right after its access-log line (metrics) */
+    void (*on_answer)(void *data, const struct srv_answer *a);
+};
+
+/* What the access log says beyond the request line; the handler may fill any of it (reset per request). */
+struct srv_log_fields {
+    char worker[128];          /* who computed the answer ("" = unknown) */
+    int tries;                 /* backend tries (0 = none) */
+    double queue_ms, inference_ms; /* the worker's timings (< 0 = unknown) */
 };
 
 /* A complete request, parsed once.  Views point into the connection's buffer and stay valid until the
@@ -66,12 +89,15 @@ struct srv_request {
     size_t body_len;
     const char *peer;          /* "ip:port" of the client */
     uint64_t start_ms;         /* loop clock when the request was complete */
-    char note[SRV_NOTE_MAX];   /* the handler may write a word for the access log (e.g. the backend used) */
+    uint64_t start_ns;         /* clock_now_ns() then */
+    struct srv_log_fields log; /* the handler's fields of the access-log line */
+    char note[SRV_NOTE_MAX];   /* the handler may write a word for the access log (e.g. the label) */
 };
 
 typedef void srv_handler_fn(struct srv_conn *c, struct srv_request *r, void *data);
 
-/* Listens and starts serving on loop l.  Returns NULL with err filled on failure. */
+/* Listens and starts serving on loop l (and opens cfg->access_log).  Returns NULL with err filled on
+ * failure. */
 struct srv *srv_create(struct loop *l, const struct srv_config *cfg, srv_handler_fn *fn, void *data,
                        char *err, size_t errlen);
 /* Closes the listener and every connection (pending requests are dropped unanswered). */
@@ -113,7 +139,9 @@ struct srv_stats {
     int conns;            /* open now */
     long shed;            /* idle connections closed to admit a newcomer at the cap */
     long refused;         /* newcomers closed at the cap because none was idle */
+    long over_memory;     /* requests answered 503 because a body or an answer would cross max_memory */
     size_t held;          /* bytes charged to max_memory now */
+    size_t max_memory;    /* the limit (0: none) */
 };
 void srv_stats(const struct srv *s, struct srv_stats *out);
 
