@@ -67,7 +67,8 @@ void cli_server_usage(FILE *to)
             "                        fields are listed in the README (Access log)\n"
             "  --access-log FILE     append the access log to FILE (default -: stderr)\n"
             "  --check               check the options and what they name, then exit: 0 and one line\n"
-            "                        when all is well, else the problem and 2 (binds no port, connects to no peer)\n",
+            "                        when all is well, else the problem and 2 (binds no port, connects\n"
+            "                        to no peer)\n",
             CLI_DEFAULT_IDLE_TIMEOUT_MS, CLI_DEFAULT_MAX_CONNS, HTTP_DEFAULT_MAX_BODY, CLI_DEFAULT_MAX_MEMORY_MB);
 }
 
