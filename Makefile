@@ -139,7 +139,7 @@ install: $(PROGS) $(MODEL)
 	  chmod 644 $(DESTDIR)$(UNITDIR)/$$u && echo "installed $(DESTDIR)$(UNITDIR)/$$u" || exit 1; done
 
 # ---- running ---------------------------------------------------------------------------------------------
-# The three studies into results/<study>/ (about 10 minutes; `study/run.sh ... --quick` is the smoke run
+# The studies into results/<study>/ (about 14 minutes here; `study/run.sh ... --quick` is the smoke run
 # that test_client does inside make check).
 STUDY_OUT ?= results
 study: all deps-study
