@@ -11,7 +11,7 @@ EXAMPLES  := $(SHARED)/eval/seed_test_images
 DEBS_BUILD := gcc make pkg-config libopenblas-dev libstb-dev check curl ca-certificates
 # npm only when no npm is on PATH: NodeSource's nodejs ships its own npm and conflicts with Debian's.
 NPM_DEB    := $(if $(shell command -v npm 2>/dev/null),,npm)
-DEBS_CHECK := netcat-openbsd nodejs $(NPM_DEB) chromium netpbm prometheus systemd procps strace
+DEBS_CHECK := netcat-openbsd nodejs $(NPM_DEB) chromium netpbm prometheus dnsmasq-base systemd procps strace
 DEBS_BENCH := wrk nginx netcat-openbsd curl nodejs $(NPM_DEB)
 DEBS_STUDY := gnuplot-nox iproute2
 
@@ -209,9 +209,10 @@ $(B)/tests/bench_nn: $(B)/tests/bench_nn.o $(B)/libnn.a
 	$(CC) $(SAN) -o $@ $^ $(PKG_LIBS)
 # ONNX Runtime first (twice; the faster run counts, so noise from other processes favours the peer), then
 # the engine on every path this CPU runs (bench_nn says so in one line for the others), each checked
-# against golden; the per-layer table (with each layer's kernel) for the default path; then OpenBLAS with
-# the environment's kernels and, only on a CPU with AVX-512, with its SkylakeX ones; last, the whole
-# per-image cost from outside (a worker and `client classify` on BENCH_COPIES copies of BENCH_IMAGE).
+# against golden; the per-layer table (with each layer's kernel) and images/s at batches of 1, 2, 4 and 8
+# for the default path; then OpenBLAS with the environment's kernels and, only on a CPU with AVX-512, with
+# its SkylakeX ones; last, the whole per-image cost from outside (a worker and `client classify` on
+# BENCH_COPIES copies of BENCH_IMAGE).
 BENCH_COPIES ?= 200
 ORT_RUN = ORT_MODULE=$(abspath $(ORT_DIR))/node_modules/onnxruntime-node \
   node $(SHARED)/peers/bench_ort.js $(SHARED)/peers/mobilenet_v2_1001_f32.onnx 1
@@ -229,6 +230,7 @@ bench: all $(B)/tests/bench_nn $(ORT_PKG)
 	for isa in avx512 avx2 generic; do \
 	  env $(TEST_ENV) IMGREC_NN_ISA=$$isa $(BENCH_NN) --label "$$isa path" || exit 1; done && \
 	env $(TEST_ENV) $(B)/tests/bench_nn --layers && \
+	env $(TEST_ENV) $(B)/tests/bench_nn --batches && \
 	env $(TEST_ENV) IMGREC_NN_ISA=openblas $(BENCH_NN) --label "openblas path, kernels pinned by the environment" \
 	$(if $(HAS_AVX512),&& $(BENCH_SKYLAKEX)) && \
 	scripts/bench_outside.sh $(BIN) $(MODEL) $(BENCH_IMAGE) $(BENCH_COPIES) $$ms

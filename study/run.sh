@@ -202,7 +202,7 @@ say "3/3 RTT under Poisson load (1, 2, 4 workers at $share CPU each)"
 backends="" how=""
 for i in 1 2 3 4; do
     free_port; p=$port
-    start - "$bin/worker" --port "$p" --model "$model" --threads 1 --queue "$queue"
+    start - "$bin/worker" --port "$p" --model "$model" --threads 1 --queue "$queue" --batch-max 1 # one image a pass: M/G/1
     cpu_limit "$started" "$tag-w$i" || how="no CPU limit (no writable cgroup): workers share the machine"
     backends="$backends --backend 127.0.0.1:$p"
     wait_healthy "$p"

@@ -6,10 +6,12 @@
 #                                                10.232.3.1 ──veth── 10.232.3.2 NAME-w2  (worker-2)
 #
 # Each worker listens only on its link's address (--host), as it would on a machine's LAN address.  The
-# balancer finds them by name: it runs with an /etc/hosts of its own naming worker-1 and worker-2 (bound
-# over /etc/hosts in a private mount namespace, so nothing on this machine changes), as DNS or /etc/hosts
-# would name other machines.  The client, which has a route to the balancer only, classifies a picture
-# through it; with --policy round-robin both workers must answer, each with the engine's own answer.
+# balancer finds them by name: it runs with an /etc/hosts of its own (bound over /etc/hosts in a private
+# mount namespace, so nothing on this machine changes) naming worker-1 and worker-2, and "workers" for
+# both, as DNS would name other machines (or a Kubernetes headless Service its pods).  Twice, with
+# --backend worker-1:5001,worker-2:5001 and then with --backend workers:5001 (one backend per address),
+# the client, which has a route to the balancer only, classifies pictures through it; with --policy
+# round-robin both workers must answer, each with the engine's own answer.
 # Prints "multihost: ok" at the end; removes every namespace and process however it ends.
 #
 # usage: tests/multihost.sh BIN MODEL WWW PICTURE   (root; BIN holds worker, balancer, client)
@@ -47,7 +49,9 @@ link() { # NS_A DEV_A ADDR_A NS_B DEV_B ADDR_B
 link c "${name}cb" 10.232.1.1 b "${name}bc" 10.232.1.2
 link b "${name}b1" 10.232.2.1 w1 "${name}1b" 10.232.2.2
 link b "${name}b2" 10.232.3.1 w2 "${name}2b" 10.232.3.2
-printf '127.0.0.1 localhost\n10.232.2.2 worker-1\n10.232.3.2 worker-2\n' >"$tmp/hosts"
+# Two names, one per worker, and one name for both (as a DNS name with two A records, or a Kubernetes
+# headless Service, would be).
+printf '127.0.0.1 localhost\n10.232.2.2 worker-1 workers\n10.232.3.2 worker-2 workers\n' >"$tmp/hosts"
 
 on() { ns=$1; shift; ip netns exec "$name-$ns" "$@"; }
 # Polls URL from namespace NS until it answers 200 (at most 20 s).
@@ -75,35 +79,50 @@ fi
 echo "multihost: two workers up on 10.232.2.2:5001 and 10.232.3.2:5001 (their --host only)"
 
 # ---- the balancer, finding them by name ------------------------------------------------------------------
-on b "$bin/balancer" --check --backend worker-1:5001,worker-2:5001 --www "$www" >/dev/null || die "balancer --check refused the configuration"
-# shellcheck disable=SC2016 # $0 and $@ are the inner shell's
-ip netns exec "$name-b" unshare --mount --propagation private sh -c 'mount --bind "$0" /etc/hosts && exec "$@"' "$tmp/hosts" \
-    "$bin/balancer" --port 5000 --host 10.232.1.2 --backend worker-1:5001,worker-2:5001 --www "$www" \
-    --policy round-robin >"$tmp/balancer.log" 2>&1 &
-pids="$pids $!"
-wait_up c http://10.232.1.2:5000/healthz
-health=$(on c curl -sf --max-time 2 http://10.232.1.2:5000/healthz)
-for w in worker-1 worker-2; do
-    echo "$health" | grep -q "\"address\":\"$w:5001\",\"up\":true" || die "balancer /healthz does not show $w up: $health"
-done
-[ "$(grep -c 'worker-' /etc/hosts || true)" = 0 ] || die "this machine's /etc/hosts names worker-1 or worker-2 (it must not)"
-echo "multihost: balancer on 10.232.1.2:5000 resolved worker-1 and worker-2 by name; both up"
-
+# BACKENDS: starts the balancer (as $bal_pid) with --backend BACKENDS and its own /etc/hosts; waits for it.
+start_balancer() {
+    on b "$bin/balancer" --check --backend "$1" --www "$www" >/dev/null || die "balancer --check refused --backend $1"
+    # shellcheck disable=SC2016 # $0 and $@ are the inner shell's
+    ip netns exec "$name-b" unshare --mount --propagation private sh -c 'mount --bind "$0" /etc/hosts && exec "$@"' \
+        "$tmp/hosts" "$bin/balancer" --port 5000 --host 10.232.1.2 --backend "$1" --www "$www" \
+        --policy round-robin >>"$tmp/balancer.log" 2>&1 &
+    bal_pid=$!
+    pids="$pids $bal_pid"
+    wait_up c http://10.232.1.2:5000/healthz
+    health=$(on c curl -sf --max-time 2 http://10.232.1.2:5000/healthz)
+    # Each name stands for its addresses: the balancer's backends are the workers' addresses, both up.
+    for a in 10.232.2.2 10.232.3.2; do
+        echo "$health" | grep -q "\"address\":\"$a:5001\",\"up\":true" || die "--backend $1: /healthz does not show $a:5001 up: $health"
+    done
+}
+stop_balancer() {
+    kill "$bal_pid"
+    wait "$bal_pid" || die "the balancer did not exit 0 on SIGTERM"
+    pids=$(echo "$pids" | sed "s/ $bal_pid\b//")
+}
+[ "$(grep -c 'worker' /etc/hosts || true)" = 0 ] || die "this machine's /etc/hosts names the workers (it must not)"
 # ---- a client on its own host, through the balancer ------------------------------------------------------
 first_label() { sed -n 's/^{"file":"[^"]*","label":"\([^"]*\)".*/\1/p' | tr ' ' '_'; } # each answer's top-1
 want=$("$bin/client" classify --model "$model" "$picture" | first_label)
 [ -n "$want" ] || die "the engine gave no label for $picture"
-answers=$(on c "$bin/client" classify --url http://10.232.1.2:5000 "$picture" "$picture" "$picture" "$picture") \
-    || die "client classify through the balancer failed: $answers"
-n=0
-for w in worker-1 worker-2; do
-    got=$(echo "$answers" | grep -c "\"worker\":\"$w\"" || true)
-    [ "$got" = 2 ] || die "$w answered $got of 4 requests (round-robin: 2 each): $answers"
+classify_through() { # BACKENDS: 4 pictures from the client's host, 2 answered by each worker, all right
+    answers=$(on c "$bin/client" classify --url http://10.232.1.2:5000 "$picture" "$picture" "$picture" "$picture") \
+        || die "client classify through the balancer failed: $answers"
+    for w in worker-1 worker-2; do
+        got=$(echo "$answers" | grep -c "\"worker\":\"$w\"" || true)
+        [ "$got" = 2 ] || die "--backend $1: $w answered $got of 4 requests (round-robin: 2 each): $answers"
+    done
+    n=0
+    for label in $(echo "$answers" | first_label); do
+        [ "$label" = "$want" ] || die "answer '$label' is not the engine's '$want'"
+        n=$((n + 1))
+    done
+    [ "$n" = 4 ] || die "expected 4 answers with a label, got $n: $answers"
+    echo "multihost: --backend $1: 4 pictures from the client's host through the balancer: 2 answered by each worker, all '$want'"
+}
+for backends in worker-1:5001,worker-2:5001 workers:5001; do
+    start_balancer "$backends"
+    classify_through "$backends"
+    stop_balancer
 done
-for label in $(echo "$answers" | first_label); do
-    [ "$label" = "$want" ] || die "answer '$label' is not the engine's '$want'"
-    n=$((n + 1))
-done
-[ "$n" = 4 ] || die "expected 4 answers with a label, got $n: $answers"
-echo "multihost: 4 pictures from the client's host through the balancer: 2 answered by each worker, all '$want'"
 echo "multihost: ok"

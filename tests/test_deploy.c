@@ -114,6 +114,21 @@ START_TEST(check_accepts_a_good_configuration_and_binds_nothing)
     snprintf(want, sizeof want, "balancer: configuration OK: port %d, 2 backend(s) (names not resolved), policy p2c, "
              "www %s\n", port, fx_env("IMGREC_WWW"));
     ck_assert_str_eq(out, want);
+    /* A --backends-file is read and parsed (its names not resolved either): 2 lines + 1 --backend. */
+    char file[] = "/tmp/imgrec-test-deploy-backends-XXXXXX";
+    int fd = mkstemp(file);
+    ck_assert_int_ge(fd, 0);
+    static const char lines[] = "# workers\nworker-1.invalid:5001\n\nworker-2.invalid:5001\n";
+    ck_assert_int_eq(write(fd, lines, sizeof lines - 1), (ssize_t)(sizeof lines - 1));
+    close(fd);
+    ck_assert_int_eq(run(10000, "'%s' --check --backends-file %s --backend 127.0.0.1:%d --www '%s'", balancer, file,
+                         backend_port, fx_env("IMGREC_WWW")), 0);
+    ck_assert_msg(strstr(out, "3 backend(s) (names not resolved)"), "%s", out);
+    ck_assert_int_eq(write(fd = open(file, O_WRONLY | O_APPEND), "no-port\n", 8), 8);
+    close(fd);
+    ck_assert_int_eq(run(10000, "'%s' --check --backends-file %s --www '%s'", balancer, file, fx_env("IMGREC_WWW")), 2);
+    ck_assert_msg(strstr(out, "line 5") || strstr(out, ":5:"), "%s", out);
+    unlink(file);
     /* A backend name this machine cannot resolve is fine: it may be a service name where it runs. */
     ck_assert_int_eq(run(10000, "'%s' --check --backend imgrec-worker.invalid:5001 --www '%s'", balancer,
                          fx_env("IMGREC_WWW")), 0);
@@ -153,12 +168,14 @@ START_TEST(check_names_what_is_wrong_and_exits_2)
     snprintf(args, sizeof args, "--backend a:1 --www /nonexistent");
     expect_refused("balancer", args, "balancer: --www: /nonexistent");
     snprintf(args, sizeof args, "--backend workers:http --www '%s'", www);
-    expect_refused("balancer", args, "balancer: --backend 'workers:http': port must be 1..65535");
+    expect_refused("balancer", args, "'workers:http': port must be 1..65535");
+    snprintf(args, sizeof args, "--backends-file /nonexistent/backends --www '%s'", www);
+    expect_refused("balancer", args, "balancer: --backends-file /nonexistent/backends: No such file");
     snprintf(args, sizeof args, "--backend a:1 --www '%s' --examples /nonexistent", www);
     expect_refused("balancer", args, "balancer: --examples: /nonexistent");
     snprintf(args, sizeof args, "--backend a:1 --www '%s' --policy fastest", www);
     expect_refused("balancer", args, "balancer: --policy: one of random");
-    expect_refused("balancer", "--www /tmp", "at least one --backend HOST:PORT is required");
+    expect_refused("balancer", "--www /tmp", "at least one --backend HOST:PORT");
     /* Each option is itself: the shared --idle-timeout once shared getopt's letter with --probe-timeout. */
     expect_refused("balancer", "--backend a:1 --idle-timeout 5", "balancer: --idle-timeout wants a whole number");
     expect_refused("balancer", "--backend a:1 --probe-timeout 5", "balancer: --probe-timeout wants a whole number");

@@ -1,5 +1,6 @@
 /* nn: the engine against ../shared/golden (uint8 model, every case, all 1001 probabilities within 1e-4),
- * the int8 per-channel model's answers, two models in one process, and the thread setting. */
+ * the int8 per-channel model's answers, two models in one process, the thread setting, and batches
+ * answering as single images do on every path. */
 #include "nn/graph/arena.h"
 #include "nn/graph/graph.h"
 #include "nn/kernels/gemm.h"
@@ -308,6 +309,70 @@ START_TEST(two_threads_match_one)
 }
 END_TEST
 
+/* A batch gives every image the answer it gets alone: batches of 2, 3 and 8 of different golden inputs
+ * (each slot another case than its neighbours, so a slot reading another's pixels would show), on path _i, all 1001
+ * probabilities within 1e-5; with one thread and with two.  Out-of-range batch sizes run nothing; going
+ * back to batches of 1 gives back the arena of a fresh model. */
+START_TEST(batches_match_single_images)
+{
+    ck_assert_int_eq(setenv("IMGREC_NN_ISA", nn_isa_name((enum nn_isa)_i), 1), 0);
+    struct nn_model *m = load("IMGREC_MODEL");
+    ck_assert_int_eq(unsetenv("IMGREC_NN_ISA"), 0);
+    size_t arena1 = m->arena_floats;
+    static float inputs[NCASES][INPUT_FLOATS], alone[NCASES][CLASSES];
+    for (int c = 0; c < ncases; c++) { /* the golden cases chosen (all but under emulation) */
+        read_floats(cases[c], ".input.f32", inputs[c], INPUT_FLOATS);
+        struct nn_result r;
+        ck_assert_int_eq(nn_classify_tensor(m, inputs[c], 1, &r), 0);
+        memcpy(alone[c], nn_probs(m), sizeof alone[c]);
+    }
+    char err[256];
+    ck_assert_int_eq(nn_max_batch(m), 1);
+    ck_assert_int_eq(nn_set_max_batch(m, 8, err, sizeof err), 0);
+    ck_assert_int_eq(nn_max_batch(m), 8);
+    ck_assert_int_gt(m->split, 0); /* the early layers run image by image, the rest batched */
+    ck_assert_int_lt(m->split, m->nlayers);
+    static const int sizes[] = { 2, 3, 8 };
+    for (int threads = 1; threads <= 2; threads++) {
+        ck_assert_int_eq(nn_set_threads(m, threads), 0);
+        for (int si = 0; si < 3; si++) {
+            int n = sizes[si];
+            const float *in[8];
+            int which[8];
+            struct nn_result out[8];
+            for (int j = 0; j < n; j++) {
+                which[j] = (j + si) % ncases; /* neighbouring slots hold different cases */
+                in[j] = inputs[which[j]];
+            }
+            ck_assert_int_eq(nn_classify_batch(m, in, n, 5, out), 0);
+            double worst = 0;
+            for (int j = 0; j < n; j++) {
+                for (int i = 0; i < CLASSES; i++)
+                    worst = fmax(worst, fabs(nn_batch_probs(m, j)[i] - alone[which[j]][i]));
+                ck_assert_int_eq(out[j].k, 5);
+                ck_assert_int_eq(out[j].top[0].class_index, argmax(alone[which[j]], CLASSES) - 1);
+                ck_assert(out[j].inference_ms > 0);
+            }
+            ck_assert_msg(worst <= 1e-5, "%s, batch of %d, %d threads: off by %g", nn_isa(m), n, threads, worst);
+        }
+    }
+    struct nn_result out[1];
+    const float *in[NN_BATCH_MAX + 1] = { inputs[0] };
+    ck_assert_int_eq(nn_classify_batch(m, in, 0, 5, out), -1);
+    ck_assert_int_eq(nn_classify_batch(m, in, 9, 5, out), -1);
+    ck_assert_int_eq(nn_set_max_batch(m, 0, err, sizeof err), -1);
+    ck_assert_int_eq(nn_set_max_batch(m, NN_BATCH_MAX + 1, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "64"));
+    ck_assert_int_eq(nn_max_batch(m), 8);
+    ck_assert_int_eq(nn_set_max_batch(m, 1, err, sizeof err), 0);
+    ck_assert_uint_eq(m->arena_floats, arena1);
+    ck_assert_int_eq(nn_classify_batch(m, in, 2, 5, out), -1);
+    double worst = golden_error(m, "test_224");
+    ck_assert_msg(worst <= 1e-4, "back to batches of 1: off by %g", worst);
+    nn_free(m);
+}
+END_TEST
+
 /* ---- kernels against plain loops, on awkward shapes (tails of every vector and tile size) ---------------- */
 
 static float rnd(uint32_t *state)
@@ -605,6 +670,7 @@ Suite *test_suite(void)
             continue;
         }
         tcase_add_loop_test(tc, path_matches_golden, i, i + 1);
+        tcase_add_loop_test(tc, batches_match_single_images, i, i + 1);
         tcase_add_loop_test(kernels, gemm_matches_plain_loops, i, i + 1);
         tcase_add_loop_test(kernels, conv_matches_plain_loops, i, i + 1);
         tcase_add_loop_test(kernels, depthwise_matches_plain_loops, i, i + 1);

@@ -43,7 +43,7 @@ static void drive(const struct nn_gemm_kernel *kern, const struct nn_gemm_a *a, 
          * tile would wait on FMA latency). */
         int rows = row1 - row0, blocks = (rows + kern->mr - 1) / kern->mr;
         for (int i = 0, r = row0; i < blocks; i++) {
-            int R = (rows * (i + 1)) / blocks - (rows * i) / blocks;
+            int R = (int)((long long)rows * (i + 1) / blocks - (long long)rows * i / blocks); /* no int overflow at batch x 112x112 rows */
             block(R, a, a->a + r * a->lda, packed, n, col0, col1, bias, residual ? residual + (size_t)r * n : NULL,
                   lo, hi, c + (size_t)r * n);
             r += R;
