@@ -332,6 +332,9 @@ static void summarize(const struct req_result *res, int n, long long max_ms, int
         *slow += res[i].ms > max_ms;
         if (res[i].ms > *worst)
             *worst = res[i].ms;
+        if (res[i].status != 200 || res[i].ms > max_ms) /* what a failure looked like, for its diagnosis */
+            fprintf(stderr, "  request %d (sent at %d ms): status %d after %lld ms, worker '%s'\n", i,
+                    i * RATE_GAP_MS, res[i].status, res[i].ms, res[i].worker);
     }
 }
 
