@@ -11,7 +11,7 @@ EXAMPLES  := $(SHARED)/eval/seed_test_images
 DEBS_BUILD := gcc make pkg-config libopenblas-dev libstb-dev check curl ca-certificates
 # npm only when no npm is on PATH: NodeSource's nodejs ships its own npm and conflicts with Debian's.
 NPM_DEB    := $(if $(shell command -v npm 2>/dev/null),,npm)
-DEBS_CHECK := netcat-openbsd nodejs $(NPM_DEB) chromium netpbm prometheus dnsmasq-base
+DEBS_CHECK := netcat-openbsd nodejs $(NPM_DEB) chromium netpbm prometheus dnsmasq-base systemd procps strace
 DEBS_BENCH := wrk nginx netcat-openbsd curl nodejs $(NPM_DEB)
 DEBS_STUDY := gnuplot-nox iproute2
 
@@ -54,7 +54,7 @@ TEST_ENV := IMGREC_SHARED=$(abspath $(SHARED)) IMGREC_MODEL=$(abspath $(MODEL)) 
             IMGREC_MODEL_PTQ=$(abspath $(MODEL_PTQ)) IMGREC_BIN=$(abspath $(BIN)) IMGREC_WWW=$(abspath www) \
             IMGREC_TESTS=$(abspath tests) NODE_PATH=$(abspath build/node_modules)
 
-.PHONY: all model run check check-aarch64 test bench bench-net bench-serve bench-image fuzz clean deps-check deps-bench deps-study study
+.PHONY: all model install run check check-aarch64 test bench bench-net bench-serve bench-image fuzz clean deps-check deps-bench deps-study study
 all: $(PROGS) model
 
 # ---- dependencies ----------------------------------------------------------------------------------------
@@ -115,6 +115,29 @@ $(BIN)/client: $(B)/client.o $(B)/libstudy.a $(B)/libnet.a $(B)/libnn.a
 $(B)/tests/test_%: $(B)/tests/test_%.o $(B)/tests/check_main.o $(TEST_HELPERS) $(B)/libbalance.a $(B)/libinfer.a $(B)/libstudy.a $(B)/libnet.a $(B)/libnn.a
 	$(CC) $(SAN) -o $@ $^ $(CHECK_LIBS) $(PKG_LIBS)
 
+# ---- install: the programs, the page, the model and the systemd units under PREFIX -------------------------
+# `make install PREFIX=/usr/local DESTDIR=/tmp/stage` stages the same tree elsewhere (packagers, tests).
+# The model lives at $(DATADIR)/mobilenet_v2_1.0_224_quant.tflite (fetched and sha256-checked by `make model`
+# first), the page at $(DATADIR)/www, study results (if `make study` ran) at $(DATADIR)/results.
+PREFIX  ?= /usr/local
+DATADIR := $(PREFIX)/share/imgrec
+DOCDIR  := $(PREFIX)/share/doc/imgrec
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+UNITS   := $(patsubst deploy/systemd/%.in,%,$(wildcard deploy/systemd/*.in))
+STUDIES := $(wildcard results/accuracy results/rtt results/load)
+install: $(PROGS) $(MODEL)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(DATADIR)/www $(DESTDIR)$(DATADIR)/results $(DESTDIR)$(DOCDIR) \
+	  $(DESTDIR)$(UNITDIR)
+	install -m 755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
+	cp -R www/. $(DESTDIR)$(DATADIR)/www/
+	$(if $(STUDIES),cp -R $(STUDIES) $(DESTDIR)$(DATADIR)/results/)
+	chmod -R a+rX,go-w $(DESTDIR)$(DATADIR)
+	install -m 644 $(MODEL) $(DESTDIR)$(DATADIR)/
+	install -m 644 README.md $(DESTDIR)$(DOCDIR)/
+	@for u in $(UNITS); do \
+	  sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@DATADIR@|$(DATADIR)|g' deploy/systemd/$$u.in > $(DESTDIR)$(UNITDIR)/$$u && \
+	  chmod 644 $(DESTDIR)$(UNITDIR)/$$u && echo "installed $(DESTDIR)$(UNITDIR)/$$u" || exit 1; done
+
 # ---- running ---------------------------------------------------------------------------------------------
 # The studies into results/<study>/ (about 14 minutes here; `study/run.sh ... --quick` is the smoke run
 # that test_client does inside make check).
@@ -126,13 +149,16 @@ run: all
 	@scripts/run_service.sh $(BIN) $(MODEL) $(PORT) www $(SHARED) $(EXAMPLES)
 
 # The browser test drives Debian's chromium with playwright-core from npm (pinned; found via NODE_PATH).
+# The Kubernetes check (tests/k8s_check.js) reads the manifests with the yaml package.  One npm install
+# for both: a --no-save install removes the packages it was not told about.
 PLAYWRIGHT     := playwright-core@1.65.1
-PLAYWRIGHT_PKG := build/node_modules/playwright-core/package.json
-$(PLAYWRIGHT_PKG): | deps-check
-	npm install --prefix build --no-save --no-audit --no-fund --loglevel=error $(PLAYWRIGHT)
+YAML_JS        := yaml@2.9.1
+NODE_PKGS      := build/node_modules/playwright-core/package.json build/node_modules/yaml/package.json
+$(NODE_PKGS) &: | deps-check
+	npm install --prefix build --no-save --no-audit --no-fund --loglevel=error $(PLAYWRIGHT) $(YAML_JS)
 
 # Every Check program runs, even after a failure; the last line sums them up.
-check: all $(TESTS) deps-check deps-study $(PLAYWRIGHT_PKG)
+check: all $(TESTS) deps-check deps-study $(NODE_PKGS)
 	@pass=0; fail=0; for t in $(TESTS); do \
 	  echo "== $$t"; \
 	  if env $(TEST_ENV) $$t; then pass=$$((pass+1)); else fail=$$((fail+1)); echo "FAILED: $$t"; fi; \
@@ -140,7 +166,7 @@ check: all $(TESTS) deps-check deps-study $(PLAYWRIGHT_PKG)
 	echo "check: $$pass passed, $$fail failed"; [ $$fail = 0 ]
 
 # One suite alone while working on it: `make test T=test_http`.
-test: all $(B)/tests/$(T) deps-check $(PLAYWRIGHT_PKG)
+test: all $(B)/tests/$(T) deps-check $(NODE_PKGS)
 	env $(TEST_ENV) $(B)/tests/$(T)
 
 # ---- check-aarch64: the engine cross-built for arm64 and its tests under qemu-aarch64 (user mode) ----------

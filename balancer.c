@@ -18,6 +18,7 @@
 #include "net/http_client.h"
 #include "net/loop.h"
 #include "net/cli.h"
+#include "net/sock.h"
 #include "net/metrics.h"
 #include "net/oip.h"
 #include "balance/forward.h"
@@ -158,7 +159,7 @@ static void usage(FILE *to)
     cli_server_usage(to);
     fprintf(to, "  --help                this text\n"
                 "SIGTERM or SIGINT: stop accepting, finish the requests in flight (up to 10 s), exit 0.\n"
-                "SIGHUP: read --backends-file again and resolve every backend name at once.\n");
+                "SIGHUP (systemctl reload): read --backends-file again and resolve every backend name at once.\n");
 }
 
 /* ---- forwarding: tries, retries, the waiting queue ------------------------------------------------ */
@@ -677,6 +678,7 @@ struct options {
     long retries, try_timeout_ms, max_per_backend, queue, max_fails, probe_interval_ms, probe_timeout_ms,
         slow_start_ms;
     enum choose_policy policy;
+    bool check;                   /* --check: validate, exit */
     struct srv_config srv;
 };
 
@@ -749,6 +751,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         case 'i': rc = cli_long(PROG, "--probe-interval", optarg, 10, 3600000, &o->probe_interval_ms); break;
         case OPT_PROBE_TIMEOUT: rc = cli_long(PROG, "--probe-timeout", optarg, 10, 3600000, &o->probe_timeout_ms); break;
         case 's': rc = cli_long(PROG, "--slow-start", optarg, 0, 3600000, &o->slow_start_ms); break;
+        case CLI_OPT_CHECK: o->check = true; break;
         case OPT_BACKENDS_FILE: o->backends_file = optarg; break;
         case OPT_RESOLVE_INTERVAL:
             rc = cli_long(PROG, "--resolve-interval", optarg, 10, 3600000, &o->resolve_interval_ms);
@@ -778,22 +781,67 @@ static bool access_log_served(const struct options *o)
     return false;
 }
 
+/* 0, or -1 after saying why the --access-log would be public. */
+static int access_log_private(const struct options *o)
+{
+    if (!access_log_served(o))
+        return 0;
+    fprintf(stderr, PROG ": --access-log %s lies inside a folder the balancer serves (--www, --results or "
+                    "--examples): it would be public; put it elsewhere\n", o->srv.access_log);
+    return -1;
+}
+
+/* The folders the options name: --www must be there now, --examples too when given (--results may
+ * appear later; the file cache resolves them again on each check).  0, or -1 after printing which. */
+static int open_folders(const struct options *o)
+{
+    char err[PATH_MAX + 64];
+    struct static_root root;
+    if (static_root_init(&root, o->www, err, sizeof err) != 0) {
+        fprintf(stderr, PROG ": --www: %s\n", err);
+        return -1;
+    }
+    if (o->examples && static_root_init(&root, o->examples, err, sizeof err) != 0) {
+        fprintf(stderr, PROG ": --examples: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* --check, after open_folders gave rc: the --host address resolves, the --access-log is not served, and
+ * every --backend is HOST:PORT and the --backends-file reads and parses (discovery_check).
+ * Backend names are not resolved: where they are service names (Kubernetes, another machine's DNS) the
+ * place the check runs need not see them. */
+static int check_options(const struct options *o, int rc)
+{
+    char err[700], summary[256];
+    if (rc == 0)
+        rc = cli_server_check(PROG, &o->srv);
+    if (rc == 0)
+        rc = access_log_private(o);
+    struct discovery_config dc = { o->backends, o->nbackends, o->backends_file, (uint64_t)o->resolve_interval_ms };
+    int n = rc == 0 ? discovery_check(&dc, err, sizeof err) : 0;
+    if (n < 0) {
+        fprintf(stderr, PROG ": %s\n", err);
+        rc = -1;
+    }
+    snprintf(summary, sizeof summary, "port %d, %d backend(s) (names not resolved), policy %s, www %s", o->srv.port,
+             n, choose_policy_name(o->policy), o->www);
+    return cli_check_exit(PROG, rc, summary);
+}
+
 int main(int argc, char **argv)
 {
     struct options o;
     if (parse_options(argc, argv, &o) != 0)
         return 2;
+    int rc = open_folders(&o);
+    if (o.check)
+        return check_options(&o, rc);
+    if (rc != 0)
+        return 1;
     char err[PATH_MAX + 64];
-    struct static_root root; /* the folders are checked here; the file cache resolves them on each check */
-    if (static_root_init(&root, o.www, err, sizeof err) != 0) {
-        fprintf(stderr, PROG ": --www: %s\n", err);
-        return 1;
-    }
     met_start_time();
-    if (o.examples && static_root_init(&root, o.examples, err, sizeof err) != 0) {
-        fprintf(stderr, PROG ": --examples: %s\n", err);
-        return 1;
-    }
     B.www = (struct fc_source){ .kind = FC_FILES, .dir = o.www, .tag = 'w' };
     B.results = (struct fc_source){ .kind = FC_FILES, .dir = o.results, .allow = results_allow,
                                     .missing = "no study results yet", .tag = 'r' };
@@ -804,11 +852,8 @@ int main(int argc, char **argv)
         B.cors_origin = o.cors;
         snprintf(B.cors_headers, sizeof B.cors_headers, "Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n", o.cors);
     }
-    if (access_log_served(&o)) {
-        fprintf(stderr, PROG ": --access-log %s lies inside a folder the balancer serves (--www, --results or "
-                        "--examples): it would be public; put it elsewhere\n", o.srv.access_log);
+    if (access_log_private(&o) != 0)
         return 2;
-    }
     B.set = (struct settings){ .retries = (int)o.retries, .max_fails = (int)o.max_fails, .queue_max = (int)o.queue,
                                .try_timeout_ms = (uint64_t)(o.try_timeout_ms < o.backend_timeout_ms ? o.try_timeout_ms
                                                                                                  : o.backend_timeout_ms),

@@ -87,7 +87,8 @@ static void usage(FILE *to)
             "  --max-jpeg-work M     millions of JPEG coefficients decoded over all scans (default %d)\n"
             "  --help                this text\n",
             IMG_DEFAULT_MAX_DECODE_MB, IMG_DEFAULT_MAX_JPEG_SCANS, IMG_DEFAULT_MAX_JPEG_MCOEF);
-    fprintf(to, "SIGTERM or SIGINT: stop accepting, finish the requests in flight (up to 10 s), exit 0.\n");
+    fprintf(to, "SIGTERM or SIGINT: stop accepting, finish the requests in flight (up to 10 s), exit 0.\n"
+                "SIGHUP (systemctl reload): ignored, there is nothing to re-read.\n");
 }
 
 /* The error code for an engine error. */
@@ -401,6 +402,7 @@ struct options {
     const char *model, *name;
     long threads, queue, engines, decoders, batch_max, batch_delay_ms;
     long decode_mb, jpeg_scans, jpeg_mcoef; /* picture limits (img_limits) */
+    bool check;                             /* --check: validate, load the model once, exit */
     struct srv_config srv;
 };
 
@@ -434,6 +436,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         case 'D': rc = cli_long(PROG, "--max-decode-mb", optarg, 1, 1L << 20, &o->decode_mb); break;
         case 'S': rc = cli_long(PROG, "--max-jpeg-scans", optarg, 1, 1L << 20, &o->jpeg_scans); break;
         case 'W': rc = cli_long(PROG, "--max-jpeg-work", optarg, 1, 1L << 30, &o->jpeg_mcoef); break;
+        case CLI_OPT_CHECK: o->check = true; break;
         case 'h': usage(stdout); exit(0);
         case '?': rc = cli_bad_option(PROG, argv); break;
         default: rc = cli_server_option(PROG, opt, optarg, &o->srv) == 1 ? 0 : -1; /* --port, --host ... */
@@ -442,11 +445,31 @@ static int parse_options(int argc, char **argv, struct options *o)
     return cli_finish(PROG, rc, o->srv.port >= 0 && o->model && optind == argc, "--port and --model are required");
 }
 
+/* --check: the options parsed; the --host address resolves and the model loads (with its labels, on the
+ * engine path this CPU runs or IMGREC_NN_ISA forces).  Binds nothing, starts no thread. */
+static int check_options(const struct options *o)
+{
+    char err[256], summary[512] = "";
+    int rc = cli_server_check(PROG, &o->srv);
+    struct nn_model *m = rc == 0 ? nn_load(o->model, err, sizeof err) : NULL;
+    if (rc == 0 && !m) {
+        fprintf(stderr, PROG ": %s\n", err);
+        rc = -1;
+    }
+    if (m)
+        snprintf(summary, sizeof summary, "port %d, model %s (engine path %s), %ld engine(s), %ld decoder(s)",
+                 o->srv.port, o->model, nn_isa(m), o->engines, o->decoders);
+    nn_free(m);
+    return cli_check_exit(PROG, rc, summary);
+}
+
 int main(int argc, char **argv)
 {
     struct options o;
     if (parse_options(argc, argv, &o) != 0)
         return 2;
+    if (o.check)
+        return check_options(&o);
     img_set_limits(&(struct img_limits){ .max_decode_bytes = (size_t)o.decode_mb << 20,
                                          .max_jpeg_scans = (int)o.jpeg_scans,
                                          .max_jpeg_work = (long long)o.jpeg_mcoef * 1000000 });

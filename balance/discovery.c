@@ -500,8 +500,9 @@ static int start_thread(struct discovery *d, char *err, size_t errlen)
     return 0;
 }
 
-struct discovery *discovery_start(struct loop *l, struct chooser *c, const struct discovery_config *cfg,
-                                  const struct discovery_ops *ops, void *ctx, char *err, size_t errlen)
+/* A discovery holding cfg's sources, checked and the file loaded, nothing resolved or started; or NULL
+ * with err filled. */
+static struct discovery *sources_load(const struct discovery_config *cfg, char *err, size_t errlen)
 {
     if (cfg->nbackends > DISCOVERY_MAX_SOURCES) {
         snprintf(err, errlen, "at most %d --backend values", DISCOVERY_MAX_SOURCES);
@@ -512,8 +513,7 @@ struct discovery *discovery_start(struct loop *l, struct chooser *c, const struc
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    *d = (struct discovery){ .loop = l, .ch = c, .ops = ops, .ctx = ctx, .file = cfg->file,
-                             .interval_ms = cfg->interval_ms, .hup = { -1, -1 } };
+    *d = (struct discovery){ .file = cfg->file, .interval_ms = cfg->interval_ms, .hup = { -1, -1 } };
     char why[160];
     for (int k = 0; k < cfg->nbackends; k++) {
         struct source *s = &d->src[k].s;
@@ -530,6 +530,27 @@ struct discovery *discovery_start(struct loop *l, struct chooser *c, const struc
         free(d);
         return NULL;
     }
+    return d;
+}
+
+int discovery_check(const struct discovery_config *cfg, char *err, size_t errlen)
+{
+    struct discovery *d = sources_load(cfg, err, errlen);
+    int n = d ? d->nsources : -1;
+    free(d);
+    return n;
+}
+
+struct discovery *discovery_start(struct loop *l, struct chooser *c, const struct discovery_config *cfg,
+                                  const struct discovery_ops *ops, void *ctx, char *err, size_t errlen)
+{
+    struct discovery *d = sources_load(cfg, err, errlen);
+    if (!d)
+        return NULL;
+    d->loop = l;
+    d->ch = c;
+    d->ops = ops;
+    d->ctx = ctx;
     /* The start-up round, here and blocking: the balancer starts with the backends it can name. */
     struct answer *a = malloc(sizeof *a);
     if (!a) {

@@ -55,6 +55,9 @@ struct discovery *discovery_start(struct loop *l, struct chooser *c, const struc
 /* Call after a try on backend i ended (its in_flight decremented): a draining backend left idle is
  * removed soon after, from a timer. */
 void discovery_try_ended(struct discovery *d, int i);
+/* --check: the sources as discovery_start would load them (each --backend HOST:PORT, the file read and
+ * parsed), resolving nothing.  Returns how many there are, or -1 with err filled as discovery_start's. */
+int discovery_check(const struct discovery_config *cfg, char *err, size_t errlen);
 /* Stops the interval, SIGHUP handling and the resolver thread (one busy in getaddrinfo is left to
  * finish on its own and frees its part; its answer is dropped).  NULL is fine. */
 void discovery_stop(struct discovery *d);

@@ -1,9 +1,11 @@
 /* cli: option values and signal wiring shared by the programs (see cli.h). */
 #include "net/cli.h"
+#include "net/sock.h"
 
 #include <sys/resource.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,7 +65,10 @@ void cli_server_usage(FILE *to)
             "                        together (default %d; over it -> 503 with Retry-After)\n"
             "  --log-format F        the access log's lines: text (default) or json (JSON lines); the\n"
             "                        fields are listed in the README (Access log)\n"
-            "  --access-log FILE     append the access log to FILE (default -: stderr)\n",
+            "  --access-log FILE     append the access log to FILE (default -: stderr)\n"
+            "  --check               check the options and what they name, then exit: 0 and one line\n"
+            "                        when all is well, else the problem and 2 (binds no port, connects\n"
+            "                        to no peer)\n",
             CLI_DEFAULT_IDLE_TIMEOUT_MS, CLI_DEFAULT_MAX_CONNS, HTTP_DEFAULT_MAX_BODY, CLI_DEFAULT_MAX_MEMORY_MB);
 }
 
@@ -124,6 +129,29 @@ int cli_server_option(const char *prog, int opt, const char *arg, struct srv_con
     return 0;
 }
 
+int cli_server_check(const char *prog, const struct srv_config *cfg)
+{
+    if (!cfg->host || !cfg->host[0])
+        return 0;
+    struct sock_addr a;
+    char err[256];
+    if (sock_resolve(cfg->host, cfg->port > 0 ? cfg->port : 0, &a, err, sizeof err) != 0) {
+        fprintf(stderr, "%s: --host: %s\n", prog, err);
+        return -1;
+    }
+    return 0;
+}
+
+int cli_check_exit(const char *prog, int rc, const char *summary)
+{
+    if (rc != 0) {
+        cli_hint(prog);
+        return 2;
+    }
+    printf("%s: configuration OK: %s\n", prog, summary);
+    return 0;
+}
+
 static struct loop *signal_loop;
 
 static void on_stop_signal(int sig)
@@ -142,7 +170,17 @@ int cli_stop_on_signals(struct loop *l)
     if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0)
         return -1;
     sa.sa_handler = SIG_IGN;
-    return sigaction(SIGPIPE, &sa, NULL);
+    if (sigaction(SIGPIPE, &sa, NULL) != 0)
+        return -1;
+    /* SIGHUP's default would end the process; a program that handles it (a handler, or blocked to be read
+     * from a signalfd) keeps its own way. */
+    struct sigaction hup;
+    sigset_t blocked;
+    if (sigaction(SIGHUP, NULL, &hup) != 0 || pthread_sigmask(SIG_BLOCK, NULL, &blocked) != 0)
+        return -1;
+    if (hup.sa_handler != SIG_DFL || sigismember(&blocked, SIGHUP))
+        return 0;
+    return sigaction(SIGHUP, &sa, NULL);
 }
 
 #define FD_RESERVE 256 /* listening socket, backends, logs, files */

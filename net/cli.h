@@ -37,15 +37,16 @@ void cli_hint(const char *prog);
 /* ---- the server options: --port --host --timeout --idle-timeout --max-conns --max-body --max-memory ---- */
 /* ---- and the access log's --log-format text|json and --access-log FILE                              ---- */
 
-/* Values of the long-only options below (no letter: nothing to collide with). */
-enum { CLI_OPT_LOG_FORMAT = 2000, CLI_OPT_ACCESS_LOG };
+/* Values of the long-only options below (no letter: nothing to collide with). --check is handled by the
+ * program itself (it alone knows what else its options name: a model, a folder). */
+enum { CLI_OPT_CHECK = 0x100, CLI_OPT_LOG_FORMAT = 2000, CLI_OPT_ACCESS_LOG };
 /* getopt_long entries to splice into a program's table (their letters are p H T I N b M: keep them free). */
 #define CLI_SERVER_LONGOPTS                                                                                   \
     { "port", required_argument, NULL, 'p' }, { "host", required_argument, NULL, 'H' },                       \
     { "timeout", required_argument, NULL, 'T' }, { "max-body", required_argument, NULL, 'b' },                \
     { "max-memory", required_argument, NULL, 'M' }, { "idle-timeout", required_argument, NULL, 'I' },         \
     { "max-conns", required_argument, NULL, 'N' }, { "log-format", required_argument, NULL, CLI_OPT_LOG_FORMAT }, \
-    { "access-log", required_argument, NULL, CLI_OPT_ACCESS_LOG }
+    { "access-log", required_argument, NULL, CLI_OPT_ACCESS_LOG }, { "check", no_argument, NULL, CLI_OPT_CHECK }
 /* Their --help lines (options in a 24-column first field, as the programs print theirs). */
 void cli_server_usage(FILE *to);
 /* Defaults: port (-1 = the caller requires --port), all interfaces, HTTP_LIMITS_DEFAULT, a 30 s request
@@ -61,7 +62,16 @@ int cli_server_option(const char *prog, int opt, const char *arg, struct srv_con
  * a warning and lowers cfg->max_conns to what fits. */
 int cli_fd_budget(const char *prog, struct srv_config *cfg, int fds_per_conn);
 
-/* SIGINT and SIGTERM stop loop l (loop_run returns); SIGPIPE is ignored. */
+/* --check: what the server options name, checked without binding or connecting: the --host address
+ * resolves.  Returns 0, or -1 after printing "PROG: --host ADDR: why". */
+int cli_server_check(const char *prog, const struct srv_config *cfg);
+/* Ends a --check run: rc 0 prints "PROG: configuration OK: SUMMARY" on stdout and returns 0 (the exit
+ * status); otherwise (the problem already printed) adds the --help hint and returns 2. */
+int cli_check_exit(const char *prog, int rc, const char *summary);
+
+/* SIGINT and SIGTERM stop loop l (loop_run returns); SIGPIPE is ignored; SIGHUP (systemd's ExecReload,
+ * a closed terminal) is ignored unless the program already handles it (a handler, or blocked for a
+ * signalfd). */
 int cli_stop_on_signals(struct loop *l);
 
 #endif
