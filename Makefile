@@ -11,7 +11,7 @@ EXAMPLES  := $(SHARED)/eval/seed_test_images
 DEBS_BUILD := gcc make pkg-config libopenblas-dev libstb-dev check curl ca-certificates
 # npm only when no npm is on PATH: NodeSource's nodejs ships its own npm and conflicts with Debian's.
 NPM_DEB    := $(if $(shell command -v npm 2>/dev/null),,npm)
-DEBS_CHECK := netcat-openbsd nodejs $(NPM_DEB) chromium netpbm prometheus
+DEBS_CHECK := netcat-openbsd nodejs $(NPM_DEB) chromium netpbm prometheus dnsmasq-base
 DEBS_BENCH := wrk nginx netcat-openbsd curl nodejs $(NPM_DEB)
 DEBS_STUDY := gnuplot-nox iproute2
 
@@ -54,7 +54,7 @@ TEST_ENV := IMGREC_SHARED=$(abspath $(SHARED)) IMGREC_MODEL=$(abspath $(MODEL)) 
             IMGREC_MODEL_PTQ=$(abspath $(MODEL_PTQ)) IMGREC_BIN=$(abspath $(BIN)) IMGREC_WWW=$(abspath www) \
             IMGREC_TESTS=$(abspath tests) NODE_PATH=$(abspath build/node_modules)
 
-.PHONY: all model run check test bench bench-net bench-serve bench-image fuzz clean deps-check deps-bench deps-study study
+.PHONY: all model run check check-aarch64 test bench bench-net bench-serve bench-image fuzz clean deps-check deps-bench deps-study study
 all: $(PROGS) model
 
 # ---- dependencies ----------------------------------------------------------------------------------------
@@ -92,7 +92,8 @@ $(B)/%.o: %.c | build/.deps-build
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
 
 # nn's plain-loop kernels: -O3 lets GCC vectorize loops whose trip count is only known at run time.
-$(B)/nn/kernels/conv.o $(B)/nn/kernels/dense.o $(B)/nn/kernels/pool.o: CFLAGS += -O3
+NN_O3 := $(addprefix nn/kernels/,conv.o add.o epilogue.o fully_connected.o softmax.o pool.o)
+$(addprefix $(B)/,$(NN_O3)): CFLAGS += -O3
 
 # One static library per folder (the recipe is the pattern rule's).
 $(B)/libnet.a: $(NET_OBJ)
@@ -115,7 +116,7 @@ $(B)/tests/test_%: $(B)/tests/test_%.o $(B)/tests/check_main.o $(TEST_HELPERS) $
 	$(CC) $(SAN) -o $@ $^ $(CHECK_LIBS) $(PKG_LIBS)
 
 # ---- running ---------------------------------------------------------------------------------------------
-# The three studies into results/<study>/ (about 10 minutes; `study/run.sh ... --quick` is the smoke run
+# The studies into results/<study>/ (about 14 minutes here; `study/run.sh ... --quick` is the smoke run
 # that test_client does inside make check).
 STUDY_OUT ?= results
 study: all deps-study
@@ -142,6 +143,35 @@ check: all $(TESTS) deps-check deps-study $(PLAYWRIGHT_PKG)
 test: all $(B)/tests/$(T) deps-check $(PLAYWRIGHT_PKG)
 	env $(TEST_ENV) $(B)/tests/$(T)
 
+# ---- check-aarch64: the engine cross-built for arm64 and its tests under qemu-aarch64 (user mode) ----------
+# Debian's cross compiler, arm64 OpenBLAS, stb and Check from multiarch (architecture arm64 is added to dpkg
+# as root, else the exact lines to run are printed).  The generic path lowers to NEON there; the avx paths
+# say on one line that they cannot run.  A forward pass takes ~2 s under emulation, so the golden tests run
+# on three cases (IMGREC_GOLDEN_CASES) beside the whole kernel table; speed is not measured.  The program
+# runs on the arm64 libc that multiarch installed (/lib/ld-linux-aarch64.so.1): with QEMU_LD_PREFIX set to
+# the cross toolchain's /usr/aarch64-linux-gnu, pthread_create hangs (and with it OpenBLAS and 2 threads).
+A64      := build/aarch64
+A64_CC   := aarch64-linux-gnu-gcc
+A64_PKG   = PKG_CONFIG_LIBDIR=/usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig pkg-config
+A64_RUN  := qemu-aarch64-static
+DEBS_A64 := gcc-aarch64-linux-gnu qemu-user-static libc6:arm64 libopenblas-dev:arm64 libstb-dev:arm64 check:arm64
+A64_OBJ  := $(NN_SRC:%.c=$(A64)/%.o)
+build/.deps-aarch64: Makefile
+	@dpkg --print-foreign-architectures 2>/dev/null | grep -qx arm64 || \
+	  if [ "$$(id -u)" = 0 ]; then echo "dpkg --add-architecture arm64"; dpkg --add-architecture arm64; else \
+	    echo "check-aarch64 needs arm64 packages; run:  sudo dpkg --add-architecture arm64 && sudo apt-get update && sudo apt-get install -y $(DEBS_A64)"; exit 1; fi
+	$(call need_debs,$(DEBS_A64))
+	@mkdir -p build && touch $@
+$(addprefix $(A64)/,$(NN_O3)): CFLAGS += -O3
+$(A64)/%.o: %.c | build/.deps-aarch64
+	@mkdir -p $(dir $@)
+	$(A64_CC) $(CFLAGS) $(shell $(A64_PKG) --cflags openblas stb check) -c $< -o $@
+$(A64)/tests/test_nn: $(A64)/tests/test_nn.o $(A64)/tests/check_main.o $(A64_OBJ)
+	$(A64_CC) -o $@ $^ $(shell $(A64_PKG) --libs check openblas stb) -lm -pthread
+check-aarch64: $(A64)/tests/test_nn model
+	env $(TEST_ENV) IMGREC_GOLDEN_CASES=test_224,ILSVRC2012_val_00000347,random0 CK_TIMEOUT_MULTIPLIER=10 \
+	  timeout 900 $(A64_RUN) $<
+
 # ---- benchmark: nn/ forward pass beside ONNX Runtime (installed into build/ort on first use) ------------
 ORT_DIR := build/ort
 ORT_PKG := $(ORT_DIR)/node_modules/onnxruntime-node/package.json
@@ -153,15 +183,18 @@ $(B)/tests/bench_nn: $(B)/tests/bench_nn.o $(B)/libnn.a
 	$(CC) $(SAN) -o $@ $^ $(PKG_LIBS)
 # ONNX Runtime first (twice; the faster run counts, so noise from other processes favours the peer), then
 # the engine on every path this CPU runs (bench_nn says so in one line for the others), each checked
-# against golden; the per-layer table (with each layer's kernel) for the default path; then OpenBLAS with
-# the environment's kernels and, only on a CPU with AVX-512, with its SkylakeX ones.
+# against golden; the per-layer table (with each layer's kernel) and images/s at batches of 1, 2, 4 and 8
+# for the default path; then OpenBLAS with the environment's kernels and, only on a CPU with AVX-512, with
+# its SkylakeX ones; last, the whole per-image cost from outside (a worker and `client classify` on
+# BENCH_COPIES copies of BENCH_IMAGE).
+BENCH_COPIES ?= 200
 ORT_RUN = ORT_MODULE=$(abspath $(ORT_DIR))/node_modules/onnxruntime-node \
   node $(SHARED)/peers/bench_ort.js $(SHARED)/peers/mobilenet_v2_1001_f32.onnx 1
 BENCH_NN = $(B)/tests/bench_nn --ort-ms $$ms --ort-min-ms $$min
 BENCH_SKYLAKEX = env -u OPENBLAS_L2_SIZE $(TEST_ENV) IMGREC_NN_ISA=openblas OPENBLAS_CORETYPE=SkylakeX \
   $(BENCH_NN) --label "openblas path, SkylakeX kernels (unpinned)"
 HAS_AVX512 := $(shell grep -qw avx512f /proc/cpuinfo 2>/dev/null && echo 1)
-bench: $(B)/tests/bench_nn $(ORT_PKG) model
+bench: all $(B)/tests/bench_nn $(ORT_PKG)
 	@ort=$$( { $(ORT_RUN) && $(ORT_RUN); } | sort -t= -k3 -n | head -1); \
 	echo "$$ort (faster of two runs)"; \
 	ms=$$(echo "$$ort" | sed -n 's/.*median_ms=\([0-9.]*\).*/\1/p'); \
@@ -171,8 +204,10 @@ bench: $(B)/tests/bench_nn $(ORT_PKG) model
 	for isa in avx512 avx2 generic; do \
 	  env $(TEST_ENV) IMGREC_NN_ISA=$$isa $(BENCH_NN) --label "$$isa path" || exit 1; done && \
 	env $(TEST_ENV) $(B)/tests/bench_nn --layers && \
+	env $(TEST_ENV) $(B)/tests/bench_nn --batches && \
 	env $(TEST_ENV) IMGREC_NN_ISA=openblas $(BENCH_NN) --label "openblas path, kernels pinned by the environment" \
-	$(if $(HAS_AVX512),&& $(BENCH_SKYLAKEX))
+	$(if $(HAS_AVX512),&& $(BENCH_SKYLAKEX)) && \
+	scripts/bench_outside.sh $(BIN) $(MODEL) $(BENCH_IMAGE) $(BENCH_COPIES) $$ms
 
 # ---- bench-image: time and peak RSS each decode bomb of tests/image_bombs.c costs the picture path -------
 $(B)/tests/bench_image: $(B)/tests/bench_image.o $(B)/tests/image_bombs.o $(B)/libnn.a

@@ -2,7 +2,8 @@
  * POST /submit or /predict, and each Open Inference Protocol request under /v2 but its health (answered
  * here from the backends' health), to a healthy backend worker chosen by the policy (balance/choose.h; among the
  * first N the request asks for), retrying a failed try on another one, and relaying the answer.  Health
- * probes and the up/down rules are balance/health.h.  It never decodes an image; it looks into a
+ * probes and the up/down rules are balance/health.h; which backends exist (DNS names re-resolved,
+ * --backends-file on SIGHUP, drained before removal) is balance/discovery.h.  It never decodes an image; it looks into a
  * multipart body only for the number_backend_servers field. */
 #define _GNU_SOURCE
 #include <getopt.h>
@@ -27,6 +28,7 @@
 #include "balance/backend_stats.h"
 #include "balance/cluster.h"
 #include "balance/health.h"
+#include "balance/discovery.h"
 
 #define PROG "balancer"
 #define MAX_BACKENDS 64
@@ -37,6 +39,7 @@
 #define DEFAULT_TRY_TIMEOUT_MS 2000
 #define DRAIN_MS 10000 /* SIGTERM: the requests in flight get this long to finish */
 
+/* A slot of B.backends (a free slot has no client); the chooser's b[index].data points here. */
 struct backend {
     struct http_client *client;   /* tries (each bounded by --try-timeout) and probes (by --probe-timeout) */
     struct loop_timer probe_timer;
@@ -90,6 +93,7 @@ struct balancer {
     struct backend backends[MAX_BACKENDS];
     struct settings set;
     struct fwd *fwds, *free_fwds;
+    int nfwds;                    /* one per possible client connection (--max-conns) */
     struct fwd *waiting, *waiting_tail;   /* every backend at --max-per-backend: FIFO, bounded */
     int nwaiting;
     struct file_cache *files;     /* www/, results/, --examples and their listings (balance/file_cache.h) */
@@ -98,11 +102,12 @@ struct balancer {
     char cors_headers[320];       /* the Access-Control-Allow-Origin lines for an allowed Origin */
     struct buf scratch;           /* forwarded heads, the health and cluster reports (loop thread only) */
     struct cluster_rate rate;     /* forwarded requests answered, per second */
+    struct discovery *disc;
 };
 static void usage(FILE *to)
 {
     fprintf(to,
-            "usage: " PROG " --backend HOST:PORT [--backend HOST:PORT ...] [options]\n"
+            "usage: " PROG " --backend HOST:PORT [--backend HOST:PORT ...] | --backends-file FILE [options]\n"
             "Serves the web page and spreads classification requests over worker backends.\n"
             "  GET  /, /app.js ...     files from --www\n"
             "  GET  /results/          JSON index of the study results; /results/STUDY/FILE the files\n"
@@ -118,7 +123,13 @@ static void usage(FILE *to)
             "  GET  /examples/         JSON list of example pictures (--examples); /examples/FILE each\n"
             "  OPTIONS (any path)      CORS preflight: 200 for the --cors origin, else 403\n"
             "options (--port defaults to 5000):\n"
-            "  --backend HOST:PORT   a worker (repeat, or separate with commas)\n"
+            "  --backend HOST:PORT   a worker (repeat, or separate with commas); a HOST name with several\n"
+            "                        addresses is one backend per address, resolved again every\n"
+            "                        --resolve-interval: new addresses join after a healthy probe, gone\n"
+            "                        ones are drained (no new requests, those in flight finish)\n"
+            "  --backends-file FILE  more workers, one HOST:PORT a line (# comments), read again on SIGHUP\n"
+            "                        (a file that does not parse keeps the previous backends)\n"
+            "  --resolve-interval MS resolve the backends' names again this often (default %d)\n"
             "  --www DIR             the page's folder (default www)\n"
             "  --results DIR         the studies' output folder (default results)\n"
             "  --examples DIR        pictures the page offers as examples (default: none)\n"
@@ -141,11 +152,13 @@ static void usage(FILE *to)
             "  --probe-timeout MS    a probe must be answered within MS (default %d)\n"
             "  --slow-start MS       a backend back up gets a share rising from 1/10 to full over MS\n"
             "                        (default %d)\n",
-            FC_DEFAULT_CACHE_MB, DEFAULT_TRY_TIMEOUT_MS, HEALTH_DEFAULT_MAX_FAILS, HEALTH_DEFAULT_INTERVAL_MS,
+            DISCOVERY_DEFAULT_INTERVAL_MS, FC_DEFAULT_CACHE_MB, DEFAULT_TRY_TIMEOUT_MS, HEALTH_DEFAULT_MAX_FAILS,
+            HEALTH_DEFAULT_INTERVAL_MS,
             HEALTH_DEFAULT_PROBE_TIMEOUT_MS, HEALTH_DEFAULT_SLOW_START_MS);
     cli_server_usage(to);
     fprintf(to, "  --help                this text\n"
-                "SIGTERM or SIGINT: stop accepting, finish the requests in flight (up to 10 s), exit 0.\n");
+                "SIGTERM or SIGINT: stop accepting, finish the requests in flight (up to 10 s), exit 0.\n"
+                "SIGHUP: read --backends-file again and resolve every backend name at once.\n");
 }
 
 /* ---- forwarding: tries, retries, the waiting queue ------------------------------------------------ */
@@ -255,7 +268,8 @@ static void all_stats(const struct backend_stats *stats[])
 static void log_change(int i, const char *why)
 {
     const struct choose_backend *b = &B.choose.b[i];
-    fprintf(stderr, PROG ": backend %s is %s%s%s\n", b->name, b->up ? "up" : "down", why ? ": " : "", why ? why : "");
+    fprintf(stderr, PROG ": backend %s is %s%s%s%s\n", b->name, b->up ? "up" : "down",
+            b->draining ? " (draining: it gets no new requests)" : "", why ? ": " : "", why ? why : "");
 }
 
 /* A try or a probe on backend i ended. */
@@ -302,6 +316,7 @@ static void on_deadline(struct loop *l, void *data)
         f->call = NULL;
         B.choose.b[f->last].in_flight--; /* not a health failure: it had less than its --try-timeout */
         bstats_cancelled(stats_of(f->last), loop_now_ms(l));
+        discovery_try_ended(B.disc, f->last);
     } else if (f->queued) {
         queue_remove(f);
     }
@@ -316,6 +331,7 @@ static void on_try_done(void *data, const struct http_client_result *r)
     int i = f->last;
     f->call = NULL;
     B.choose.b[i].in_flight--;
+    discovery_try_ended(B.disc, i);
     /* The worker says, in a whole answer, that it did not run the job: another backend may do better. */
     bool refused = r->res && (r->res->status == 502 || r->res->status == 503 || r->res->status == 504);
     bstats_ended(stats_of(i), loop_now_ms(B.loop), r->res && !refused, r->elapsed_ns);
@@ -597,6 +613,57 @@ static void handle(struct srv_conn *c, struct srv_request *r, void *data)
     }
 }
 
+/* ---- the backend set (balance/discovery.h decides who is in it) ------------------------------------- */
+
+static int backend_add(void *ctx, const char *host, int port, const char *name, bool initial)
+{
+    (void)ctx;
+    struct backend *be = NULL;
+    for (int k = 0; k < MAX_BACKENDS && !be; k++)
+        if (!B.backends[k].client)
+            be = &B.backends[k];
+    /* as many connections per backend as the balancer has clients (a call never waits for one), which is
+     * what a worker admits with the same default --max-conns, and one for its probe */
+    const struct http_client_opts opts = { B.nfwds + 1, 0, HTTP_CLIENT_DEFAULT_MAX_RESPONSE };
+    char err[256] = "too many backends";
+    if (!be || !(be->client = http_client_create(B.loop, host, port, &opts, err, sizeof err)) ||
+        (be->index = choose_add(&B.choose, name, be, loop_now_ms(B.loop))) < 0) {
+        fprintf(stderr, PROG ": backend %s: %s\n", name, be && be->client ? "too many backends" : err);
+        if (be) {
+            http_client_free(be->client);
+            be->client = NULL;
+        }
+        return -1;
+    }
+    be->probing = false;
+    memset(&be->stats, 0, sizeof be->stats); /* a slot used before starts its numbers afresh */
+    loop_timer_init(&be->probe_timer, probe_tick, be);
+    /* One named at start-up is up at once at full weight (the first probe, one interval later, or the
+     * first tries say otherwise if need be); one discovered later waits for its first probe, sent now. */
+    if (initial)
+        health_mark(&B.choose, be->index, true, 0);
+    if (loop_timer_arm(B.loop, &be->probe_timer, initial ? B.set.probe_interval_ms : 0) != 0)
+        fprintf(stderr, PROG ": cannot arm the health probe of %s\n", name);
+    return be->index;
+}
+
+/* Backend i has nothing in flight (drained, or the balancer is stopping): its slot is freed, and the
+ * indices after it (in the chooser, the slots, the requests' last tries) move down one. */
+static void backend_remove(void *ctx, int i)
+{
+    (void)ctx;
+    struct backend *be = B.choose.b[i].data;
+    loop_timer_stop(B.loop, &be->probe_timer);
+    http_client_free(be->client); /* a probe in flight ends without its callback */
+    be->client = NULL;
+    choose_remove(&B.choose, i);
+    for (int j = i; j < B.choose.n; j++)
+        ((struct backend *)B.choose.b[j].data)->index = j;
+    for (int k = 0; k < B.nfwds; k++)
+        if (B.fwds[k].last >= i)
+            B.fwds[k].last = B.fwds[k].last == i ? -1 : B.fwds[k].last - 1;
+}
+
 /* ---- start-up --------------------------------------------------------------------------------------- */
 
 struct options {
@@ -604,6 +671,8 @@ struct options {
     long cache_mb;
     const char *backends[MAX_BACKENDS];
     int nbackends;
+    const char *backends_file;
+    long resolve_interval_ms;
     long backend_timeout_ms;
     long retries, try_timeout_ms, max_per_backend, queue, max_fails, probe_interval_ms, probe_timeout_ms,
         slow_start_ms;
@@ -624,6 +693,9 @@ static int add_backends(struct options *o, char *arg)
     return 0;
 }
 
+/* long options only: no letter to collide with CLI_SERVER_LONGOPTS ('I' is its --idle-timeout) */
+enum { OPT_CACHE_MB = 1000, OPT_PROBE_TIMEOUT, OPT_BACKENDS_FILE, OPT_RESOLVE_INTERVAL };
+
 static int parse_options(int argc, char **argv, struct options *o)
 {
     static const struct option longopts[] = {
@@ -631,20 +703,22 @@ static int parse_options(int argc, char **argv, struct options *o)
         { "backend", required_argument, NULL, 'B' }, { "www", required_argument, NULL, 'w' },
         { "results", required_argument, NULL, 'r' }, { "backend-timeout", required_argument, NULL, 'U' },
         { "examples", required_argument, NULL, 'e' }, { "cors", required_argument, NULL, 'C' },
-        { "cache-mb", required_argument, NULL, 1000 },
+        { "cache-mb", required_argument, NULL, OPT_CACHE_MB },
         { "help", no_argument, NULL, 'h' },
         { "policy", required_argument, NULL, 'P' }, { "retries", required_argument, NULL, 'R' },
         { "try-timeout", required_argument, NULL, 't' }, { "max-per-backend", required_argument, NULL, 'm' },
         { "queue", required_argument, NULL, 'q' }, { "max-fails", required_argument, NULL, 'f' },
-        { "probe-interval", required_argument, NULL, 'i' }, { "probe-timeout", required_argument, NULL, 1001 },
-        { "slow-start", required_argument, NULL, 's' }, { 0, 0, 0, 0 },
+        { "probe-interval", required_argument, NULL, 'i' }, { "probe-timeout", required_argument, NULL, OPT_PROBE_TIMEOUT },
+        { "slow-start", required_argument, NULL, 's' }, { "backends-file", required_argument, NULL, OPT_BACKENDS_FILE },
+        { "resolve-interval", required_argument, NULL, OPT_RESOLVE_INTERVAL }, { 0, 0, 0, 0 },
     };
     *o = (struct options){ .www = "www", .results = "results", .cache_mb = FC_DEFAULT_CACHE_MB,
                            .backend_timeout_ms = 30000, .retries = 1,
                            .try_timeout_ms = DEFAULT_TRY_TIMEOUT_MS, .queue = 256, .max_fails = HEALTH_DEFAULT_MAX_FAILS,
                            .probe_interval_ms = HEALTH_DEFAULT_INTERVAL_MS,
                            .probe_timeout_ms = HEALTH_DEFAULT_PROBE_TIMEOUT_MS,
-                           .slow_start_ms = HEALTH_DEFAULT_SLOW_START_MS };
+                           .slow_start_ms = HEALTH_DEFAULT_SLOW_START_MS,
+                           .resolve_interval_ms = DISCOVERY_DEFAULT_INTERVAL_MS };
     cli_server_defaults(&o->srv, 5000);
     int opt, rc = 0;
     opterr = 0; /* cli_bad_option names a bad option once, without the program's path */
@@ -654,7 +728,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         case 'w': o->www = optarg; break;
         case 'r': o->results = optarg; break;
         case 'e': o->examples = optarg; break;
-        case 1000: rc = cli_long(PROG, "--cache-mb", optarg, 1, 65536, &o->cache_mb); break;
+        case OPT_CACHE_MB: rc = cli_long(PROG, "--cache-mb", optarg, 1, 65536, &o->cache_mb); break;
         case 'C':
             o->cors = optarg;
             if (strlen(optarg) > 200 || strpbrk(optarg, "\r\n")) {
@@ -673,14 +747,19 @@ static int parse_options(int argc, char **argv, struct options *o)
         case 'q': rc = cli_long(PROG, "--queue", optarg, 0, 100000, &o->queue); break;
         case 'f': rc = cli_long(PROG, "--max-fails", optarg, 1, 1000, &o->max_fails); break;
         case 'i': rc = cli_long(PROG, "--probe-interval", optarg, 10, 3600000, &o->probe_interval_ms); break;
-        case 1001: rc = cli_long(PROG, "--probe-timeout", optarg, 10, 3600000, &o->probe_timeout_ms); break;
+        case OPT_PROBE_TIMEOUT: rc = cli_long(PROG, "--probe-timeout", optarg, 10, 3600000, &o->probe_timeout_ms); break;
         case 's': rc = cli_long(PROG, "--slow-start", optarg, 0, 3600000, &o->slow_start_ms); break;
+        case OPT_BACKENDS_FILE: o->backends_file = optarg; break;
+        case OPT_RESOLVE_INTERVAL:
+            rc = cli_long(PROG, "--resolve-interval", optarg, 10, 3600000, &o->resolve_interval_ms);
+            break;
         case 'h': usage(stdout); exit(0);
         case '?': rc = cli_bad_option(PROG, argv); break;
         default: rc = cli_server_option(PROG, opt, optarg, &o->srv) == 1 ? 0 : -1; /* --port, --host ... */
         }
     }
-    return cli_finish(PROG, rc, o->nbackends > 0 && optind == argc, "at least one --backend HOST:PORT is required");
+    return cli_finish(PROG, rc, (o->nbackends > 0 || o->backends_file) && optind == argc,
+                      "at least one --backend HOST:PORT (or a --backends-file) is required");
 }
 
 /* The access log must never be served: not inside --www, --results (if it exists) or --examples. */
@@ -740,6 +819,7 @@ int main(int argc, char **argv)
                 (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ULL ^ (uint64_t)getpid() << 32);
     buf_init(&B.scratch, SCRATCH_MAX);
     struct loop *l = loop_create(cli_fd_budget(PROG, &o.srv, 2));
+    B.nfwds = o.srv.max_conns;
     B.fwds = calloc((size_t)o.srv.max_conns, sizeof *B.fwds);
     if (!l || !B.fwds) {
         fprintf(stderr, PROG ": cannot create the event loop\n");
@@ -757,24 +837,16 @@ int main(int argc, char **argv)
         B.free_fwds = &B.fwds[i];
     }
     int status = 1;
-    /* as many connections per backend as the balancer has clients (a call never waits for one), which is
-     * what a worker admits with the same default --max-conns, and one for its probe */
-    struct http_client_opts backend_opts = { o.srv.max_conns + 1, 0, HTTP_CLIENT_DEFAULT_MAX_RESPONSE };
-    for (int i = 0; i < o.nbackends; i++) {
-        struct backend *be = &B.backends[i];
-        be->client = http_client_create_hostport(l, o.backends[i], &backend_opts, err, sizeof err);
-        if (!be->client || (be->index = choose_add(&B.choose, o.backends[i], be, 0)) < 0) {
-            fprintf(stderr, PROG ": --backend %s: %s\n", o.backends[i], be->client ? "too many backends" : err);
-            http_client_free(be->client);
-            goto out;
-        }
-        /* Up from the start at full weight; the first probe, one interval later, or the first tries say
-         * otherwise if need be. */
-        health_mark(&B.choose, be->index, true, 0);
-        loop_timer_init(&be->probe_timer, probe_tick, be);
-        if (loop_timer_arm(l, &be->probe_timer, B.set.probe_interval_ms) != 0)
-            goto out;
+    struct discovery_config dc = { o.backends, o.nbackends, o.backends_file, (uint64_t)o.resolve_interval_ms };
+    static const struct discovery_ops ops = { backend_add, backend_remove };
+    B.disc = discovery_start(l, &B.choose, &dc, &ops, NULL, err, sizeof err);
+    if (!B.disc) {
+        fprintf(stderr, PROG ": %s\n", err);
+        goto out;
     }
+    if (B.choose.n == 0)
+        fprintf(stderr, PROG ": warning: no backend yet (their names resolve to nothing); resolving again every %ld ms\n",
+                o.resolve_interval_ms);
     o.srv.on_answer = on_answer;
     struct srv *s = srv_create(l, &o.srv, handle, NULL, err, sizeof err);
     B.srv = s;
@@ -793,10 +865,9 @@ int main(int argc, char **argv)
     srv_destroy(s);
 out:
     fc_destroy(B.files); /* after srv_destroy released every answer that borrowed its bytes */
-    for (int i = 0; i < B.choose.n; i++) {
-        loop_timer_stop(l, &B.backends[i].probe_timer);
-        http_client_free(B.backends[i].client);
-    }
+    discovery_stop(B.disc);
+    while (B.choose.n > 0)
+        backend_remove(NULL, B.choose.n - 1);
     free(B.fwds);
     loop_destroy(l);
     buf_free(&B.scratch);

@@ -18,6 +18,7 @@ static const struct {
     { "rtt", cmd_rtt, "round-trip time per image size, sequential requests (study 2)" },
     { "load", cmd_load, "open-loop Poisson load at one rate: RTT percentiles, throughput, errors" },
     { "load-study", cmd_load_study, "study 3: load at several rates and worker counts, with queueing predictions" },
+    { "topology", cmd_topology, "study 3, second part: each balancer policy, batching on/off, a rate step" },
     { "recommend", cmd_recommend, "best resolution for a latency budget, or workers for a rate and p99" },
 };
 

@@ -4,6 +4,7 @@
 #include "net/clock.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -16,8 +17,10 @@
 
 struct engine {
     struct infer_queue *queue;
-    struct nn_model *model;
-    struct infer_job **batch;  /* batch_max entries */
+    struct nn_model *model;    /* room for batch_max images a pass */
+    struct infer_job **batch;  /* batch_max entries each: */
+    const float **inputs;      /*   the batch's tensors, */
+    struct nn_result *results; /*   and their answers */
     /* written by this engine's thread only, read by iq_stats */
     _Atomic bool busy;
     _Atomic uint64_t batches[IQ_BATCH_SIZES];
@@ -187,14 +190,16 @@ static int take_batch(struct engine *e)
     return n;
 }
 
-/* The seam a batched forward pass plugs into: today n single-image passes on the engine's one model, each
- * job answered as soon as its own pass ends.  Every job reports the batch it was taken in. */
-static void run_batch(struct engine *e, int n)
+/* The jobs still wanted run as one batched forward pass; each reports the batch it ran in.  Their slots
+ * go back to the decoders once the pass is over (it copies its inputs first).  Returns the pass's size
+ * (0: every job was abandoned). */
+static int run_batch(struct engine *e, int n)
 {
     struct infer_queue *q = e->queue;
+    uint64_t now = clock_now_ns();
+    int m = 0;
     for (int i = 0; i < n; i++) {
         struct infer_job *job = e->batch[i];
-        uint64_t now = clock_now_ns();
         job->queued_ms += ms_between(job->decoded_ns, now);
         if (abandoned(job, now)) { /* its caller left while it waited for an engine */
             release_slot(q, job->tensor);
@@ -202,16 +207,27 @@ static void run_batch(struct engine *e, int n)
             finish(q, job);
             continue;
         }
-        memcpy(nn_input(e->model), job->tensor, TENSOR_FLOATS * sizeof(float));
+        e->inputs[m] = job->tensor;
+        e->batch[m++] = job;
+    }
+    if (m == 0)
+        return 0;
+    int rc = nn_classify_batch(e->model, e->inputs, m, NN_TOPK_MAX, e->results);
+    for (int i = 0; i < m; i++) {
+        struct infer_job *job = e->batch[i];
         release_slot(q, job->tensor);
         double decode_ms = job->result.decode_ms;
-        job->rc = nn_forward(e->model, NN_TOPK_MAX, &job->result);
+        job->result = e->results[i];
         job->result.decode_ms = decode_ms;
-        if (job->want_probs)
-            memcpy(job->probs, nn_probs(e->model), (size_t)q->nclasses * sizeof(float));
-        job->batch = n;
+        job->rc = rc == 0 ? 0 : NN_ERR_NOMEM; /* never: iq_create gave the model room for batch_max */
+        if (rc != 0)
+            snprintf(job->err, sizeof job->err, "the engine has no room for a batch of %d", m);
+        if (rc == 0 && job->want_probs)
+            memcpy(job->probs, nn_batch_probs(e->model, i), (size_t)q->nclasses * sizeof(float));
+        job->batch = m;
         finish(q, job);
     }
+    return m;
 }
 
 static void *engine_thread(void *arg)
@@ -221,9 +237,11 @@ static void *engine_thread(void *arg)
     int n;
     while ((n = take_batch(e)) > 0) {
         atomic_store_explicit(&e->busy, true, memory_order_relaxed);
-        run_batch(e, n);
+        int m = run_batch(e, n);
         atomic_store_explicit(&e->busy, false, memory_order_relaxed);
-        _Atomic uint64_t *count = &e->batches[(n > IQ_BATCH_SIZES ? IQ_BATCH_SIZES : n) - 1];
+        if (m == 0)
+            continue;
+        _Atomic uint64_t *count = &e->batches[(m > IQ_BATCH_SIZES ? IQ_BATCH_SIZES : m) - 1];
         atomic_store_explicit(count, atomic_load_explicit(count, memory_order_relaxed) + 1, memory_order_relaxed);
     }
     return NULL;
@@ -257,10 +275,14 @@ struct infer_queue *iq_create(struct loop *l, struct nn_model **models, const st
     }
     *q = (struct infer_queue){ .loop = l, .cfg = *cfg, .done = done, .data = data, .engines = engines };
     bool ok = true;
+    char err[128];
     for (int i = 0; i < cfg->engines; i++) { /* from here on iq_destroy frees the models */
-        engines[i] = (struct engine){ .queue = q, .model = models[i] };
-        engines[i].batch = calloc((size_t)cfg->batch_max, sizeof *engines[i].batch);
-        ok &= engines[i].batch != NULL;
+        struct engine *e = &engines[i];
+        *e = (struct engine){ .queue = q, .model = models[i] };
+        e->batch = calloc((size_t)cfg->batch_max, sizeof *e->batch);
+        e->inputs = calloc((size_t)cfg->batch_max, sizeof *e->inputs);
+        e->results = calloc((size_t)cfg->batch_max, sizeof *e->results);
+        ok &= e->batch && e->inputs && e->results && nn_set_max_batch(e->model, cfg->batch_max, err, sizeof err) == 0;
     }
     int nslots = slots_of(cfg), njobs = cfg->capacity + nslots;
     q->njobs = njobs;
@@ -321,6 +343,8 @@ void iq_destroy(struct infer_queue *q)
     for (int i = 0; i < q->cfg.engines; i++) {
         nn_free(q->engines[i].model);
         free(q->engines[i].batch);
+        free(q->engines[i].inputs);
+        free(q->engines[i].results);
     }
     free(q->engines);
     free(q->threads);

@@ -3,8 +3,9 @@
  *   loop thread --submit--> pending --decoder threads--> ready --engine threads--> done (loop thread)
  *
  * Decoder threads decode and resize a job's picture into a tensor slot; engine threads (one model each:
- * a model runs one pass at a time) take up to batch_max decoded jobs at once and run them, so a worker's
- * throughput is set by the slower stage, not by the sum of both.  Each finished job is posted back to the
+ * a model runs one pass at a time) take up to batch_max decoded jobs at once and run them as one batched
+ * forward pass (nn_classify_batch), so a worker's throughput is set by the slower stage, not by the sum
+ * of both.  Each finished job is posted back to the
  * loop thread, where done(job) runs; the caller then releases it.
  *
  * Bounds: at most capacity jobs wait in pending beyond the ones being decoded or run (iq_acquire returns
@@ -72,7 +73,8 @@ struct iq_config {
 struct infer_queue;
 
 /* Starts the threads.  models: cfg->engines models, owned by the queue from now on (freed by iq_destroy,
- * also on failure).  NULL on failure. */
+ * also on failure), each given room for batches of batch_max (nn_set_max_batch; at most NN_BATCH_MAX).
+ * NULL on failure. */
 struct infer_queue *iq_create(struct loop *l, struct nn_model **models, const struct iq_config *cfg,
                               iq_done_fn *done, void *data);
 /* Stops the threads (after the jobs they are running) and frees everything.  Unfinished jobs are dropped. */

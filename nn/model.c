@@ -76,13 +76,14 @@ struct nn_model *nn_load_bytes(const void *bytes, size_t len, char *err, size_t 
         return NULL;
     }
     m->threads = 0;
+    m->batch = 1;
     int rc = nn_isa_from_env(&m->isa, err, errlen);
     if (rc == 0)
         rc = nn_build(&t, m, err, errlen);
     if (rc == 0)
         rc = adopt_labels(&t, m, err, errlen);
     if (rc == 0)
-        rc = nn_plan_memory(m, err, errlen);
+        rc = nn_plan_memory(m, 1, err, errlen);
     tfl_free(&t);
     if (rc < 0) {
         nn_free(m);
@@ -114,6 +115,7 @@ void nn_free(struct nn_model *m)
     free(m->weights);
     free(m->arena);
     free(m->act);
+    free(m->act_stride);
     free(m->act_size);
     free(m->labels);
     free(m->labels_text);
@@ -136,6 +138,23 @@ int nn_set_threads(struct nn_model *m, int n)
         m->threads = n;
     }
     return 0;
+}
+
+int nn_set_max_batch(struct nn_model *m, int b, char *err, size_t errlen)
+{
+    if (b < 1 || b > NN_BATCH_MAX) {
+        snprintf(err, errlen, "a batch of %d images: the limit is 1 to %d", b, NN_BATCH_MAX);
+        return -1;
+    }
+    int had = m->max_batch;
+    if (b == had)
+        return 0;
+    if (nn_plan_memory(m, b, err, errlen) == 0)
+        return 0;
+    char ignored[64]; /* the old arena fit before, and it was freed first: it fits again */
+    if (nn_plan_memory(m, had, ignored, sizeof ignored) < 0)
+        m->max_batch = 0;
+    return -1;
 }
 
 const char *nn_isa(const struct nn_model *m)

@@ -8,8 +8,10 @@
 # usage: bench_serve.sh BIN_DIR MODEL IMAGE SHARED PEER_MODULES OUT_DIR  (writes OUT_DIR/table.md, prints it)
 #   PEER_MODULES: the node_modules folder holding onnxruntime-node and sharp.
 #   BENCH_SECONDS (default 8) per wrk row; BENCH_CONNS (default "1 8 32");
-#   BENCH_WORKER_OPTS: options for imgrec's workers (default "--queue 32": room for every connection, as the
-#   peer, whose queue is unbounded, has, so both sides answer every request and the rows compare like work).
+#   BENCH_WORKER_OPTS: options for imgrec's workers (default "--queue 32 --batch-max 1": room for every
+#   connection, as the peer, whose queue is unbounded, has, so both sides answer every request and the rows
+#   compare like work; one image a pass); BENCH_BATCH_OPTS: the batched side's (default "--queue 32
+#   --batch-max 4", the worker's default batch).
 set -eu
 [ -n "${BENCH_DEBUG:-}" ] && set -x
 bin=$1 model=$2 image=$3 shared=$4 mods=$5 out=$6
@@ -28,7 +30,7 @@ start_imgrec() {
     bport=$(port_from_log "$tmp/$1-bal.log")
     wait_healthy "$2" "$3" "$bport"
 }
-worker_opts=${BENCH_WORKER_OPTS:---queue 32}
+worker_opts=${BENCH_WORKER_OPTS:---queue 32 --batch-max 1}
 batch_opts=${BENCH_BATCH_OPTS:---queue 32 --batch-max 4}
 start_imgrec imgrec "$worker_opts"
 imgrec_url="http://127.0.0.1:$bport/submit"

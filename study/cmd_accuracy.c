@@ -11,6 +11,7 @@
 #include "study/commands.h"
 #include "study/degrade.h"
 #include "study/files.h"
+#include "study/progress.h"
 #include "study/table.h"
 
 #define MAX_SIZES 16
@@ -63,7 +64,7 @@ static int at_sizes(struct classifier *cl, const struct labeled_image *li, const
 /* Classifies one labelled picture at every size (or as it is when nsizes == 0).  Returns 0 or -1.  The
  * file and classifier messages name the file already; the decode and resize ones do not. */
 static int one_image(struct classifier *cl, const struct labeled_image *li, const int *sizes, int nsizes,
-                     struct tally *tallies)
+                     struct tally *tallies, struct progress *pg)
 {
     unsigned char *bytes;
     size_t len;
@@ -79,8 +80,10 @@ static int one_image(struct classifier *cl, const struct labeled_image *li, cons
         snprintf(err, sizeof err, "%s: %s", li->path, why);
     }
     free(bytes);
-    if (rc < 0)
+    if (rc < 0) {
+        progress_end(pg); /* the message gets a line of its own */
         fprintf(stderr, "client: %s\n", err);
+    }
     return rc;
 }
 
@@ -157,8 +160,13 @@ int cmd_accuracy(int argc, char **argv)
     struct tally tallies[MAX_SIZES];
     memset(tallies, 0, sizeof tallies);
     int failed = 0;
-    for (size_t i = 0; i < ls.n; i++)
-        failed |= one_image(cl, &ls.items[i], sizes, nsizes, tallies) < 0;
+    struct progress pg;
+    progress_start(&pg, "client accuracy", (long)ls.n);
+    for (size_t i = 0; i < ls.n; i++) {
+        progress_update(&pg, (long)i, "pictures");
+        failed |= one_image(cl, &ls.items[i], sizes, nsizes, tallies, &pg) < 0;
+    }
+    progress_end(&pg);
     classifier_close(cl);
     labels_free(&ls);
     print_tallies(sizes, nsizes, tallies, csv, out);

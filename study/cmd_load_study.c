@@ -11,12 +11,11 @@
 #include "study/commands.h"
 #include "study/load_options.h"
 #include "study/load_report.h"
-#include "study/measure.h"
+#include "study/progress.h"
 #include "study/queueing.h"
 #include "study/stats.h"
 
 #define MAX_LIST 8
-#define IDLE_WAIT_TRIES 60
 
 struct study {
     struct load_opts o;
@@ -91,81 +90,12 @@ static int parse(int argc, char **argv, struct study *s)
     return -1;
 }
 
-/* S from sequential requests to one worker; written to DIR/service.{csv,md}. */
 static int calibrate(struct study *s)
 {
-    struct url u;
-    struct buf req;
-    char err[512];
-    buf_init(&req, 128u * 1024 * 1024);
-    struct sequential q = { 0 };
-    size_t head_len;
-    int rc = load_opts_request(&s->o, s->o.url, 1, &u, &req, &head_len);
-    if (rc == 0 && (rc = measure_sequential(&u, buf_ptr(&req), head_len, buf_len(&req), (int)s->calibrate,
-                                            (uint64_t)s->o.cfg.timeout_ms, &q, err, sizeof err)) < 0)
-        fprintf(stderr, "client: %s\n", err);
-    buf_free(&req);
-    if (rc == 0 && q.ok < 2) {
-        fprintf(stderr, "client: service time: only %d of %d requests succeeded (%s)\n", q.ok, q.n, q.last_error);
-        rc = -1;
-    }
-    if (rc == 0) {
-        stats_summarize(q.rtt_ms, (size_t)q.ok, &s->s_sum);
-        s->st.mean_ms = s->s_sum.mean;
-        s->st.queue_bound = s->o.queue_bound;
-        s->st.scv = stats_scv(q.rtt_ms, (size_t)q.ok);
-        /* The workers' own timing of a lone request: set beside service_ms under load, it shows the slow-down. */
-        int known = 0;
-        for (int i = 0; i < q.ok; i++)
-            if (q.service_ms[i] >= 0)
-                q.service_ms[known++] = q.service_ms[i];
-        s->st.worker_ms = known == q.ok ? stats_mean(q.service_ms, (size_t)known) : 0;
-    }
-    sequential_free(&q);
-    return rc;
+    return load_report_calibrate(&s->o, s->o.url, s->calibrate, &s->st, &s->s_sum);
 }
 
-static void write_service(struct study *s)
-{
-    struct table t;
-    char err[512], c[6][32];
-    table_init(&t, 6, -1);
-    if (!s->o.out || table_open_files(&t, s->o.out, "service", "Service time S (one worker, sequential)", err,
-                                      sizeof err) < 0)
-        return (void)table_close(&t);
-    static const char *const cols[] = { "n", "mean_ms", "p50_ms", "p99_ms", "scv", "worker_ms" };
-    snprintf(c[0], 32, "%zu", s->s_sum.n);
-    snprintf(c[1], 32, "%.2f", s->s_sum.mean);
-    snprintf(c[2], 32, "%.2f", s->s_sum.p50);
-    snprintf(c[3], 32, "%.2f", s->s_sum.p99);
-    snprintf(c[4], 32, "%.4f", s->st.scv);
-    snprintf(c[5], 32, "%.2f", s->st.worker_ms);
-    const char *const row[] = { c[0], c[1], c[2], c[3], c[4], c[5] };
-    table_header(&t, cols);
-    table_row(&t, row);
-    table_close(&t);
-}
-
-/* After an overloaded cell the workers may still be busy with abandoned requests: wait (bounded) until a
- * lone request is answered about as fast as during calibration. */
-static void wait_idle(const struct url *u, const struct buf *req, size_t head_len, const struct study *s)
-{
-    double ok_ms = fmax(2 * s->st.mean_ms, 1.5 * s->s_sum.p99);
-    for (int i = 0; i < IDLE_WAIT_TRIES; i++) {
-        struct sequential q;
-        char err[256];
-        int rc = measure_sequential(u, buf_ptr(req), head_len, buf_len(req), 1, (uint64_t)s->o.cfg.timeout_ms,
-                                    &q, err, sizeof err);
-        int idle = rc == 0 && q.ok == 1 && q.rtt_ms[0] <= ok_ms;
-        if (rc == 0)
-            sequential_free(&q);
-        if (idle)
-            return;
-    }
-    fprintf(stderr, "client: the service did not settle; measuring anyway\n");
-}
-
-static int run_cell(struct study *s, int wi, int fi, struct table *t)
+static int run_cell(struct study *s, int wi, int fi, struct table *t, struct progress *pg)
 {
     struct url u;
     struct buf req;
@@ -178,10 +108,11 @@ static int run_cell(struct study *s, int wi, int fi, struct table *t)
     }
     struct load_config cfg = s->o.cfg;
     cfg.interval_ms = s->factors[fi] * s->st.mean_ms;
-    wait_idle(&u, &req, head_len, s);
+    load_report_wait_idle(&u, &req, head_len, s->o.cfg.timeout_ms, &s->st, &s->s_sum);
     struct load_result *r = &s->res[wi][fi];
     int rc = load_run(u.host, u.port, buf_ptr(&req), head_len, buf_len(&req), &cfg, r, err, sizeof err);
     buf_free(&req);
+    progress_end(pg); /* the row (or the message) starts a clean line */
     if (rc < 0) {
         fprintf(stderr, "client: %s\n", err);
         return -1;
@@ -248,7 +179,7 @@ int cmd_load_study(int argc, char **argv)
     }
     fprintf(stderr, "client: S = %.2f ms (p99 %.2f ms, scv %.3f; the worker times %.2f ms of it)\n", s->st.mean_ms,
             s->s_sum.p99, s->st.scv, s->st.worker_ms);
-    write_service(s);
+    load_report_write_service(s->o.out, "service", "Service time S (one worker, sequential)", &s->s_sum, &s->st);
     struct table t;
     char err[512];
     table_init(&t, LOAD_REPORT_COLS, s->o.csv);
@@ -256,9 +187,16 @@ int cmd_load_study(int argc, char **argv)
         fprintf(stderr, "client: %s\n", err);
     table_header(&t, load_report_cols);
     int failed = 0;
+    struct progress pg;
+    progress_start(&pg, "client load-study", (long)s->nworkers * s->nfactors);
     for (int w = 0; w < s->nworkers; w++)
-        for (int f = 0; f < s->nfactors; f++)
-            failed |= run_cell(s, w, f, &t) < 0;
+        for (int f = 0; f < s->nfactors; f++) {
+            char what[64];
+            snprintf(what, sizeof what, "cells (%d workers, I = %gS)", s->workers[w], s->factors[f]);
+            progress_update(&pg, (long)w * s->nfactors + f, what);
+            failed |= run_cell(s, w, f, &t, &pg) < 0;
+        }
+    progress_end(&pg);
     if (s->note)
         table_note(&t, s->note);
     failed |= table_close(&t) < 0;

@@ -14,6 +14,7 @@
 #include "study/image_encode.h"
 #include "study/files.h"
 #include "study/measure.h"
+#include "study/progress.h"
 #include "study/stats.h"
 #include "study/table.h"
 #include "net/multipart_request.h"
@@ -106,6 +107,8 @@ static void row_name(const struct rtt_opts *o, int i, char *name, size_t cap)
 static int run_rows(const struct rtt_opts *o, const struct url *u, const struct img *photo, struct table *t)
 {
     int failed = 0;
+    struct progress pg;
+    progress_start(&pg, "client rtt", o->nsizes);
     for (int i = 0; i < o->nsizes; i++) {
         unsigned char *bytes = NULL;
         size_t len = 0;
@@ -115,6 +118,7 @@ static int run_rows(const struct rtt_opts *o, const struct url *u, const struct 
         struct sequential q = { 0 };
         char name[256];
         row_name(o, i, name, sizeof name);
+        progress_update(&pg, i, name);
         int rc = picture(o, photo, o->sizes[i], &bytes, &len, err, sizeof err);
         if (rc < 0) /* its messages name the file or the size already */
             name[0] = '\0';
@@ -126,6 +130,7 @@ static int run_rows(const struct rtt_opts *o, const struct url *u, const struct 
         if (rc == 0)
             rc = measure_sequential(u, buf_ptr(&req), head_len, buf_len(&req), o->n, RTT_TIMEOUT_MS, &q, err,
                                     sizeof err);
+        progress_end(&pg); /* the row or the message starts a clean line */
         if (rc == 0) {
             fmt_row(t, o->image ? image_width(bytes, len) : o->sizes[i], len, buf_len(&req), &q);
             if (q.errors)

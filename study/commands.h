@@ -8,6 +8,7 @@ int cmd_accuracy(int argc, char **argv);
 int cmd_rtt(int argc, char **argv);
 int cmd_load(int argc, char **argv);
 int cmd_load_study(int argc, char **argv);
+int cmd_topology(int argc, char **argv);
 int cmd_recommend(int argc, char **argv);
 
 /* Where the default model and the shared data live: $IMGREC_MODEL / $IMGREC_SHARED, else the

@@ -118,6 +118,36 @@ static bool next_arrival(struct run *r)
     return w < r->cfg->max_windows;
 }
 
+/* The mean gap at t_ns: the last step at or before it, else the configured one. */
+static double interval_at(const struct run *r, uint64_t t_ns, int *segment)
+{
+    double t = (double)(t_ns - r->t0_ns) / 1e9, gap = r->cfg->interval_ms;
+    *segment = 0;
+    for (int i = 0; i < r->cfg->nsteps && r->cfg->steps[i].at_s <= t; i++) {
+        gap = r->cfg->steps[i].interval_ms;
+        *segment = i + 1;
+    }
+    return gap;
+}
+
+/* Moves next_ns on by one exponential gap.  A gap that crosses a step is drawn again from the step with
+ * the new rate: exponential gaps are memoryless, so this is exactly a piecewise-constant Poisson rate. */
+static void advance(struct run *r)
+{
+    for (;;) {
+        int seg;
+        double gap_ns = rng_exponential(&r->rng, interval_at(r, r->next_ns, &seg)) * 1e6;
+        /* Saturated: converting a double past UINT64_MAX is undefined, and such a gap ends the run anyway. */
+        uint64_t next = r->next_ns + (gap_ns < GAP_MAX_NS ? (uint64_t)gap_ns : (uint64_t)GAP_MAX_NS);
+        if (seg >= r->cfg->nsteps)
+            return (void)(r->next_ns = next);
+        uint64_t step_ns = r->t0_ns + (uint64_t)(r->cfg->steps[seg].at_s * 1e9);
+        if (next < step_ns)
+            return (void)(r->next_ns = next);
+        r->next_ns = step_ns;
+    }
+}
+
 static void send_arrival(struct run *r)
 {
     struct arrival *a = &r->arr[r->n++];
@@ -130,9 +160,7 @@ static void send_arrival(struct run *r)
         a->status = -2;
         r->outstanding[a->window]--;
     }
-    /* Saturated: converting a double past UINT64_MAX is undefined, and such a gap ends the run anyway. */
-    double gap_ns = rng_exponential(&r->rng, r->cfg->interval_ms) * 1e6;
-    r->next_ns += gap_ns < GAP_MAX_NS ? (uint64_t)gap_ns : (uint64_t)GAP_MAX_NS;
+    advance(r);
 }
 
 static void on_tick(struct loop *l, void *data)
@@ -227,8 +255,17 @@ static long arrival_capacity(const struct load_config *cfg)
 {
     if (cfg->count > 0)
         return cfg->count < MAX_ARRIVALS ? cfg->count : MAX_ARRIVALS;
-    /* Mean arrivals per window times the windows, with room for Poisson variation. */
-    double expect = cfg->window_s * 1000.0 / cfg->interval_ms * cfg->max_windows;
+    /* Mean arrivals over the windows (segment by segment when the rate steps), with room for Poisson
+     * variation. */
+    double span = cfg->window_s * cfg->max_windows, at = 0, gap = cfg->interval_ms, expect = 0;
+    for (int i = 0; i <= cfg->nsteps; i++) {
+        double until = i < cfg->nsteps && cfg->steps[i].at_s < span ? cfg->steps[i].at_s : span;
+        if (until > at)
+            expect += (until - at) * 1000.0 / gap;
+        at = until > at ? until : at;
+        if (i < cfg->nsteps)
+            gap = cfg->steps[i].interval_ms;
+    }
     double cap = expect * 1.5 + 100;
     return cap < (double)MAX_ARRIVALS ? (long)cap : MAX_ARRIVALS;
 }
@@ -238,15 +275,45 @@ static int check_config(const struct load_config *cfg, char *err, size_t errlen)
     if (!(cfg->interval_ms > 0) || cfg->max_windows < 1 || cfg->max_windows > LOAD_MAX_WINDOWS ||
         (cfg->count <= 0 && !(cfg->window_s > 0)) || !(cfg->timeout_ms > 0) || cfg->max_conns < 1 ||
         !(cfg->interval_ms <= MAX_SECONDS * 1e3) || !(cfg->window_s <= MAX_SECONDS) ||
-        !(cfg->timeout_ms <= MAX_SECONDS * 1e3)) {
+        !(cfg->timeout_ms <= MAX_SECONDS * 1e3) || cfg->nsteps < 0 || cfg->nsteps > LOAD_MAX_STEPS) {
         snprintf(err, errlen, "bad load configuration (a mean gap, window or timeout out of range?)");
         return -1;
     }
+    for (int i = 0; i < cfg->nsteps; i++)
+        if (!(cfg->steps[i].interval_ms > 0 && cfg->steps[i].interval_ms <= MAX_SECONDS * 1e3) ||
+            !(cfg->steps[i].at_s > (i ? cfg->steps[i - 1].at_s : 0)) || !(cfg->steps[i].at_s <= MAX_SECONDS)) {
+            snprintf(err, errlen, "bad rate step %d (instants must ascend, gaps be positive)", i + 1);
+            return -1;
+        }
+    return 0;
+}
+
+/* Every arrival as a sample (see load_run_samples). */
+static int copy_samples(const struct run *r, struct load_sample **samples, long *n)
+{
+    *samples = NULL;
+    *n = 0;
+    if (r->n == 0)
+        return 0;
+    if (!(*samples = malloc((size_t)r->n * sizeof **samples)))
+        return -1;
+    for (long i = 0; i < r->n; i++) {
+        const struct arrival *a = &r->arr[i];
+        (*samples)[i] = (struct load_sample){ (double)(a->sched_ns - r->t0_ns) / 1e9, a->rtt_ms, a->status };
+    }
+    *n = r->n;
     return 0;
 }
 
 int load_run(const char *host, int port, const char *req, size_t head_len, size_t len, const struct load_config *cfg,
              struct load_result *out, char *err, size_t errlen)
+{
+    return load_run_samples(host, port, req, head_len, len, cfg, out, NULL, NULL, err, errlen);
+}
+
+int load_run_samples(const char *host, int port, const char *req, size_t head_len, size_t len,
+                     const struct load_config *cfg, struct load_result *out, struct load_sample **samples,
+                     long *nsamples, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
     if (check_config(cfg, err, errlen) < 0)
@@ -282,6 +349,10 @@ int load_run(const char *host, int port, const char *req, size_t head_len, size_
         snprintf(err, errlen, "event loop failed");
     else
         summarize(&r, out);
+    if (rc == 0 && samples && copy_samples(&r, samples, nsamples) < 0) {
+        snprintf(err, errlen, "out of memory");
+        rc = -1;
+    }
     loop_timer_stop(r.loop, &r.tick);
     http_client_free(r.http);
     loop_destroy(r.loop);

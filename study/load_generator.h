@@ -14,6 +14,13 @@
 #include "study/stats.h"
 
 #define LOAD_MAX_WINDOWS 16
+#define LOAD_MAX_STEPS 8
+
+/* A change of arrival rate during a run: from at_s (seconds after the start) the mean gap is interval_ms. */
+struct load_step {
+    double at_s;
+    double interval_ms;
+};
 
 struct load_config {
     double interval_ms;  /* mean gap between arrivals (1 / rate); at most 1e12 (load_run refuses more) */
@@ -24,6 +31,15 @@ struct load_config {
     uint64_t seed;
     double timeout_ms;   /* per request; at most 1e12 */
     int max_conns;       /* requests in flight at most; an arrival finding none free is "dropped" */
+    int nsteps;          /* 0..LOAD_MAX_STEPS: the mean gap changes at steps[i].at_s (ascending, > 0) */
+    struct load_step steps[LOAD_MAX_STEPS];
+};
+
+/* One arrival of a run, for a trace over time (the step study). */
+struct load_sample {
+    double at_s;   /* scheduled instant, seconds after the start */
+    double rtt_ms; /* from that instant to the answer */
+    int status;    /* HTTP status; -1 failed; -2 dropped */
 };
 
 struct load_result {
@@ -48,5 +64,10 @@ struct load_result {
  * Returns 0, or -1 with err filled when it could not run at all. */
 int load_run(const char *host, int port, const char *req, size_t head_len, size_t len, const struct load_config *cfg,
              struct load_result *out, char *err, size_t errlen);
+/* The same, and every arrival in *samples (malloc'ed, *nsamples of them, in arrival order; the caller
+ * frees it; NULL when there were none). */
+int load_run_samples(const char *host, int port, const char *req, size_t head_len, size_t len,
+                     const struct load_config *cfg, struct load_result *out, struct load_sample **samples,
+                     long *nsamples, char *err, size_t errlen);
 
 #endif

@@ -160,13 +160,16 @@ int q_predict(enum q_model model, double lambda, double s, double scv, int c, co
         theta = out->stable && wait > 0 ? pw / wait : 0;
     }
     double p99 = out->stable ? q_wait_quantile(pw, theta, 0.99) : INFINITY;
+    double p50 = out->stable ? q_wait_quantile(pw, theta, 0.5) : INFINITY;
     if (run) {
         /* Every model sees, per worker, work arriving at lambda/c: the run's bound is per worker. */
         wait = fmin(wait, q_run_wait(lambda / c, s, scv, run));
         p99 = fmin(p99, run_wait_p99(lambda / c, s, scv, run));
+        p50 = fmin(p50, wait); /* a wait growing steadily through the run: its median is about its mean */
     }
     out->wait_ms = wait;
     out->mean_ms = wait + s;
+    out->p50_ms = p50 + s;
     out->p99_ms = p99 + s;
     return 0;
 }

@@ -38,6 +38,7 @@ struct q_prediction {
     int stable;     /* rho < 1 */
     double wait_ms; /* mean time in queue */
     double mean_ms; /* mean response time = wait + S */
+    double p50_ms;  /* median response time (the same tail approximation; S when most arrivals do not wait) */
     double p99_ms;  /* 99th percentile of response time (tail approximation, see q_wait_quantile) */
     double throughput; /* answers per ms: lambda, or c / S when overloaded with bounded queues */
 };

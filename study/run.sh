@@ -3,6 +3,8 @@
 #   1 accuracy vs resolution   client accuracy (in-process: the degraded pictures are identical either way)
 #   2 RTT vs image size        client rtt, on loopback and, as root, across shaped network namespaces
 #   3 RTT under Poisson load   client load-study against 4 workers, each held to a fixed CPU share
+#   3b topology                client topology: 4 workers with batching off and 4 with it on (same CPU
+#                              share), one balancer per policy over each set; the grid, a rate step, the table
 # It starts its own workers and balancers on free ports (or inside its own namespaces) and stops them,
 # and removes its namespaces and cgroups, however it ends.
 #
@@ -10,8 +12,9 @@
 #   --quick: a smoke run of every step in well under a minute (make check runs it).
 # Environment: STUDY_CPU_SHARE (CPU per worker in study 3, default 0.25), STUDY_ACC_LIMIT (images in
 # study 1, default all of val_dev), STUDY_RATES (Mbit/s for the namespaces, default "100 10"), STUDY_PARTS
-# (which studies, default "accuracy rtt load"), STUDY_LOG (the services' log, default build/study-service.log:
-# never under OUT_DIR, which the balancer serves at /results/).
+# (which studies, default "accuracy rtt load topology"), STUDY_BATCH_MAX (batching on in the topology
+# study: --batch-max, default 4), STUDY_LOG (the services' log, default build/study-service.log: never under
+# OUT_DIR, which the balancer serves at /results/).
 set -eu
 
 [ $# -ge 4 ] || { echo "usage: study/run.sh BIN_DIR MODEL SHARED_DIR OUT_DIR [--quick]" >&2; exit 2; }
@@ -23,12 +26,18 @@ pids=""
 cgroups=""
 namespaces=""
 share=${STUDY_CPU_SHARE:-0.25}
-parts=${STUDY_PARTS:-accuracy rtt load}
+parts=${STUDY_PARTS:-accuracy rtt load topology}
+# Batching "on" in the topology study: an engine takes up to this many decoded requests at once.
+batch_on=${STUDY_BATCH_MAX:-4}
 # Study 3's workers queue up to this many requests (then 503): deep enough to show the queue growing
 # under overload as in the original, shallow enough that an overloaded cell drains in a few seconds.
 queue=${STUDY_QUEUE:-64}
 rates=${STUDY_RATES:-100 10}
 photo=$shared/eval/seed_test_images/test_2000.jpg
+# Study 3's balancers: like the original's, a request goes to one worker and its 503 reaches the client
+# (no retry elsewhere, which would double the load exactly when there is too much), and a worker refusing
+# with a full queue is busy, not down (--max-fails high).
+study_balancer="--retries 0 --max-fails 1000"
 log=${STUDY_LOG:-$here/../build/study-service.log}
 export OPENBLAS_NUM_THREADS=1
 
@@ -44,11 +53,15 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# A TCP port nobody listens on, counting up from a start that differs per run.
-next_port=$((20000 + $$ % 20000))
+# free_port: sets $port to a TCP port no socket uses (listening or connected), counting up from a start
+# that differs per run, below the kernel's ephemeral range (32768 up here): the load client's own
+# connections take ports from that range, and a server started on one of them could not listen.
+# (It sets a variable rather than printing: $(free_port) would count up in a subshell and hand out the
+# same port twice.)
+next_port=$((20000 + $$ % 10000))
 free_port() {
-    while ss -Htln "sport = :$next_port" | grep -q .; do next_port=$((next_port + 1)); done
-    echo "$next_port"
+    while ss -Htan "sport = :$next_port" | grep -q .; do next_port=$((next_port + 1)); done
+    port=$next_port
     next_port=$((next_port + 1))
 }
 
@@ -117,11 +130,13 @@ if [ "$quick" = --quick ]; then
     ns_args="--n 2 --sizes 16,2000"
     rates=10
     load_args="--workers 1,2 --factors 2,0.5 --duration 1 --max-windows 2 --calibrate 5"
+    topo_args="--workers 1,2 --factors 2,0.5 --duration 0.4 --overload-duration 0.3 --min-count 8 --calibrate 5 --step-times 1,0.6,1.4"
 else
     acc_args="--sizes 16,32,64,96,128,224${STUDY_ACC_LIMIT:+ --limit $STUDY_ACC_LIMIT}"
     rtt_args="--n 20"
     ns_args="--n 10"
     load_args="--duration 6 --max-windows 4 --calibrate 30"
+    topo_args="--duration 8 --overload-duration 1.5 --min-count 20 --calibrate 30 --step-times 4,3,6"
 fi
 
 # ---- study 1 ----------------------------------------------------------------------------------------------
@@ -138,7 +153,7 @@ fi
 # ---- study 2: loopback, then shaped namespaces ---------------------------------------------------------
 if wants rtt; then
 say "2/3 RTT vs size on loopback"
-w1=$(free_port) w2=$(free_port) bp=$(free_port)
+free_port; w1=$port; free_port; w2=$port; free_port; bp=$port
 start - "$bin/worker" --port "$w1" --model "$model"
 start - "$bin/worker" --port "$w2" --model "$model"
 wait_healthy "$w1"
@@ -186,20 +201,49 @@ if wants load; then
 say "3/3 RTT under Poisson load (1, 2, 4 workers at $share CPU each)"
 backends="" how=""
 for i in 1 2 3 4; do
-    p=$(free_port)
-    start - "$bin/worker" --port "$p" --model "$model" --threads 1 --queue "$queue"
+    free_port; p=$port
+    start - "$bin/worker" --port "$p" --model "$model" --threads 1 --queue "$queue" --batch-max 1 # one image a pass: M/G/1
     cpu_limit "$started" "$tag-w$i" || how="no CPU limit (no writable cgroup): workers share the machine"
     backends="$backends --backend 127.0.0.1:$p"
     wait_healthy "$p"
 done
-bp=$(free_port)
+free_port; bp=$port
 # shellcheck disable=SC2086
-start - "$bin/balancer" --port "$bp" $backends
+start - "$bin/balancer" --port "$bp" $backends $study_balancer
 wait_healthy "$bp"
 # shellcheck disable=SC2086
 "$client" load-study --url "http://127.0.0.1:$bp" $load_args --queue-bound "$queue" --csv --out "$out/load" \
     --note "Each worker: $how, one inference thread, OPENBLAS_NUM_THREADS=1, queue bound $queue (then 503); $(nproc) cores shared with the client and balancer." >/dev/null ||
     say "load-study reported errors (see above)"
+stop_all
+fi
+
+# ---- study 3, second part: policies and batching ---------------------------------------------------------
+if wants topology; then
+say "3b/3 topology: 4 policies x batching off/on (x$batch_on), 1, 2, 4 workers at $share CPU each"
+targets="" how=""
+for mode in off on; do
+    bmax=1; [ $mode = on ] && bmax=$batch_on
+    backends=""
+    for i in 1 2 3 4; do
+        free_port; p=$port
+        start - "$bin/worker" --port "$p" --model "$model" --threads 1 --queue "$queue" --batch-max "$bmax"
+        cpu_limit "$started" "$tag-t$mode$i" || how="no CPU limit (no writable cgroup): workers share the machine"
+        backends="$backends --backend 127.0.0.1:$p"
+        wait_healthy "$p"
+    done
+    for policy in random p2c least round-robin; do
+        free_port; bp=$port
+        # shellcheck disable=SC2086
+        start - "$bin/balancer" --port "$bp" $backends --policy "$policy" $study_balancer
+        wait_healthy "$bp"
+        targets="$targets --target $policy/$mode=http://127.0.0.1:$bp"
+    done
+done
+# shellcheck disable=SC2086
+"$client" topology $targets $topo_args --queue-bound "$queue" --out "$out/topology" \
+    --note "Each worker: $how, one inference thread, OPENBLAS_NUM_THREADS=1, queue bound $queue (then 503); batching on = --batch-max $batch_on --batch-delay-ms 0; balancers $study_balancer; $(nproc) cores shared with the client and balancers." ||
+    say "topology reported errors (see above)"
 stop_all
 fi
 

@@ -13,7 +13,7 @@
 
 /* How many workers answer behind the service: the balancer's "up" count when it gives one, else its
  * "backends" count, else 1 (a worker alone); -1 when it is not JSON. */
-static int backends_of(const char *json, size_t len)
+static int backends_of(const char *json, size_t len, char *policy, size_t cap)
 {
     struct jr j;
     jr_init(&j, json, len);
@@ -22,7 +22,10 @@ static int backends_of(const char *json, size_t len)
     int rc, n = 1, up = -1;
     while ((rc = jr_next_key(&j, &first, key, sizeof key)) == 1) {
         double v;
-        if (strcmp(key, "backends") == 0 || strcmp(key, "up") == 0) {
+        if (strcmp(key, "policy") == 0) {
+            if (jr_string(&j, policy, cap) < 0)
+                return -1;
+        } else if (strcmp(key, "backends") == 0 || strcmp(key, "up") == 0) {
             struct jr at = j;
             if (jr_number(&j, &v) < 0) { /* "backends" is the list of them (the balancer with health) */
                 j = at;
@@ -44,6 +47,17 @@ static int backends_of(const char *json, size_t len)
 
 int service_probe(const struct url *u, int *workers, char *err, size_t errlen)
 {
+    struct service_info info;
+    int rc = service_probe_info(u, &info, err, errlen);
+    if (rc == 0)
+        *workers = info.workers;
+    return rc;
+}
+
+int service_probe_info(const struct url *u, struct service_info *out, char *err, size_t errlen)
+{
+    out->workers = 0;
+    out->policy[0] = '\0';
     char host[SOCK_HOST_MAX + 16], head[SOCK_HOST_MAX + 128];
     if (url_authority(u, host, sizeof host) < 0) {
         snprintf(err, errlen, "the URL's host is too long");
@@ -62,7 +76,7 @@ int service_probe(const struct url *u, int *workers, char *err, size_t errlen)
             snprintf(err, errlen, "%s", r.detail);
         else if (r.status != 200)
             snprintf(err, errlen, "%s:%d/healthz answered HTTP %d", u->host, u->port, r.status);
-        else if ((*workers = backends_of(r.body, r.body_len)) < 1)
+        else if ((out->workers = backends_of(r.body, r.body_len, out->policy, sizeof out->policy)) < 1)
             snprintf(err, errlen, "%s:%d/healthz answered something that is not its JSON", u->host, u->port);
         else
             rc = 0;

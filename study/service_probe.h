@@ -13,4 +13,11 @@
  * naming the address and what went wrong (e.g. "cannot connect to 127.0.0.1:5999: Connection refused"). */
 int service_probe(const struct url *u, int *workers, char *err, size_t errlen);
 
+/* The same, and the balancer's --policy as its /healthz says it ("" for a worker alone). */
+struct service_info {
+    int workers;
+    char policy[32];
+};
+int service_probe_info(const struct url *u, struct service_info *out, char *err, size_t errlen);
+
 #endif

@@ -1,6 +1,6 @@
 /* bench_nn: forward-pass speed of nn/ (not a test; `make bench` runs it beside ONNX Runtime).
  *
- * usage: bench_nn [--ort-ms MEDIAN] [--ort-min-ms MIN] [--label TEXT] | --layers
+ * usage: bench_nn [--ort-ms MEDIAN] [--ort-min-ms MIN] [--label TEXT] | --layers | --batches
  * Prints, for the model in $IMGREC_MODEL: RSS after load, the check against one golden case, the
  * single-thread median and its GFLOP/s, the ratio to ONNX Runtime's median (when given), the 2-thread
  * speedup for one image, and images/s of two single-threaded engines (uint8 and int8 models) side by side. */
@@ -175,6 +175,61 @@ static int profile_layers(struct nn_model *m, const float *input)
     return 0;
 }
 
+/* Images/s of one thread at each batch size, from passes of all sizes taken in turn (so load from other
+ * processes falls on every size alike): per size the median pass in wall time, and in the thread's CPU
+ * time, which time-slicing with other processes on this shared machine does not stretch (their use of
+ * the caches still can); the CPU-time median picks the best size.  Every slot holds the same picture: the
+ * kernels' time does not depend on the values. */
+static const int batch_sizes[] = { 1, 2, 4, 8 };
+#define NBATCH (int)(sizeof batch_sizes / sizeof batch_sizes[0])
+#define BATCH_ROUNDS 40
+
+static double thread_cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int batch_rows(struct nn_model *m, const float *input)
+{
+    char err[256];
+    enum { MOST = 8 };
+    if (nn_set_max_batch(m, MOST, err, sizeof err) < 0) {
+        printf("batches: %s\n", err);
+        return -1;
+    }
+    const float *inputs[MOST];
+    for (int i = 0; i < MOST; i++)
+        inputs[i] = input;
+    static double wall[NBATCH][BATCH_ROUNDS], cpu[NBATCH][BATCH_ROUNDS];
+    struct nn_result r[MOST];
+    for (int round = -2; round < BATCH_ROUNDS; round++) /* two rounds of warm-up */
+        for (int b = 0; b < NBATCH; b++) {
+            double t0 = now_s(), c0 = thread_cpu_s();
+            nn_classify_batch(m, inputs, batch_sizes[b], 5, r);
+            if (round >= 0)
+                wall[b][round] = now_s() - t0, cpu[b][round] = thread_cpu_s() - c0;
+        }
+    double best = 0, one_wall = 0, one_cpu = 0;
+    int best_b = 1;
+    printf("batch  wall ms/pass  images/s  vs B=1 | CPU ms/pass  images/CPU-s  vs B=1   (medians, 1 thread, %s path)\n",
+           nn_isa(m));
+    for (int b = 0; b < NBATCH; b++) {
+        qsort(wall[b], BATCH_ROUNDS, sizeof wall[b][0], cmp_double);
+        qsort(cpu[b], BATCH_ROUNDS, sizeof cpu[b][0], cmp_double);
+        double w = wall[b][BATCH_ROUNDS / 2], c = cpu[b][BATCH_ROUNDS / 2], n = batch_sizes[b];
+        if (b == 0)
+            one_wall = w, one_cpu = c;
+        printf("%5d  %12.2f  %8.1f  %5.2fx | %11.2f  %12.1f  %5.2fx\n", batch_sizes[b], w * 1e3, n / w,
+               n * one_wall / w, c * 1e3, n / c, n * one_cpu / c);
+        if (n / c > best)
+            best = n / c, best_b = batch_sizes[b];
+    }
+    printf("best batch size here (images per CPU-second): %d\n", best_b);
+    return nn_set_max_batch(m, 1, err, sizeof err);
+}
+
 struct runner {
     struct nn_model *m;
     const float *input;
@@ -209,7 +264,7 @@ int main(int argc, char **argv)
 {
     double ort_ms = 0, ort_min_ms = 0;
     const char *label = "default";
-    int layers = 0;
+    int layers = 0, batches = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--ort-ms") == 0 && i + 1 < argc)
             ort_ms = atof(argv[++i]);
@@ -219,8 +274,10 @@ int main(int argc, char **argv)
             label = argv[++i];
         else if (strcmp(argv[i], "--layers") == 0)
             layers = 1;
+        else if (strcmp(argv[i], "--batches") == 0)
+            batches = 1;
         else {
-            fprintf(stderr, "usage: bench_nn [--ort-ms MEDIAN] [--ort-min-ms MIN] [--label TEXT] | --layers\n");
+            fprintf(stderr, "usage: bench_nn [--ort-ms MEDIAN] [--ort-min-ms MIN] [--label TEXT] | --layers | --batches\n");
             return 2;
         }
     }
@@ -244,6 +301,8 @@ int main(int argc, char **argv)
     }
     if (layers)
         return profile_layers(m, input) == 0 ? 0 : 1;
+    if (batches)
+        return batch_rows(m, input) == 0 ? 0 : 1;
     long rss_load = rss_kb();
     struct nn_result r;
     nn_classify_tensor(m, input, 1, &r);

@@ -402,6 +402,7 @@ int sh_read_file(const char *path, char **bytes, size_t *len)
     *bytes = NULL;
     if (fstat(fileno(f), &st) == 0 && (*bytes = malloc((size_t)st.st_size + 1)) != NULL) {
         *len = fread(*bytes, 1, (size_t)st.st_size, f);
+        (*bytes)[*len] = '\0'; /* callers search it as a string */
         rc = *len == (size_t)st.st_size ? 0 : -1;
     }
     fclose(f);
@@ -410,6 +411,19 @@ int sh_read_file(const char *path, char **bytes, size_t *len)
         *bytes = NULL;
     }
     return rc;
+}
+
+int sh_count_in_file(const char *path, const char *needle)
+{
+    char *text;
+    size_t len;
+    if (sh_read_file(path, &text, &len) != 0)
+        return -1;
+    int n = 0;
+    for (const char *p = text; (p = memmem(p, len - (size_t)(p - text), needle, strlen(needle))); p++)
+        n++;
+    free(text);
+    return n;
 }
 
 /* Points just past "key": (and any spaces), or NULL. */

@@ -65,8 +65,10 @@ int sh_run(const char *const argv[], char *out, size_t cap, int timeout_ms);
  * out gets the body; returns the HTTP status, or -1 when curl failed. */
 int sh_curl(const char *const args[], char *out, size_t cap);
 
-/* Reads a whole file into a malloc'd buffer.  Returns 0 or -1. */
+/* Reads a whole file into a malloc'd buffer, NUL-terminated (the NUL not counted in len).  0 or -1. */
 int sh_read_file(const char *path, char **bytes, size_t *len);
+/* How many times needle occurs in the file at path (a log); -1 when it cannot be read. */
+int sh_count_in_file(const char *path, const char *needle);
 
 /* Flat JSON field lookups on the first occurrence of "key": string value copied out, or number. */
 int sh_json_str(const char *json, const char *key, char *out, size_t outlen);

@@ -396,7 +396,15 @@ START_TEST(load_study_and_recommend_write_their_files)
     int rc = client("recommend", "--rate", rate, "--p99-ms", p99, "--results", results, "--check", u,
                     "--duration", "1", NULL);
     ck_assert_msg(rc == 0 || rc == 3, "rc %d", rc);
-    ck_assert_ptr_nonnull(strstr(out, "check: "));
+    ck_assert_ptr_nonnull(strstr(out, "check: 2 workers, policy random"));
+    ck_assert_ptr_nonnull(strstr(out, "check: the model predicted p99 "));
+    /* --check measures the policy it was asked about, or nothing: this balancer runs random. */
+    ck_assert_int_eq(client_sh("recommend --rate %s --p99-ms %s --results %s --policy p2c --check %s --duration 1",
+                               rate, p99, results, u), 1);
+    char want[512];
+    snprintf(want, sizeof want, "client recommend: --check: the balancer at %s runs policy random, not p2c (start it "
+             "with --policy p2c)\n", u);
+    ck_assert_ptr_nonnull(strstr(out, want));
 }
 END_TEST
 
@@ -445,6 +453,66 @@ static void study_script(const char *name, char *path, size_t cap)
     snprintf(path, cap, "%s/study/%s", dirname(tests), name);
 }
 
+/* The topology study's files hold real measurements: every cell of the grid (2 batching settings x 4
+ * policies x workers 1,2 x factors 2,0.5) answered, with finite percentiles in order and a prediction;
+ * one-worker cells are measured once (the policy has no choice); the step has bins for every policy and
+ * a recovery line each; the topology table has a row per rate and target. */
+static void assert_topology(const char *dir)
+{
+    char top[800];
+    snprintf(top, sizeof top, "%s/topology", dir);
+    static const char *const files[] = {
+        "grid.csv", "grid.md", "summary.md", "topology.csv", "topology.md", "step.csv", "step.md", "recovery.csv",
+        "recovery.md", "service-off.csv", "service-on.csv", "policies.svg", "policies.png", "batching.svg",
+        "batching.png", "step.svg", "step.png", "run.txt",
+    };
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
+        assert_file(top, files[i]);
+    struct csv *c = read_csv(top, "grid");
+    ck_assert_int_eq(c->nrows, 32);
+    int ok = csv_col(c, "ok"), mean = csv_col(c, "mean_ms"), p50 = csv_col(c, "p50_ms"), p99 = csv_col(c, "p99_ms"),
+        pred = csv_col(c, "pred_p99_ms"), w = csv_col(c, "workers"), meas = csv_col(c, "measured"),
+        pol = csv_col(c, "policy"), bat = csv_col(c, "batching");
+    ck_assert(ok >= 0 && mean >= 0 && p50 >= 0 && p99 >= 0 && pred >= 0 && w >= 0 && meas >= 0 && pol >= 0 && bat >= 0);
+    int per_policy[4] = { 0 }, on = 0;
+    for (int r = 0; r < c->nrows; r++) {
+        double a = csv_num(c, r, p50), b = csv_num(c, r, p99);
+        ck_assert_msg(csv_num(c, r, ok) >= 1 && a > 0 && isfinite(b) && a <= b && csv_num(c, r, mean) > 0,
+                      "grid row %d: ok %s p50 %s p99 %s", r, c->cell[r][ok], c->cell[r][p50], c->cell[r][p99]);
+        ck_assert_msg(csv_num(c, r, pred) > 0, "grid row %d: no prediction", r);
+        int one = csv_num(c, r, w) == 1, first = strcmp(c->cell[r][pol], "random") == 0;
+        ck_assert_str_eq(c->cell[r][meas], !one || first ? "yes" : "as random");
+        static const char *const names[] = { "random", "p2c", "least", "round-robin" };
+        for (int i = 0; i < 4; i++)
+            per_policy[i] += strcmp(c->cell[r][pol], names[i]) == 0;
+        on += strcmp(c->cell[r][bat], "on") == 0;
+    }
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(per_policy[i], 8);
+    ck_assert_int_eq(on, 16);
+    free(c);
+    c = read_csv(top, "step");
+    ck_assert_int_eq(c->nrows, 4 * 6); /* 3 s in 0.5 s bins, per policy */
+    int n = csv_col(c, "n"), sp99 = csv_col(c, "p99_ms"), spred = csv_col(c, "pred_p99_ms"), answered = 0;
+    for (int r = 0; r < c->nrows; r++) {
+        answered += csv_num(c, r, n) > 0;
+        ck_assert(csv_num(c, r, spred) > 0);
+        ck_assert(csv_num(c, r, n) == 0 || csv_num(c, r, sp99) > 0);
+    }
+    ck_assert_int_ge(answered, 20);
+    free(c);
+    c = read_csv(top, "recovery");
+    ck_assert_int_eq(c->nrows, 4);
+    for (int r = 0; r < 4; r++)
+        ck_assert(csv_num(c, r, csv_col(c, "calm_p99_ms")) > 0 && csv_num(c, r, csv_col(c, "peak_p99_ms")) > 0);
+    free(c);
+    c = read_csv(top, "topology");
+    ck_assert_int_eq(c->nrows, 4); /* 2 rates x 2 targets */
+    ck_assert(csv_num(c, 0, csv_col(c, "rate_rps")) > 0);
+    ck_assert_ptr_nonnull(strstr(c->cell[0][csv_col(c, "recommendation")], "worker"));
+    free(c);
+}
+
 START_TEST(make_study_quick_produces_every_output)
 {
     char script[PATH_MAX], dir[700], log[800];
@@ -474,6 +542,7 @@ START_TEST(make_study_quick_produces_every_output)
     struct csv *c = read_csv(load, "load");
     ck_assert_int_eq(c->nrows, 4); /* workers 1,2 x factors 2,0.5 */
     free(c);
+    assert_topology(dir);
     /* A smoke run's numbers are refused as a basis for recommendations, with the command that makes real ones. */
     ck_assert_int_eq(client_sh("recommend --budget-ms 100 --bandwidth-mbps 10 --results %s", dir), 1);
     char want[1024];
@@ -482,6 +551,16 @@ START_TEST(make_study_quick_produces_every_output)
     ck_assert_str_eq(out, want);
     ck_assert_int_eq(client_sh("recommend --rate 5 --p99-ms 200 --results %s", dir), 1);
     ck_assert_str_eq(out, want);
+    /* The same files taken as real: recommend --policy reads the grid of that policy and batching at the
+     * grid's rate at or above the one asked for, and takes the larger of its count and the model's. */
+    char smoke[800];
+    snprintf(smoke, sizeof smoke, "%s/SMOKE", dir);
+    ck_assert_int_eq(unlink(smoke), 0);
+    ck_assert_int_eq(client_sh("recommend --rate 5 --p99-ms 100000 --results %s --policy p2c --batching on", dir), 0);
+    ck_assert_msg(strstr(out, "measured (topology study, policy p2c, batching on, at ") &&
+                  strstr(out, "| 1 | ") && strstr(out, "| 2 | ") && strstr(out, "batching on; model 1)"), "%s", out);
+    ck_assert_int_eq(client_sh("recommend --rate 500 --p99-ms 1000 --results %s --policy least", dir), 0);
+    ck_assert_ptr_nonnull(strstr(out, "the topology study has no rate as high as 500.0 req/s for policy least, batching off; the model alone"));
 }
 END_TEST
 

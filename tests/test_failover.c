@@ -402,19 +402,6 @@ START_TEST(kill9_and_restart_loses_nothing)
 }
 END_TEST
 
-static int count_in_file(const char *path, const char *needle)
-{
-    char *text;
-    size_t len;
-    if (sh_read_file(path, &text, &len) != 0)
-        return -1;
-    int n = 0;
-    for (const char *p = text; (p = memmem(p, len - (size_t)(p - text), needle, strlen(needle))); p++)
-        n++;
-    free(text);
-    return n;
-}
-
 static void stop_w1(void *arg) { (void)arg; ck_assert_int_eq(kill(P.wpid[1], SIGSTOP), 0); }
 
 /* SIGSTOP at 3 s: >= 99% 200, none over 3 s (a try times out after 2 s and goes to the other worker;
@@ -430,11 +417,11 @@ START_TEST(frozen_worker_is_routed_around_and_runs_no_stale_job)
     summarize(res, 200, 3000, &ok, &slow, &worst);
     char wlog[PATH_MAX + 32];
     snprintf(wlog, sizeof wlog, "%s/worker-%d.log", svc.dir, P.wport[1]);
-    int before = count_in_file(wlog, "\"POST /predict HTTP/1.1\" 200");
+    int before = sh_count_in_file(wlog, "\"POST /predict HTTP/1.1\" 200");
     ck_assert_int_eq(kill(P.wpid[1], SIGCONT), 0);
     ck_assert_int_eq(sh_wait_healthy(P.wport[1], P.wpid[1], 5000), 0);
     usleep(300 * 1000);
-    int after = count_in_file(wlog, "\"POST /predict HTTP/1.1\" 200");
+    int after = sh_count_in_file(wlog, "\"POST /predict HTTP/1.1\" 200");
     double dropped = abandoned(P.wport[1]);
     fprintf(stderr, "SIGSTOP: %d/200 ok, worst %lld ms; after SIGCONT %d answers run, %.0f dropped unrun\n", ok,
             worst, after - before, dropped);
@@ -609,7 +596,7 @@ START_TEST(healthz_lists_backends_and_dead_start_warns)
     int warned = 0;
     for (int i = 0; i < 30 && !warned; i++) {
         usleep(100 * 1000);
-        warned = count_in_file(log, "warning: backend") > 0;
+        warned = sh_count_in_file(log, "warning: backend") > 0;
     }
     ck_assert_msg(warned, "no warning about the dead backend within 3 s");
 }

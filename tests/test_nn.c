@@ -1,5 +1,6 @@
 /* nn: the engine against ../shared/golden (uint8 model, every case, all 1001 probabilities within 1e-4),
- * the int8 per-channel model's answers, two models in one process, and the thread setting. */
+ * the int8 per-channel model's answers, two models in one process, the thread setting, and batches
+ * answering as single images do on every path. */
 #include "nn/graph/arena.h"
 #include "nn/graph/graph.h"
 #include "nn/kernels/gemm.h"
@@ -24,6 +25,35 @@ static const char *const golden_cases[] = {
     "ILSVRC2012_val_00000347", "ILSVRC2012_val_00000580", "n01491361_tiger_shark",
 };
 #define NCASES (int)(sizeof golden_cases / sizeof golden_cases[0])
+
+/* The cases the golden tests run: all of them, or the comma-separated names in IMGREC_GOLDEN_CASES (make
+ * check-aarch64 runs a few, as emulation is slow).  Set up by test_suite before any test runs. */
+static const char *cases[NCASES];
+static int ncases;
+
+static void choose_cases(void)
+{
+    const char *list = getenv("IMGREC_GOLDEN_CASES");
+    if (!list || !*list) {
+        for (ncases = 0; ncases < NCASES; ncases++)
+            cases[ncases] = golden_cases[ncases];
+        return;
+    }
+    for (const char *p = list; *p && ncases < NCASES; p += *p == ',') {
+        size_t len = strcspn(p, ",");
+        int found = -1;
+        for (int i = 0; i < NCASES; i++)
+            if (strlen(golden_cases[i]) == len && strncmp(golden_cases[i], p, len) == 0)
+                found = i;
+        if (found < 0) {
+            fprintf(stderr, "IMGREC_GOLDEN_CASES: %.*s is not a golden case\n", (int)len, p);
+            exit(2);
+        }
+        cases[ncases++] = golden_cases[found];
+        p += len;
+    }
+    printf("nn: golden tests on %d of the %d cases (IMGREC_GOLDEN_CASES=%s)\n", ncases, NCASES, list);
+}
 
 static const char *env(const char *name)
 {
@@ -96,7 +126,7 @@ static double golden_error(struct nn_model *m, const char *name)
 
 START_TEST(golden_case_matches)
 {
-    const char *name = golden_cases[_i];
+    const char *name = cases[_i];
     read_floats(name, ".input.f32", input, INPUT_FLOATS);
     read_floats(name, ".prob1001.f32", want, CLASSES);
     struct nn_result r;
@@ -197,8 +227,8 @@ START_TEST(ptq_model_beside_uint8_model)
 {
     struct nn_model *ptq = load("IMGREC_MODEL_PTQ");
     int agree = 0;
-    for (int c = 0; c < NCASES; c++) {
-        read_floats(golden_cases[c], ".input.f32", input, INPUT_FLOATS);
+    for (int c = 0; c < ncases; c++) {
+        read_floats(cases[c], ".input.f32", input, INPUT_FLOATS);
         struct nn_result r8, rq;
         ck_assert_int_eq(nn_classify_tensor(uint8_model, input, 1, &r8), 0);
         ck_assert_int_eq(nn_classify_tensor(ptq, input, 1, &rq), 0);
@@ -210,16 +240,16 @@ START_TEST(ptq_model_beside_uint8_model)
             sum += p[i];
         }
         ck_assert(in_range);
-        ck_assert_msg(fabs(sum - 1) < 1e-3, "%s: ptq probabilities sum to %g", golden_cases[c], sum);
+        ck_assert_msg(fabs(sum - 1) < 1e-3, "%s: ptq probabilities sum to %g", cases[c], sum);
         agree += r8.top[0].class_index == rq.top[0].class_index;
-        if (strcmp(golden_cases[c], "test_224") == 0)
+        if (strcmp(cases[c], "test_224") == 0)
             ck_assert_str_eq(rq.top[0].label, "snowmobile");
         /* Real photos: both models see the same thing (noise and the 16-px blur are a toss-up). */
-        if (strncmp(golden_cases[c], "random", 6) != 0 && strcmp(golden_cases[c], "test_16") != 0)
+        if (strncmp(cases[c], "random", 6) != 0 && strcmp(cases[c], "test_16") != 0)
             ck_assert_msg(r8.top[0].class_index == rq.top[0].class_index, "%s: uint8 says %s, int8 says %s",
-                          golden_cases[c], r8.top[0].label, rq.top[0].label);
+                          cases[c], r8.top[0].label, rq.top[0].label);
     }
-    ck_assert_int_ge(agree, NCASES - 3);
+    ck_assert_int_ge(agree, ncases - 3);
     /* Loading the second model did not disturb the first. */
     double worst = golden_error(uint8_model, "n01491361_tiger_shark");
     ck_assert_msg(worst <= 1e-4, "uint8 model off by %g after the int8 model ran", worst);
@@ -241,8 +271,8 @@ START_TEST(path_matches_golden)
         others += m->layers[i].mat.isa != (enum nn_isa)_i;
     ck_assert_int_eq(others, 0);
     double worst = 0;
-    for (int c = 0; c < NCASES; c++)
-        worst = fmax(worst, golden_error(m, golden_cases[c]));
+    for (int c = 0; c < ncases; c++)
+        worst = fmax(worst, golden_error(m, cases[c]));
     ck_assert_msg(worst <= 1e-4, "%s path off by %g", name, worst);
     nn_free(m);
 }
@@ -276,6 +306,70 @@ START_TEST(two_threads_match_one)
     ck_assert_int_eq(nn_set_threads(uint8_model, 1), 0);
     ck_assert_msg(worst <= 1e-4, "2 threads: off by %g", worst);
     ck_assert(nn_flops(uint8_model) > 5e8 && nn_flops(uint8_model) < 7e8);
+}
+END_TEST
+
+/* A batch gives every image the answer it gets alone: batches of 2, 3 and 8 of different golden inputs
+ * (each slot another case than its neighbours, so a slot reading another's pixels would show), on path _i, all 1001
+ * probabilities within 1e-5; with one thread and with two.  Out-of-range batch sizes run nothing; going
+ * back to batches of 1 gives back the arena of a fresh model. */
+START_TEST(batches_match_single_images)
+{
+    ck_assert_int_eq(setenv("IMGREC_NN_ISA", nn_isa_name((enum nn_isa)_i), 1), 0);
+    struct nn_model *m = load("IMGREC_MODEL");
+    ck_assert_int_eq(unsetenv("IMGREC_NN_ISA"), 0);
+    size_t arena1 = m->arena_floats;
+    static float inputs[NCASES][INPUT_FLOATS], alone[NCASES][CLASSES];
+    for (int c = 0; c < ncases; c++) { /* the golden cases chosen (all but under emulation) */
+        read_floats(cases[c], ".input.f32", inputs[c], INPUT_FLOATS);
+        struct nn_result r;
+        ck_assert_int_eq(nn_classify_tensor(m, inputs[c], 1, &r), 0);
+        memcpy(alone[c], nn_probs(m), sizeof alone[c]);
+    }
+    char err[256];
+    ck_assert_int_eq(nn_max_batch(m), 1);
+    ck_assert_int_eq(nn_set_max_batch(m, 8, err, sizeof err), 0);
+    ck_assert_int_eq(nn_max_batch(m), 8);
+    ck_assert_int_gt(m->split, 0); /* the early layers run image by image, the rest batched */
+    ck_assert_int_lt(m->split, m->nlayers);
+    static const int sizes[] = { 2, 3, 8 };
+    for (int threads = 1; threads <= 2; threads++) {
+        ck_assert_int_eq(nn_set_threads(m, threads), 0);
+        for (int si = 0; si < 3; si++) {
+            int n = sizes[si];
+            const float *in[8];
+            int which[8];
+            struct nn_result out[8];
+            for (int j = 0; j < n; j++) {
+                which[j] = (j + si) % ncases; /* neighbouring slots hold different cases */
+                in[j] = inputs[which[j]];
+            }
+            ck_assert_int_eq(nn_classify_batch(m, in, n, 5, out), 0);
+            double worst = 0;
+            for (int j = 0; j < n; j++) {
+                for (int i = 0; i < CLASSES; i++)
+                    worst = fmax(worst, fabs(nn_batch_probs(m, j)[i] - alone[which[j]][i]));
+                ck_assert_int_eq(out[j].k, 5);
+                ck_assert_int_eq(out[j].top[0].class_index, argmax(alone[which[j]], CLASSES) - 1);
+                ck_assert(out[j].inference_ms > 0);
+            }
+            ck_assert_msg(worst <= 1e-5, "%s, batch of %d, %d threads: off by %g", nn_isa(m), n, threads, worst);
+        }
+    }
+    struct nn_result out[1];
+    const float *in[NN_BATCH_MAX + 1] = { inputs[0] };
+    ck_assert_int_eq(nn_classify_batch(m, in, 0, 5, out), -1);
+    ck_assert_int_eq(nn_classify_batch(m, in, 9, 5, out), -1);
+    ck_assert_int_eq(nn_set_max_batch(m, 0, err, sizeof err), -1);
+    ck_assert_int_eq(nn_set_max_batch(m, NN_BATCH_MAX + 1, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "64"));
+    ck_assert_int_eq(nn_max_batch(m), 8);
+    ck_assert_int_eq(nn_set_max_batch(m, 1, err, sizeof err), 0);
+    ck_assert_uint_eq(m->arena_floats, arena1);
+    ck_assert_int_eq(nn_classify_batch(m, in, 2, 5, out), -1);
+    double worst = golden_error(m, "test_224");
+    ck_assert_msg(worst <= 1e-4, "back to batches of 1: off by %g", worst);
+    nn_free(m);
 }
 END_TEST
 
@@ -532,9 +626,10 @@ START_TEST(depthwise_matches_plain_loops)
         bias[i] = rnd(&seed);
     /* Channel counts that are whole vectors take the vector 3x3 path (its four-pixel blocks, the remainders
      * and both edges on the wider inputs; rows and columns padded on both sides on the 1- and 2-pixel ones):
-     * 8 and 24 only at the 8-float width, 16 and 32 at both; the rest take the general path with its
-     * scalar channel tail (35 at both widths, 8 and 24 at 16 floats). */
-    static const int channels[] = { 8, 16, 24, 32, DW_CMAX };
+     * 4 and 12 only at the 4-float width (generic on SSE2 and NEON), 8 and 24 at 4 and 8 floats, 16 and 32
+     * at every width; the rest take the general path with its scalar channel tail (35 at every width, 4
+     * and 12 at 8 and 16 floats, 8 and 24 at 16). */
+    static const int channels[] = { 4, 8, 12, 16, 24, 32, DW_CMAX };
     enum nn_isa isa = (enum nn_isa)_i;
     static const int sizes[][2] = { { 9, 8 }, { 8, 9 }, { 7, 7 }, { 1, 1 }, { 2, 2 }, { 1, 6 }, { 3, 2 } };
     for (int ci = 0; ci < (int)(sizeof channels / sizeof channels[0]); ci++)
@@ -554,7 +649,8 @@ Suite *test_suite(void)
     TCase *tc = tcase_create("golden");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 30);
-    tcase_add_loop_test(tc, golden_case_matches, 0, NCASES);
+    choose_cases();
+    tcase_add_loop_test(tc, golden_case_matches, 0, ncases);
     tcase_add_test(tc, labels_come_from_the_file);
     tcase_add_test(tc, input_buffer_and_repeat_are_consistent);
     tcase_add_test(tc, non_model_files_are_refused_without_blocking);
@@ -574,6 +670,7 @@ Suite *test_suite(void)
             continue;
         }
         tcase_add_loop_test(tc, path_matches_golden, i, i + 1);
+        tcase_add_loop_test(tc, batches_match_single_images, i, i + 1);
         tcase_add_loop_test(kernels, gemm_matches_plain_loops, i, i + 1);
         tcase_add_loop_test(kernels, conv_matches_plain_loops, i, i + 1);
         tcase_add_loop_test(kernels, depthwise_matches_plain_loops, i, i + 1);

@@ -1,10 +1,13 @@
 /* The worker's pipeline (infer/queue.c): decoder threads beside engine threads, several engines, batches.
- * In-process on the real model: every answer is identical to nn_classify_image's, the job pool holds
+ * In-process on the real model: every answer (top-5, and the whole softmax a job asks for) is identical to
+ * nn_classify_image's, also in full batches of 4 run as one pass, the job pool holds
  * exactly capacity + slots jobs, at most `decoders` pictures are decoded at once, errors come back with
- * their message.  Through a real worker: answers identical in a batch, the batch size reported, 503 still
- * answered when the pool is full. */
+ * their message.  Through a real worker: a batch of different pictures run as one pass gives each its own
+ * answer, identical to a worker's without batches, the batch size reported; 503 still answered when the
+ * pool is full. */
 #define _GNU_SOURCE
 #include <check.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +51,7 @@ struct run {
     struct nn_result result[NJOBS];
     char err[NJOBS][256];
     int batch[NJOBS];
+    float probs[NJOBS][1001];
 };
 
 static void on_done(struct infer_job *job, void *data)
@@ -57,6 +61,8 @@ static void on_done(struct infer_job *job, void *data)
     r->rc[i] = job->rc;
     r->result[i] = job->result;
     r->batch[i] = job->batch;
+    if (job->rc == 0)
+        memcpy(r->probs[i], job->probs, sizeof r->probs[i]);
     snprintf(r->err[i], sizeof r->err[i], "%s", job->err);
     iq_release(r->q, job);
     if (++r->done == NJOBS)
@@ -94,6 +100,7 @@ static void run_pipeline(const struct iq_config *cfg)
         jobs[i]->bytes = i == NJOBS - 1 ? (const void *)not_image : bytes[i % NSEEDS];
         jobs[i]->len = i == NJOBS - 1 ? sizeof not_image - 1 : len[i % NSEEDS];
         jobs[i]->owner = (void *)(intptr_t)i;
+        jobs[i]->want_probs = true;
         iq_submit(r->q, jobs[i]);
     }
     ck_assert_int_eq(loop_run(r->loop), 0);
@@ -103,6 +110,7 @@ static void run_pipeline(const struct iq_config *cfg)
 
     /* Identical to the one-call path, on all five classes. */
     struct nn_model *ref = load_model();
+    int biggest = 0;
     for (int i = 0; i < NJOBS - 1; i++) {
         struct nn_result want;
         char err[256];
@@ -116,7 +124,16 @@ static void run_pipeline(const struct iq_config *cfg)
         }
         ck_assert(r->result[i].decode_ms > 0 && r->result[i].inference_ms > 0);
         ck_assert(r->batch[i] >= 1 && r->batch[i] <= cfg->batch_max);
+        /* the whole softmax too: each job in a batch gets its own image's, not a neighbour's */
+        double worst = 0;
+        for (int c = 0; c < 1001; c++)
+            worst = fmax(worst, fabs(r->probs[i][c] - nn_probs(ref)[c]));
+        ck_assert_msg(worst <= 1e-5, "%s: probabilities off by %g in a batch of %d", seeds[i % NSEEDS], worst,
+                      r->batch[i]);
+        biggest = r->batch[i] > biggest ? r->batch[i] : biggest;
     }
+    if (cfg->batch_delay_ms >= 500) /* long enough to fill every batch but the last */
+        ck_assert_int_eq(biggest, cfg->batch_max);
     ck_assert_int_eq(r->rc[NJOBS - 1], NN_ERR_NOT_IMAGE);
     ck_assert_int_eq(r->batch[NJOBS - 1], 0);
     ck_assert_ptr_nonnull(strstr(r->err[NJOBS - 1], "not an image"));
@@ -139,6 +156,12 @@ END_TEST
 START_TEST(two_decoders_two_engines_batches_answer_as_the_engine_does)
 {
     run_pipeline(&(struct iq_config){ .capacity = 6, .decoders = 2, .engines = 2, .batch_max = 4, .batch_delay_ms = 5 });
+}
+END_TEST
+
+START_TEST(full_batches_give_each_job_its_own_answer)
+{
+    run_pipeline(&(struct iq_config){ .capacity = 16, .decoders = 2, .engines = 1, .batch_max = 4, .batch_delay_ms = 500 });
 }
 END_TEST
 
@@ -169,47 +192,55 @@ static void teardown(void)
     service_stop(&svc);
 }
 
-/* n requests of the same picture at once (all but the last byte first, so that all arrive together). */
-static void send_together(int port, const char *name, int n, struct sh_reply *replies)
+/* n requests at once, request i posting picture names[i] (all but the last byte first, so that all
+ * arrive together). */
+static void send_together(int port, const char *const *names, int n, struct sh_reply *replies)
 {
-    size_t len;
-    char *jpg = read_seed(name, &len);
-    char head[256];
-    int head_len = snprintf(head, sizeof head, "POST /predict HTTP/1.1\r\nHost: t\r\nContent-Length: %zu\r\n\r\n", len);
     struct sh_conn *c = malloc((size_t)n * sizeof *c);
+    char **jpg = malloc((size_t)n * sizeof *jpg);
+    size_t *len = malloc((size_t)n * sizeof *len);
+    ck_assert(c && jpg && len);
     for (int i = 0; i < n; i++) {
+        jpg[i] = read_seed(names[i], &len[i]);
+        char head[256];
+        int head_len = snprintf(head, sizeof head, "POST /predict HTTP/1.1\r\nHost: t\r\nContent-Length: %zu\r\n\r\n", len[i]);
         ck_assert_int_eq(sh_connect(&c[i], port), 0);
         ck_assert_int_eq(sh_send(&c[i], head, (size_t)head_len, 2000), 0);
-        ck_assert_int_eq(sh_send(&c[i], jpg, len - 1, 5000), 0);
+        ck_assert_int_eq(sh_send(&c[i], jpg[i], len[i] - 1, 5000), 0);
     }
     for (int i = 0; i < n; i++)
-        ck_assert_int_eq(sh_send(&c[i], jpg + len - 1, 1, 2000), 0);
+        ck_assert_int_eq(sh_send(&c[i], jpg[i] + len[i] - 1, 1, 2000), 0);
     for (int i = 0; i < n; i++) {
         ck_assert_int_eq(sh_read_reply(&c[i], &replies[i], 20000), 0);
         sh_close(&c[i]);
+        free(jpg[i]);
     }
     free(c);
     free(jpg);
+    free(len);
 }
 
-/* A long batch delay and exactly batch_max requests: the engine runs all four as one batch, and each
- * answer is the one the same worker gives alone. */
-START_TEST(worker_batches_report_their_size_and_answer_the_same)
+/* A long batch delay and exactly batch_max requests of four different pictures: the engine runs all four
+ * as one batched pass, and each gets its own answer, the one a worker without batches gives it alone. */
+START_TEST(worker_batches_report_their_size_and_answer_each_its_own)
 {
     const char *extra[] = { "--batch-max", "4", "--batch-delay-ms", "3000", "--decoders", "2", NULL };
     int port = service_extra_worker(&svc, extra);
     ck_assert_int_gt(port, 0);
-    struct sh_reply alone[1], batch[4];
-    send_together(svc.worker_port[0], "test_224.jpg", 1, alone);
-    ck_assert_int_eq(alone[0].status, 200);
-    send_together(port, "test_224.jpg", 4, batch);
-    char *top5 = strstr(alone[0].body, "\"top5\":");
-    char *end = strstr(alone[0].body, ",\"worker\"");
-    ck_assert(top5 && end);
+    static const char *const names[] = { "test_224.jpg", "test_2000.jpg", "test_64.jpg", "test_16.jpg" };
+    struct sh_reply alone[4], batch[4];
+    for (int i = 0; i < 4; i++)
+        send_together(svc.worker_port[0], &names[i], 1, &alone[i]);
+    send_together(port, names, 4, batch);
+    int distinct = 0;
     for (int i = 0; i < 4; i++) {
+        ck_assert_int_eq(alone[i].status, 200);
         ck_assert_int_eq(batch[i].status, 200);
-        ck_assert_msg(strncmp(strstr(batch[i].body, "\"top5\":"), top5, (size_t)(end - top5)) == 0, "%s vs %s",
-                      batch[i].body, alone[0].body);
+        char *top5 = strstr(alone[i].body, "\"top5\":"), *end = strstr(alone[i].body, ",\"worker\"");
+        ck_assert(top5 && end);
+        ck_assert_msg(strncmp(strstr(batch[i].body, "\"top5\":"), top5, (size_t)(end - top5)) == 0, "%s: %s vs %s",
+                      names[i], batch[i].body, alone[i].body);
+        distinct += i == 0 || strncmp(strstr(alone[0].body, "\"top5\":"), top5, (size_t)(end - top5)) != 0;
         double b, q, d, inf, total;
         ck_assert_int_eq(sh_json_num(batch[i].body, "batch", &b), 0);
         ck_assert_double_eq(b, 4);
@@ -218,21 +249,27 @@ START_TEST(worker_batches_report_their_size_and_answer_the_same)
         ck_assert_int_eq(sh_json_num(batch[i].body, "inference", &inf), 0);
         ck_assert_int_eq(sh_json_num(batch[i].body, "total", &total), 0);
         ck_assert(q >= 0 && d > 0 && inf > 0 && q + d + inf <= total + 0.01);
+    }
+    ck_assert_int_ge(distinct, 3); /* the pictures do differ: a batch answering one for all would fail */
+    for (int i = 0; i < 4; i++) {
+        sh_reply_free(&alone[i]);
         sh_reply_free(&batch[i]);
     }
-    sh_reply_free(&alone[0]);
 }
 END_TEST
 
 /* --queue 0 with one decoder and one engine: two jobs in the pipeline at most; the rest get 503 at once. */
 START_TEST(worker_pipeline_still_answers_503_when_full)
 {
-    const char *extra[] = { "--queue", "0", "--engines", "1", "--decoders", "1", NULL };
+    const char *extra[] = { "--queue", "0", "--engines", "1", "--decoders", "1", "--batch-max", "1", NULL };
     int port = service_extra_worker(&svc, extra);
     ck_assert_int_gt(port, 0);
     enum { N = 6 };
     struct sh_reply r[N];
-    send_together(port, "test_2000.jpg", N, r);
+    const char *names[N];
+    for (int i = 0; i < N; i++)
+        names[i] = "test_2000.jpg";
+    send_together(port, names, N, r);
     int ok = 0, busy = 0;
     for (int i = 0; i < N; i++) {
         char retry[16];
@@ -256,12 +293,13 @@ Suite *test_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, one_decoder_one_engine_answers_as_the_engine_does);
     tcase_add_test(tc, two_decoders_two_engines_batches_answer_as_the_engine_does);
+    tcase_add_test(tc, full_batches_give_each_job_its_own_answer);
     tcase_add_test(tc, bad_configurations_are_refused);
     suite_add_tcase(s, tc);
     tc = tcase_create("worker");
     tcase_add_unchecked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, worker_batches_report_their_size_and_answer_the_same);
+    tcase_add_test(tc, worker_batches_report_their_size_and_answer_each_its_own);
     tcase_add_test(tc, worker_pipeline_still_answers_503_when_full);
     suite_add_tcase(s, tc);
     return s;

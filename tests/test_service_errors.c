@@ -305,7 +305,7 @@ END_TEST
 
 START_TEST(full_queue_answers_503_with_retry_after)
 {
-    const char *extra[] = { "--queue", "0", NULL };
+    const char *extra[] = { "--queue", "0", "--batch-max", "1", NULL }; /* pool: 0 + 1 decoder + 1 engine slot */
     int port = service_extra_worker(&svc, extra);
     ck_assert_int_gt(port, 0);
     size_t len;

@@ -3,7 +3,11 @@
  * (The upload request's test is in test_multipart, the HTTP client's in test_http_client.) */
 #define _GNU_SOURCE
 #include <check.h>
+#include <fcntl.h>
 #include <math.h>
+#include <poll.h>
+#include <pty.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +25,7 @@
 #include "study/stats.h"
 #include "study/table.h"
 #include "net/url.h"
+#include "tests/service_fixture.h"
 #include "tests/service_harness.h"
 
 /* ---- stats ---------------------------------------------------------------------------------------- */
@@ -125,6 +130,13 @@ START_TEST(random_split_is_mg1_at_lambda_over_c)
     ck_assert_int_eq(q_predict(Q_RANDOM_SPLIT, 0.05, 10, 0.2, 1, NULL, &one), 0);
     ck_assert_double_eq_tol(two.mean_ms, one.mean_ms, 1e-12);
     ck_assert_double_eq_tol(two.p99_ms, one.p99_ms, 1e-12);
+    /* M/M/1 (scv 1) at rho 0.8, S = 10: P(W > t) = rho exp(-(mu - lambda) t), so the median response is
+     * S + ln(0.8 / 0.5) / 0.02; at rho 0.4 most arrivals do not wait and it is S. */
+    struct q_prediction mm1;
+    ck_assert_int_eq(q_predict(Q_RANDOM_SPLIT, 0.08, 10, 1, 1, NULL, &mm1), 0);
+    ck_assert_double_eq_tol(mm1.p50_ms, 10 + log(0.8 / 0.5) / 0.02, 1e-6);
+    ck_assert_int_eq(q_predict(Q_RANDOM_SPLIT, 0.04, 10, 1, 1, NULL, &mm1), 0);
+    ck_assert_double_eq_tol(mm1.p50_ms, 10, 1e-12);
     /* A shared queue (M/G/2) waits less than two random halves at the same load. */
     struct q_prediction shared;
     ck_assert_int_eq(q_predict(Q_SHARED_QUEUE, 0.1, 10, 0.2, 2, NULL, &shared), 0);
@@ -451,6 +463,110 @@ START_TEST(absurd_load_settings_end_or_are_refused)
 }
 END_TEST
 
+/* ---- progress on a terminal ---------------------------------------------------------------------------- */
+
+/* Runs `client accuracy` on 3 pictures with its stderr on the slave side of a pseudo-terminal (stdout to
+ * /dev/null) and reads what the terminal would show, up to cap bytes, until the client exits. */
+static int accuracy_on_a_pty(char *buf, size_t cap)
+{
+    char bin[512], set[600];
+    fx_bin("client", bin, sizeof bin);
+    snprintf(set, sizeof set, "%s/eval/val_dev", fx_env("IMGREC_SHARED"));
+    int master, slave;
+    ck_assert_int_eq(openpty(&master, &slave, NULL, NULL, NULL), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+        if (devnull < 0 || dup2(devnull, 1) < 0 || dup2(slave, 2) < 0)
+            _exit(127);
+        close(master);
+        execl(bin, bin, "accuracy", "--set", set, "--limit", "3", "--model", fx_env("IMGREC_MODEL"), (char *)NULL);
+        _exit(127);
+    }
+    close(slave);
+    size_t len = 0;
+    for (int rounds = 0; rounds < 600 && len + 1 < cap; rounds++) { /* 60 s at most */
+        struct pollfd p = { master, POLLIN, 0 };
+        if (poll(&p, 1, 100) < 0)
+            break;
+        if (!(p.revents & (POLLIN | POLLHUP)))
+            continue;
+        ssize_t n = read(master, buf + len, cap - 1 - len);
+        if (n <= 0) /* EIO once the child has gone and the slave is closed */
+            break;
+        len += (size_t)n;
+    }
+    buf[len] = '\0';
+    close(master);
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* On a terminal a long command shows one line rewritten in place ("\r" ... erase to end of line) and
+ * clears it at the end; into a pipe it writes nothing at all to stderr. */
+START_TEST(progress_only_on_a_terminal)
+{
+    char *tty = malloc(65536);
+    ck_assert_ptr_nonnull(tty);
+    ck_assert_int_eq(accuracy_on_a_pty(tty, 65536), 0);
+    ck_assert_msg(strstr(tty, "\rclient accuracy: 0/3 (0%) pictures\033[K"), "terminal got: %s", tty);
+    ck_assert_msg(strstr(tty, "/3 ("), "%s", tty);
+    size_t n = strlen(tty);
+    ck_assert_msg(n >= 4 && strcmp(tty + n - 4, "\r\033[K") == 0, "the line is not cleared at the end: %s", tty);
+    ck_assert_ptr_null(strchr(tty, '\n')); /* nothing but the progress line */
+    free(tty);
+
+    char bin[512], set[600], cmd[2048], out[4096];
+    fx_bin("client", bin, sizeof bin);
+    snprintf(set, sizeof set, "%s/eval/val_dev", fx_env("IMGREC_SHARED"));
+    snprintf(cmd, sizeof cmd, "'%s' accuracy --set '%s' --limit 3 --model '%s' 2>&1 >/dev/null", bin, set,
+             fx_env("IMGREC_MODEL"));
+    const char *argv[] = { "sh", "-c", cmd, NULL };
+    ck_assert_int_eq(sh_run(argv, out, sizeof out, 60000), 0);
+    ck_assert_msg(out[0] == '\0', "stderr into a pipe got: %s", out);
+}
+END_TEST
+
+/* The load generator's rate steps (the topology study's calm, 3x, calm): 50/s for 0.4 s, 200/s for 0.4 s,
+ * 50/s again, against a port nobody listens on (each arrival fails at once; the schedule is what is
+ * tested).  Every arrival is a sample, in order, and each segment has about its rate's share. */
+START_TEST(rate_steps_change_the_arrival_rate)
+{
+    static const char req[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    struct load_config cfg = { .interval_ms = 20, .window_s = 1.2, .max_windows = 1, .tolerance = 0.1, .seed = 7,
+                               .timeout_ms = 500, .max_conns = 64, .nsteps = 2,
+                               .steps = { { 0.4, 5 }, { 0.8, 20 } } };
+    struct load_result r;
+    struct load_sample *smp = NULL;
+    long n = 0;
+    char err[128];
+    int port = sh_free_port();
+    ck_assert_int_eq(load_run_samples("127.0.0.1", port, req, sizeof req - 1, sizeof req - 1, &cfg, &r, &smp, &n, err,
+                                      sizeof err), 0);
+    ck_assert_int_eq(n, r.sent);
+    long seg[3] = { 0 };
+    for (long i = 0; i < n; i++) {
+        ck_assert(smp[i].at_s >= 0 && smp[i].at_s < 1.2);
+        ck_assert(i == 0 || smp[i].at_s >= smp[i - 1].at_s);
+        ck_assert_int_eq(smp[i].status, -1);
+        seg[smp[i].at_s < 0.4 ? 0 : smp[i].at_s < 0.8 ? 1 : 2]++;
+    }
+    free(smp);
+    /* Means 20, 80, 20; Poisson spreads of about 4.5, 9, 4.5. */
+    ck_assert_msg(seg[0] >= 8 && seg[0] <= 35 && seg[1] >= 55 && seg[1] <= 110 && seg[2] >= 8 && seg[2] <= 35,
+                  "arrivals per segment %ld %ld %ld", seg[0], seg[1], seg[2]);
+    ck_assert(seg[1] > 2 * seg[0] && seg[1] > 2 * seg[2]);
+    /* Steps out of order, or with no gap, are refused. */
+    cfg.steps[1].at_s = 0.3;
+    ck_assert_int_eq(load_run("127.0.0.1", port, req, sizeof req - 1, sizeof req - 1, &cfg, &r, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "bad rate step 2"));
+    cfg.steps[1] = (struct load_step){ 0.8, 0 };
+    ck_assert_int_eq(load_run("127.0.0.1", port, req, sizeof req - 1, sizeof req - 1, &cfg, &r, err, sizeof err), -1);
+}
+END_TEST
+
 Suite *test_suite(void)
 {
     Suite *s = suite_create("study");
@@ -481,6 +597,11 @@ Suite *test_suite(void)
     tcase_add_test(w, argument_lists);
     tcase_add_test(w, table_files_read_back);
     tcase_add_test(w, absurd_load_settings_end_or_are_refused);
+    tcase_add_test(w, rate_steps_change_the_arrival_rate);
     suite_add_tcase(s, w);
+    TCase *pg = tcase_create("progress");
+    tcase_add_test(pg, progress_only_on_a_terminal);
+    tcase_set_timeout(pg, 120);
+    suite_add_tcase(s, pg);
     return s;
 }

@@ -34,9 +34,11 @@ struct nn_layer {
     size_t scratch_floats;     /* arena scratch the layer needs while it runs */
     double flops;              /* 2 per multiply-add */
     int shared;                /* split among a team's threads (worth a barrier); else thread 0 runs it */
-    /* Resolved at load: */
+    /* Resolved when the arena is planned: image i of a pass reads x + i*xs (x2 + i*x2s) and writes y + i*ys;
+     * a stride is 0 for a tensor that holds one image at a time (see nn_model.split). */
     const float *x, *x2;
     float *y, *scratch;
+    size_t xs, x2s, ys;
 };
 
 struct nn_model {
@@ -49,7 +51,11 @@ struct nn_model {
     size_t arena_floats;
     int ntensors;
     float **act;               /* per tensor: its place in the arena (NULL for constants) */
-    size_t *act_size;          /* per tensor: elements (0 for constants) */
+    size_t *act_size;          /* per tensor: elements of one image (0 for constants) */
+    size_t *act_stride;        /* per tensor: floats from one image to the next, 0 when it holds one image */
+    int max_batch;             /* images the arena holds room for (nn_set_max_batch) */
+    int batch;                 /* images in the pass being run */
+    int split;                 /* layers [0, split) run image by image, the rest on the whole batch at once */
     int input, output;         /* the graph's input and output tensors */
     int nclasses;
     char *labels_text;
@@ -68,12 +74,14 @@ int nn_build(const struct tfl_model *t, struct nn_model *m, char *err, size_t er
 void nn_fuse(struct nn_model *m);
 
 struct nn_team;
-/* The forward pass proper: every layer in order, this thread's share of each (part of the team's size;
- * team NULL = all of it).  The shape of nn_team_work, arg being the model. */
+/* The forward pass proper on m->batch images: the layers before m->split once per image, then the rest
+ * once for all; this thread's share of each (part of the team's size; team NULL = all of it).  The shape
+ * of nn_team_work, arg being the model. */
 void nn_run_layers(void *model, struct nn_team *team, int part);
 
-/* Places activations in one arena and resolves every layer's pointers.  Returns 0 or -1. */
-int nn_plan_memory(struct nn_model *m, char *err, size_t errlen);
+/* Places activations for up to max_batch images in one arena (replacing any earlier one) and resolves every
+ * layer's pointers and strides.  Returns 0 or -1 with the reason in err (the model then has no arena). */
+int nn_plan_memory(struct nn_model *m, int max_batch, char *err, size_t errlen);
 
 /* The engine's monotonic clock in milliseconds, for the timings it reports (nn/ uses no net/, so this is
  * the one clock besides net/clock.h). */

@@ -1,5 +1,5 @@
-/* conv: convolutions as GEMMs on NHWC activations: nn/gemm (the engine's own paths) or OpenBLAS sgemm, with bias, a fused
- * residual and the activation clamp applied to each row block right after its product. */
+/* conv: convolutions as GEMMs on NHWC activations: nn/gemm (the engine's own paths, which fuse bias,
+ * residual and clamp) or OpenBLAS sgemm followed by the epilogue (epilogue.c) on each row block. */
 #include "nn/kernels/kernels.h"
 
 #include "nn/kernels/gemm.h"
@@ -7,27 +7,6 @@
 
 #include <cblas.h>
 #include <string.h>
-
-/* rows[P, N] = clamp(rows + bias[N] + res[P, N]): runs right after the GEMM, while the rows are in cache. */
-NN_CLONES
-void nn_bias_clamp(float *restrict rows, int p, int n, const float *restrict bias, const float *restrict res,
-                   float lo, float hi)
-{
-    for (int i = 0; i < p; i++) {
-        float *restrict r = rows + (size_t)i * n;
-        const float *restrict add = res ? res + (size_t)i * n : NULL;
-        if (add) /* separate plain loops vectorize; (r + bias) + add rounds like an unfused ADD */
-            for (int j = 0; j < n; j++)
-                r[j] = r[j] + bias[j] + add[j];
-        else
-            for (int j = 0; j < n; j++)
-                r[j] += bias[j];
-        for (int j = 0; j < n; j++) {
-            float v = r[j] < lo ? lo : r[j];
-            r[j] = v > hi ? hi : v;
-        }
-    }
-}
 
 #define BLAS_ROWS 256   /* rows per OpenBLAS call: 256 x OC floats stay in L2 for the epilogue */
 

@@ -1,7 +1,12 @@
 /* depthwise_rows: the depthwise kernel's body for one vector width, included by depthwise.c once per
- * width (16 floats for AVX-512, 8 for AVX2 and generic) so every path runs the same code at its own width.
- * The includer defines DW_VL, DW_V (the vector type), DW_LOAD, DW_STORE, DW_SPLAT, DW_CLAMP and DW_FN
- * (a name with the width appended). */
+ * width it needs (16 floats for AVX-512, 8 for AVX2, NN_GENERIC_VL for generic) so every path runs the
+ * same code at its own width.  The includer defines DW_VL; the names it defines end in _<DW_VL>. */
+#define DW_V NN_VEC(DW_VL)
+#define DW_LOAD NN_LOAD(DW_VL)
+#define DW_STORE NN_STORE(DW_VL)
+#define DW_SPLAT NN_SPLAT(DW_VL)
+#define DW_CLAMP NN_CLAMP(DW_VL)
+#define DW_FN(name) NN_CAT(name##_, DW_VL)
 
 /* One output pixel, all channels: taps [ky0,ky1) x [kx0,kx1) of the window starting at in (which may
  * point outside the image; only in-range taps are read).  The general path: any kernel size, dilation
@@ -108,7 +113,7 @@ NN_INLINE void DW_FN(load_taps)(struct DW_FN(taps3) *t, const float *w, long c, 
     t->w8 = inside[2] ? DW_LOAD(w + 8 * c) : z;
 }
 
-/* One output row of a 3x3 dilation-1 layer with C a multiple of 16 whose every window has its middle
+/* One output row of a 3x3 dilation-1 layer with C a multiple of DW_VL whose every window has its middle
  * row and column inside the image (fast_3x3 checks).  Per channel block: the pixels whose window hangs
  * over the left edge, the interior (four at a time at stride 1), then those over the right edge. */
 NN_INLINE void DW_FN(row_3x3)(const float *in, const struct nn_window *g, int oy, const float *w, const float *bias,
@@ -167,3 +172,9 @@ NN_INLINE void DW_FN(depthwise_rows)(const float *in, const struct nn_window *g,
 }
 
 #undef TAPS_COL
+#undef DW_V
+#undef DW_LOAD
+#undef DW_STORE
+#undef DW_SPLAT
+#undef DW_CLAMP
+#undef DW_FN

@@ -3,7 +3,7 @@
  * MobileNet's 1x1 convolutions are exactly this product on NHWC activations (A = pixels x channels).
  * The kernels broadcast A straight from the activation buffer (no copy), keep a tile of C in registers
  * across all of K, and apply bias, residual and the activation clamp as they store the tile.  One packed
- * layout serves every path: AVX-512 (gemm_avx512.c, 12x32 tiles), AVX2 and generic (gemm.c, vector
+ * layout serves every path: AVX-512 (gemm_avx512.c, 12x32 tiles), AVX2 and generic (gemm_vec.c, vector
  * extensions).  NN_ISA_OPENBLAS layers never come here: they call cblas_sgemm on plain weights. */
 #ifndef NN_GEMM_H
 #define NN_GEMM_H
@@ -41,12 +41,18 @@ struct nn_gemm_a {
 void nn_gemm_rows_view(enum nn_isa isa, const struct nn_gemm_a *a, const float *packed, int n, const float *bias,
                        const float *residual, float lo, float hi, float *c, int row0, int row1);
 
-/* The paths' kernels behind nn_gemm_rows_view (gemm_avx512.c, gemm.c). */
-void nn_gemm_avx512(const struct nn_gemm_a *a, const float *packed, int n, const float *bias,
-                    const float *residual, float lo, float hi, float *c, int row0, int row1);
-void nn_gemm_avx2(const struct nn_gemm_a *a, const float *packed, int n, const float *bias,
-                  const float *residual, float lo, float hi, float *c, int row0, int row1);
-void nn_gemm_generic(const struct nn_gemm_a *a, const float *packed, int n, const float *bias,
-                     const float *residual, float lo, float hi, float *c, int row0, int row1);
+/* The paths' row-block kernels behind nn_gemm_rows_view.  One driver (gemm.c) walks B in column strips
+ * that stay in L2 and A in row blocks of equal height at most mr; a block function computes `rows` rows of
+ * C (row 0 at a and c) against the panels of columns [col0, col1), fusing bias, residual and clamp.  Each
+ * path has one per kind of A: plain (one segment, lda = seg_len = K) and view (several segments). */
+typedef void nn_gemm_block_fn(int rows, const struct nn_gemm_a *av, const float *a, const float *packed, int n,
+                              int col0, int col1, const float *bias, const float *res, float lo, float hi,
+                              float *c);
+struct nn_gemm_kernel {
+    int mr; /* rows per block, at most NN_GEMM_MR */
+    nn_gemm_block_fn *plain, *view;
+};
+extern const struct nn_gemm_kernel nn_gemm_avx512; /* gemm_avx512.c */
+extern const struct nn_gemm_kernel nn_gemm_avx2, nn_gemm_generic; /* gemm_vec.c */
 
 #endif

@@ -1,4 +1,5 @@
-/* gemm_avx512: the AVX-512 GEMM micro-kernel with fused bias, residual and clamp.  See gemm.h. */
+/* gemm_avx512: the AVX-512 GEMM row-block kernel (12 rows x 32 columns per tile) with fused bias, residual
+ * and clamp, behind gemm.c's driver.  See gemm.h. */
 #include "nn/kernels/gemm.h"
 #include "nn/kernels/simd.h"
 
@@ -15,8 +16,8 @@
 AVX512 static inline __attribute__((always_inline)) void tile(const int R, const int V, const int S,
                                                                const struct nn_gemm_a *av, const float *a,
                                                                const float *bp,
-                                                               const float *bias, const float *res, __m512 lo,
-                                                               __m512 hi, float *c, int n, __mmask16 m0,
+                                                               const float *bias, const float *res, float flo,
+                                                               float fhi, float *c, int n, __mmask16 m0,
                                                                __mmask16 m1)
 {
     __m512 acc0[NN_GEMM_MR], acc1[NN_GEMM_MR];
@@ -45,6 +46,7 @@ AVX512 static inline __attribute__((always_inline)) void tile(const int R, const
                 acc1[r] = _mm512_add_ps(acc1[r], _mm512_maskz_loadu_ps(m1, res + (size_t)r * n + 16));
         }
     }
+    __m512 lo = _mm512_set1_ps(flo), hi = _mm512_set1_ps(fhi); /* broadcast here: live across K they spill w1 */
 #pragma GCC unroll 12
     for (int r = 0; r < R; r++) {
         _mm512_mask_storeu_ps(c + (size_t)r * n, m0, _mm512_min_ps(_mm512_max_ps(acc0[r], lo), hi));
@@ -60,8 +62,11 @@ static __mmask16 lanes(int count)
 
 /* A row block of R rows against the panels of columns [col0, col1): the block of A stays in L1 while
  * the panels stream from L2. */
-AVX512 static inline __attribute__((always_inline)) void row_block(const int S, int R, const struct nn_gemm_a *av, const float *a, const float *packed, int n,
-                             int col0, int col1, const float *bias, const float *res, __m512 lo, __m512 hi, float *c)
+AVX512 static inline __attribute__((always_inline)) void row_block(const int S, int R, const struct nn_gemm_a *av,
+                                                                    const float *a, const float *packed, int n,
+                                                                    int col0, int col1, const float *bias,
+                                                                    const float *res, float lo, float hi,
+                                                                    float *c)
 {
     size_t k = (size_t)av->nseg * av->seg_len;
     packed += (size_t)col0 * k;
@@ -86,49 +91,22 @@ AVX512 static inline __attribute__((always_inline)) void row_block(const int S, 
 
 /* One function per kind of A, so each keeps its tiles' registers to itself (one function holding both
  * spills accumulators inside the K loop). */
-AVX512 __attribute__((noinline)) static void row_block_plain(int R, const struct nn_gemm_a *av, const float *a,
-                                                             const float *packed, int n, int col0, int col1,
-                                                             const float *bias, const float *res, __m512 lo,
-                                                             __m512 hi, float *c)
+AVX512 __attribute__((noinline)) static void block_plain(int R, const struct nn_gemm_a *av, const float *a,
+                                                         const float *packed, int n, int col0, int col1,
+                                                         const float *bias, const float *res, float lo, float hi,
+                                                         float *c)
 {
     row_block(0, R, av, a, packed, n, col0, col1, bias, res, lo, hi, c);
 }
 
-AVX512 __attribute__((noinline)) static void row_block_view(int R, const struct nn_gemm_a *av, const float *a,
-                                                            const float *packed, int n, int col0, int col1,
-                                                            const float *bias, const float *res, __m512 lo,
-                                                            __m512 hi, float *c)
+AVX512 __attribute__((noinline)) static void block_view(int R, const struct nn_gemm_a *av, const float *a,
+                                                        const float *packed, int n, int col0, int col1,
+                                                        const float *bias, const float *res, float lo, float hi,
+                                                        float *c)
 {
     row_block(1, R, av, a, packed, n, col0, col1, bias, res, lo, hi, c);
 }
 
-/* Column strips of B sized to stay in L2 while every row block passes over them: the whole of B for the
- * early layers (many rows, small B), a few panels for the late ones (few rows, B over a megabyte). */
-#define STRIP_BYTES (256 * 1024)
-
-AVX512 void nn_gemm_avx512(const struct nn_gemm_a *a, const float *packed, int n, const float *bias,
-                              const float *residual, float lo, float hi, float *c, int row0, int row1)
-{
-    int k = a->nseg * a->seg_len;
-    __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
-    size_t panel_bytes = (size_t)k * NN_GEMM_NR * sizeof(float);
-    int strip = (int)(STRIP_BYTES / panel_bytes) * NN_GEMM_NR;
-    strip = strip < NN_GEMM_NR ? NN_GEMM_NR : strip;
-    for (int col0 = 0; col0 < n; col0 += strip) {
-        int col1 = n - col0 < strip ? n : col0 + strip;
-        /* Row blocks of equal height (49 rows: 10+10+10+10+9, not 12+12+12+12+1, whose 1-row tile would
-         * wait on FMA latency). */
-        int rows = row1 - row0, blocks = (rows + NN_GEMM_MR - 1) / NN_GEMM_MR;
-        for (int i = 0, r = row0; i < blocks; i++) {
-            int R = (rows * (i + 1)) / blocks - (rows * i) / blocks;
-            const float *ar = a->a + r * a->lda, *rr = residual ? residual + (size_t)r * n : NULL;
-            if (a->nseg == 1 && a->seg_len == a->lda)
-                row_block_plain(R, a, ar, packed, n, col0, col1, bias, rr, vlo, vhi, c + (size_t)r * n);
-            else
-                row_block_view(R, a, ar, packed, n, col0, col1, bias, rr, vlo, vhi, c + (size_t)r * n);
-            r += R;
-        }
-    }
-}
+const struct nn_gemm_kernel nn_gemm_avx512 = { .mr = NN_GEMM_MR, .plain = block_plain, .view = block_view };
 
 #endif

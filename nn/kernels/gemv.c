@@ -82,52 +82,62 @@ AVX512 static void gemv_avx512(const float *x, int k, const struct nn_q8 *q, int
 
 #endif
 
-/* One panel of 64 columns (eight 8-float vectors, `cols` of them real) in vector extensions: the AVX2 and
- * generic paths.  The weights are rebuilt exactly as in the AVX-512 panel: scale * (code - zero). */
-NN_INLINE void panel_vec(const float *x, int k, const int8_t *codes, const struct nn_q8 *q, int col, int cols,
-                         const float *bias, const float *res, float lo, float hi, float *out)
-{
-    float b[NN_GEMV_NB] = { 0 }, r[NN_GEMV_NB] = { 0 }, y[NN_GEMV_NB];
-    int real = cols < NN_GEMV_NB ? cols : NN_GEMV_NB;
-    memcpy(b, bias + col, (size_t)real * sizeof *b);
-    if (res)
-        memcpy(r, res + col, (size_t)real * sizeof *r);
-    nn_v8 acc[8];
-#pragma GCC unroll 8
-    for (int v = 0; v < 8; v++)
-        acc[v] = nn_load8(b + 8 * v);
-    for (int kk = 0; kk < k; kk++, codes += NN_GEMV_NB) {
-        nn_v8 xk = nn_splat8(x[kk]);
-#pragma GCC unroll 8
-        for (int v = 0; v < 8; v++) {
-            nn_v8c c8;
-            memcpy(&c8, codes + 8 * v, sizeof c8);
-            nn_v8 d = __builtin_convertvector(__builtin_convertvector(c8, nn_v8i), nn_v8) -
-                      nn_load8(q->zero + col + 8 * v);
-            acc[v] += xk * (nn_load8(q->scale + col + 8 * v) * d);
-        }
+/* One panel of 64 columns (`cols` of them real) in vector extensions of VL floats: the AVX2 (VL 8) and
+ * generic (NN_GENERIC_VL) paths, eight vectors of accumulators per pass over K (one pass at 8 floats, two
+ * at 4: sixteen 4-float accumulators would take every SSE2 register).  The weights are rebuilt exactly as
+ * in the AVX-512 panel: scale * (code - zero). */
+#define PANEL_VEC(VL)                                                                                        \
+    NN_INLINE void NN_CAT(panel_vec, VL)(const float *x, int k, const int8_t *codes, const struct nn_q8 *q,   \
+                                         int col, int cols, const float *bias, const float *res, float lo,   \
+                                         float hi, float *out)                                               \
+    {                                                                                                        \
+        float b[NN_GEMV_NB] = { 0 }, r[NN_GEMV_NB] = { 0 }, y[NN_GEMV_NB];                                   \
+        int real = cols < NN_GEMV_NB ? cols : NN_GEMV_NB;                                                    \
+        memcpy(b, bias + col, (size_t)real * sizeof *b);                                                     \
+        if (res)                                                                                             \
+            memcpy(r, res + col, (size_t)real * sizeof *r);                                                  \
+        NN_VEC(VL) vlo = NN_SPLAT(VL)(lo), vhi = NN_SPLAT(VL)(hi);                                           \
+        for (int pass = 0; pass < NN_GEMV_NB; pass += 8 * VL) {                                              \
+            NN_VEC(VL) acc[8];                                                                               \
+            const int8_t *cp = codes + pass;                                                                 \
+            _Pragma("GCC unroll 8") for (int v = 0; v < 8; v++) acc[v] = NN_LOAD(VL)(b + pass + VL * v);    \
+            for (int kk = 0; kk < k; kk++, cp += NN_GEMV_NB) {                                               \
+                NN_VEC(VL) xk = NN_SPLAT(VL)(x[kk]);                                                         \
+                _Pragma("GCC unroll 8") for (int v = 0; v < 8; v++)                                          \
+                {                                                                                            \
+                    NN_VECC(VL) c8;                                                                          \
+                    memcpy(&c8, cp + VL * v, sizeof c8);                                                     \
+                    const float *zs = q->zero + col + pass + VL * v, *ss = q->scale + col + pass + VL * v;   \
+                    NN_VEC(VL) d = __builtin_convertvector(__builtin_convertvector(c8, NN_VECI(VL)),         \
+                                                           NN_VEC(VL)) - NN_LOAD(VL)(zs);                    \
+                    acc[v] += xk * (NN_LOAD(VL)(ss) * d);                                                    \
+                }                                                                                            \
+            }                                                                                                \
+            _Pragma("GCC unroll 8") for (int v = 0; v < 8; v++)                                              \
+                NN_STORE(VL)(y + pass + VL * v, NN_CLAMP(VL)(acc[v] + NN_LOAD(VL)(r + pass + VL * v), vlo, vhi)); \
+        }                                                                                                    \
+        memcpy(out + col, y, (size_t)real * sizeof *y);                                                      \
     }
-    nn_v8 vlo = nn_splat8(lo), vhi = nn_splat8(hi);
-#pragma GCC unroll 8
-    for (int v = 0; v < 8; v++)
-        NN_STORE8(y + 8 * v, NN_CLAMP8(acc[v] + nn_load8(r + 8 * v), vlo, vhi));
-    memcpy(out + col, y, (size_t)real * sizeof *y);
-}
+#if defined(__x86_64__) || NN_GENERIC_VL == 8
+PANEL_VEC(8)
+#endif
+#if NN_GENERIC_VL != 8
+PANEL_VEC(NN_GENERIC_VL)
+#endif
 
-#define GEMV_VARIANT(name, attr)                                                                             \
+#define GEMV_VARIANT(name, attr, VL)                                                                         \
     attr static void name(const float *x, int k, const struct nn_q8 *q, int n, const float *bias,            \
                           const float *res, float lo, float hi, float *out)                                  \
     {                                                                                                        \
         const int8_t *codes = q->codes;                                                                      \
         for (int col = 0; col < n; col += NN_GEMV_NB, codes += (size_t)k * NN_GEMV_NB)                      \
-            panel_vec(x, k, codes, q, col, n - col, bias, res, lo, hi, out);                                 \
+            NN_CAT(panel_vec, VL)(x, k, codes, q, col, n - col, bias, res, lo, hi, out);                     \
     }
 
 #if defined(__x86_64__)
-GEMV_VARIANT(gemv_avx2, NN_TARGET_AVX2)
+GEMV_VARIANT(gemv_avx2, NN_TARGET_AVX2, 8)
 #endif
-GEMV_VARIANT(gemv_generic, )
-
+GEMV_VARIANT(gemv_generic, , NN_GENERIC_VL)
 void nn_gemv_q8(enum nn_isa isa, const float *x, int k, const struct nn_q8 *q, int n, const float *bias,
                 const float *res, float lo, float hi, float *out)
 {

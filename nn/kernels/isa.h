@@ -2,7 +2,8 @@
  *
  *   avx512    the AVX-512 GEMM and classifier micro-kernels, 16-wide depthwise (x86-64 with AVX-512F)
  *   avx2      the vector-extension kernels compiled for AVX2+FMA, 8-wide (x86-64-v3)
- *   generic   the same vector-extension kernels for the baseline target (SSE2 on x86-64, NEON on aarch64)
+ *   generic   the same vector-extension kernels at the baseline target's register width (4 floats: SSE2
+ *             on x86-64, NEON on aarch64)
  *   openblas  every GEMM through cblas_sgemm (the design's reference path); the other kernels as auto
  *
  * IMGREC_NN_ISA=auto (or unset) takes the best the CPU runs; naming one the CPU lacks is an error at load,

@@ -52,17 +52,18 @@ void nn_avgpool(const float *in, const struct nn_window *g, float lo, float hi, 
 /* Mean over H and W: out[C] = sum in[H*W, C] / (H*W). */
 void nn_mean_hw(const float *in, int pixels, int c, float *out);
 
-/* out[N] = clamp(w[N,K] · in[K] + bias[N]). */
+/* out[N] = clamp(w[N,K] · in[K] + bias[N]) (fully_connected.c). */
 void nn_fully_connected(const float *in, int k, const float *w, const float *bias, int n,
                         float lo, float hi, float *out);
 
-/* out[N] = clamp(a[N] + b[N]); out overlaps neither input. */
+/* out[N] = clamp(a[N] + b[N]); out overlaps neither input (add.c). */
 void nn_add(const float *a, const float *b, size_t n, float lo, float hi, float *out);
 
-/* out[N] = softmax(beta * in[N]). */
+/* out[N] = softmax(beta * in[N]) (softmax.c). */
 void nn_softmax(const float *in, int n, float beta, float *out);
 
-/* rows[P, N] = clamp(rows + bias[N] + res[P, N]) in place (res may be NULL): the epilogue of a GEMM. */
+/* rows[P, N] = clamp(rows + bias[N] + res[P, N]) in place (res may be NULL): the epilogue of a
+ * GEMM that could not fuse them, OpenBLAS's (epilogue.c). */
 void nn_bias_clamp(float *rows, int p, int n, const float *bias, const float *res, float lo, float hi);
 
 #endif

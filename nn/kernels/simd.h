@@ -1,7 +1,12 @@
-/* simd: 16- and 8-float vectors (GCC vector extensions), the target attributes of the engine's paths, and
- * the target_clones attribute that compiles a small kernel for AVX-512, AVX2+FMA and baseline x86-64, picked
- * at load time by the CPU's features (safe on any x86-64).  Elsewhere (other architectures, clang) the
- * attributes are empty and the vectors lower to what the target has (NEON on aarch64). */
+/* simd: 16-, 8- and 4-float vectors (GCC vector extensions), the target attributes of the engine's paths,
+ * and the target_clones attribute that compiles a small kernel for AVX-512, AVX2+FMA and baseline x86-64,
+ * picked at load time by the CPU's features (safe on any x86-64).  Elsewhere (other architectures, clang)
+ * the attributes are empty.
+ *
+ * NN_GENERIC_VL is the generic path's width: the baseline target's own register (4 floats: SSE2 on x86-64,
+ * NEON on aarch64; 8 when the whole build targets AVX).  A vector wider than the target's registers is
+ * lowered by GCC piece by piece through memory: the generic path's 8-float GEMM ran at 2 GFLOP/s on
+ * SSE2 (321 ms a pass), and its tests did not finish in 10 minutes under qemu-aarch64. */
 #ifndef NN_SIMD_H
 #define NN_SIMD_H
 
@@ -24,50 +29,42 @@
 #pragma GCC diagnostic ignored "-Wpsabi"
 #define NN_INLINE static inline __attribute__((always_inline))
 
-typedef float nn_v16 __attribute__((vector_size(64)));
-typedef int nn_v16i __attribute__((vector_size(64)));
-typedef float nn_v8 __attribute__((vector_size(32)));
-typedef int nn_v8i __attribute__((vector_size(32)));
-typedef signed char nn_v8c __attribute__((vector_size(8)));
+/* nn_v<VL> (floats), nn_v<VL>i (ints, the comparison masks) and nn_v<VL>c (8-bit codes); nn_load<VL>
+ * is an unaligned load (memcpy compiles to one vector move); nn_splat<VL> broadcasts (scalar + vector:
+ * GCC emits one vbroadcastss, where a {x, x, ...} initializer became a chain of inserts). */
+#define NN_VECTORS(VL)                                                                               \
+    typedef float nn_v##VL __attribute__((vector_size(4 * VL)));                                     \
+    typedef int nn_v##VL##i __attribute__((vector_size(4 * VL)));                                    \
+    typedef signed char nn_v##VL##c __attribute__((vector_size(VL)));                                \
+    NN_INLINE nn_v##VL nn_load##VL(const float *p)                                                   \
+    {                                                                                                \
+        nn_v##VL v;                                                                                  \
+        memcpy(&v, p, sizeof v);                                                                     \
+        return v;                                                                                    \
+    }                                                                                                \
+    NN_INLINE nn_v##VL nn_splat##VL(float x)                                                         \
+    {                                                                                                \
+        return x + (nn_v##VL){ 0 };                                                                  \
+    }
+NN_VECTORS(16)
+NN_VECTORS(8)
+NN_VECTORS(4)
 
-/* Unaligned loads and stores (memcpy compiles to one vector move). */
-NN_INLINE nn_v16 nn_load16(const float *p)
-{
-    nn_v16 v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
+#if defined(__AVX__)
+#define NN_GENERIC_VL 8
+#else
+#define NN_GENERIC_VL 4
+#endif
 
-#define NN_STORE16(p, v)                                                                             \
+/* Unaligned store of any of the vectors. */
+#define NN_STOREV(p, v)                                                                              \
     do {                                                                                             \
-        nn_v16 store_ = (v);                                                                         \
+        __typeof__(v) store_ = (v);                                                                  \
         memcpy((p), &store_, sizeof store_);                                                         \
     } while (0)
-
-/* scalar + vector broadcasts the scalar: GCC emits one vbroadcastss, where a {x, x, ...} initializer
- * became a chain of inserts. */
-NN_INLINE nn_v16 nn_splat16(float x)
-{
-    return x + (nn_v16){ 0 };
-}
-
-NN_INLINE nn_v8 nn_load8(const float *p)
-{
-    nn_v8 v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-#define NN_STORE8(p, v)                                                                              \
-    do {                                                                                             \
-        nn_v8 store_ = (v);                                                                          \
-        memcpy((p), &store_, sizeof store_);                                                         \
-    } while (0)
-
-NN_INLINE nn_v8 nn_splat8(float x)
-{
-    return x + (nn_v8){ 0 };
-}
+#define NN_STORE16 NN_STOREV
+#define NN_STORE8 NN_STOREV
+#define NN_STORE4 NN_STOREV
 
 /* min(max(v, lo), hi) lane by lane (C has no vector ?:, so select through the comparison masks).
  * Stores and this are macros, not functions: a 64-byte vector parameter draws an ABI note from GCC. */
@@ -79,5 +76,18 @@ NN_INLINE nn_v8 nn_splat8(float x)
     })
 #define NN_CLAMP16(v, lo, hi) NN_CLAMPV(nn_v16, nn_v16i, v, lo, hi)
 #define NN_CLAMP8(v, lo, hi) NN_CLAMPV(nn_v8, nn_v8i, v, lo, hi)
+#define NN_CLAMP4(v, lo, hi) NN_CLAMPV(nn_v4, nn_v4i, v, lo, hi)
+
+/* The names above by width: NN_VEC(8) is nn_v8, NN_LOAD(VL) nn_load<VL>, ... (for the kernels' templates,
+ * which are included once per width). */
+#define NN_CAT_(a, b) a##b
+#define NN_CAT(a, b) NN_CAT_(a, b)
+#define NN_VEC(VL) NN_CAT(nn_v, VL)
+#define NN_VECI(VL) NN_CAT(NN_VEC(VL), i)
+#define NN_VECC(VL) NN_CAT(NN_VEC(VL), c)
+#define NN_LOAD(VL) NN_CAT(nn_load, VL)
+#define NN_STORE(VL) NN_CAT(NN_STORE, VL)
+#define NN_SPLAT(VL) NN_CAT(nn_splat, VL)
+#define NN_CLAMP(VL) NN_CAT(NN_CLAMP, VL)
 
 #endif
