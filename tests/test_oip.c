@@ -655,6 +655,7 @@ START_TEST(malformed_requests_answered_in_the_protocol_shape)
         { deep, 400, "nested deeper than 32" },
         { long_number, 400, "longer than 63 characters" },
         { "{\"inputs\":[{\"shape\":[01]}]}", 400, "leading zero" }, /* RFC 8259: no leading zeros */
+        { "{\"inputs\":[{\"name\":\"image\",\"datatype\":\"BYTES\",\"shape\":[1],\"data\":[\"\"]}]}", 400, "is empty" },
         { "{\"inputs\":[{\"shape\":[-00]}]}", 400, "leading zero" },
         { long_id, 400, "id is longer than 255 bytes" },
         /* well-formed, but not a picture: the decoder's answer, in the protocol's shape */
