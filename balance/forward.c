@@ -75,8 +75,11 @@ int forward_request_head(const struct srv_request *r, struct buf *out)
 {
     const struct http_request *q = &r->http;
     buf_clear(out);
+    /* HEAD goes out as GET: the backend's client reads every answer as having its body (http_client.h), and
+     * the client's connection drops the body while keeping the GET's Content-Length (RFC 9110 §9.3.2). */
+    struct http_str method = http_str_eq(q->method, "HEAD") ? http_str_from("GET", 3) : q->method;
     /* origin-form whatever the client sent (RFC 9112 §3.2.2: absolute-form is for proxies) */
-    int rc = buf_printf(out, "%.*s %.*s%s%.*s HTTP/1.1\r\n", (int)q->method.len, q->method.p, (int)q->path.len,
+    int rc = buf_printf(out, "%.*s %.*s%s%.*s HTTP/1.1\r\n", (int)method.len, method.p, (int)q->path.len,
                         q->path.p, q->query.len ? "?" : "", (int)q->query.len, q->query.p);
     rc |= append_headers(out, q->headers, q->num_headers, "X-Forwarded-For");
     /* X-Forwarded-For: what earlier proxies said, then the address we got the request from */

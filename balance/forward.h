@@ -17,7 +17,8 @@
 #include "net/http.h"
 #include "net/server.h"
 
-/* Replaces out's content with the head to send to the backend (blank line included).  0 or -1. */
+/* Replaces out's content with the head to send to the backend (blank line included; a HEAD goes as GET).
+ * 0 or -1. */
 int forward_request_head(const struct srv_request *r, struct buf *out);
 
 /* Replaces out's content with the status line and end-to-end headers of a backend's answer (no blank

@@ -504,8 +504,10 @@ static struct infer_job *infer(struct oip *o, struct srv_conn *c, struct srv_req
             bad_tensor(q, "missing input: give 'image' (BYTES [1], the encoded picture) or 'pixels' (UINT8 [1,224,224,3])");
         else if (q->ninputs > 1)
             bad_tensor(q, "give one input ('image' or 'pixels'), not %d", q->ninputs);
-        else if (check_input(q, &q->in[0]) == 0)
-            input_bytes(q, &q->in[0], r->body + json_len, r->body_len - json_len, r->body + json_len, &bytes, &len);
+        else if (check_input(q, &q->in[0]) == 0 &&
+                 input_bytes(q, &q->in[0], r->body + json_len, r->body_len - json_len, r->body + json_len, &bytes,
+                             &len) == 0 && len == 0) /* as /predict answers an empty upload (not 415) */
+            bad(q, ERR_EMPTY_IMAGE, "input 'image' is empty: its one element holds the encoded picture");
     }
     if (q->failed) {
         srv_respond_error(c, q->code, q->why, NULL);

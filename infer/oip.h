@@ -20,8 +20,8 @@
  * with the output's "parameters":{"classification":K} BYTES [1,K] strings "prob:index:label" (index into
  * those 1001, most probable first, prob with 6 decimals).  Errors are {"error":"message"} (the server's
  * message-shaped error body) with the status the error table gives: 400 bad JSON, wrong datatype or shape,
- * missing or unknown input; 404 unknown model or version; 413/415 for pictures as on /predict; 503 when
- * the queue is full.
+ * missing or unknown input, an empty picture; 404 unknown model or version; 413/415 for pictures as on
+ * /predict; 503 when the queue is full.
  *
  * Parsing runs on the loop thread: the text is walked once with net/json_read (never allocating), then the
  * one input's data is decoded in place into the request body (base64 → bytes, numbers → one byte each:

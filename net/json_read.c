@@ -166,9 +166,10 @@ int jr_number(struct jr *j, double *out)
         return fail(j, "expected a value");
     double v = 0;
     int digits = 0;
-    if (*p == '0')
-        p++;
-    else
+    if (*p == '0') {
+        if (digit_at(j, ++p))
+            return fail(j, "malformed number (a leading zero)");
+    } else
         while (digit_at(j, p) && digits < 15)
             v = v * 10 + (*p++ - '0'), digits++;
     bool plain = !digit_at(j, p);

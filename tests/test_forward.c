@@ -78,6 +78,17 @@ START_TEST(x_forwarded_for_is_extended)
 }
 END_TEST
 
+/* A HEAD goes to the backend as GET: the backend client reads every answer with its body, so a HEAD's
+ * answer (a Content-Length and no body) would stall the try until its timeout and count as a failure. */
+START_TEST(head_is_forwarded_as_get)
+{
+    struct buf out;
+    const char *h = forwarded(&out, "HEAD /v2/models/mobilenet_v2?x=1 HTTP/1.1\r\nHost: h\r\n\r\n", "10.0.0.1:9");
+    ck_assert_msg(strncmp(h, "GET /v2/models/mobilenet_v2?x=1 HTTP/1.1\r\n", 42) == 0, "%s", h);
+    buf_free(&out);
+}
+END_TEST
+
 /* RFC 9112 §3.2.2: a proxy's absolute-form target goes on to the origin as origin-form; Via names the
  * protocol the request came in (RFC 9110 §7.6.3). */
 START_TEST(absolute_form_goes_out_as_origin_form_with_via)
@@ -192,6 +203,7 @@ Suite *test_suite(void)
     tcase_add_test(tc, headers_named_in_connection_are_removed);
     tcase_add_test(tc, x_forwarded_for_is_extended);
     tcase_add_test(tc, absolute_form_goes_out_as_origin_form_with_via);
+    tcase_add_test(tc, head_is_forwarded_as_get);
     tcase_add_test(tc, response_head_keeps_status_line_and_end_to_end_headers);
     tcase_add_test(tc, chunked_response_body_is_dechunked);
     tcase_add_test(tc, backend_limit_from_query_or_form_field);

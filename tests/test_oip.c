@@ -6,10 +6,12 @@
 #define _GNU_SOURCE
 #include <check.h>
 #include <math.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "net/json_read.h"
@@ -350,6 +352,57 @@ START_TEST(health_and_metadata_on_worker_and_balancer)
 }
 END_TEST
 
+/* HEAD path on a fresh connection, read until the server closes: the whole answer, NUL-terminated. */
+static size_t head_request(int port, const char *path, char *out, size_t cap)
+{
+    struct sh_conn *c = malloc(sizeof *c);
+    ck_assert_ptr_nonnull(c);
+    ck_assert_int_eq(sh_connect(c, port), 0);
+    char req[512];
+    int n = snprintf(req, sizeof req, "HEAD %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", path);
+    ck_assert_int_eq(sh_send(c, req, (size_t)n, 5000), 0);
+    size_t len = 0;
+    for (;;) {
+        struct pollfd p = { .fd = c->fd, .events = POLLIN };
+        ck_assert_msg(poll(&p, 1, 20000) == 1, "HEAD %s on %d: no answer or no close in 20 s", path, port);
+        ssize_t got = recv(c->fd, out + len, cap - 1 - len, 0);
+        ck_assert_msg(got >= 0 && len + (size_t)got < cap - 1, "HEAD %s on %d: a read failed or overflowed", path, port);
+        if (got == 0)
+            break;
+        len += (size_t)got;
+    }
+    out[len] = '\0';
+    sh_close(c);
+    free(c);
+    return len;
+}
+
+/* RFC 9110 §9.3.2: HEAD gets GET's head (its Content-Length) and no body, from the worker and through the
+ * balancer alike; the balancer must not wait for a body that never comes (it once answered 504 after
+ * --try-timeout and counted the try as the worker's failure: a few HEADs marked the worker down). */
+START_TEST(head_of_metadata_on_worker_and_balancer)
+{
+    int ports[2] = { svc.worker_port[0], svc.balancer_port };
+    for (int i = 0; i < 2; i++) {
+        struct sh_reply r;
+        get(ports[i], "/v2/models/mobilenet_v2", &r);
+        ck_assert_int_eq(r.status, 200);
+        char want[64], head[4096];
+        snprintf(want, sizeof want, "\r\nContent-Length: %zu\r\n", r.body_len);
+        sh_reply_free(&r);
+        size_t len = head_request(ports[i], "/v2/models/mobilenet_v2", head, sizeof head);
+        ck_assert_msg(strncmp(head, "HTTP/1.1 200 ", 13) == 0, "HEAD on %d: %s", ports[i], head);
+        ck_assert_msg(strstr(head, want) != NULL, "HEAD on %d lacks the GET's length (%s): %s", ports[i], want, head);
+        const char *end = strstr(head, "\r\n\r\n");
+        ck_assert_msg(end && (size_t)(end + 4 - head) == len, "HEAD on %d has a body: %s", ports[i], head);
+    }
+    struct sh_reply r; /* and the worker is still up for real work */
+    get(svc.balancer_port, "/v2/health/ready", &r);
+    ck_assert_int_eq(r.status, 200);
+    sh_reply_free(&r);
+}
+END_TEST
+
 /* The balancer answers /v2/health/live and /ready from its backends' health: ready turns false (400) when its only
  * worker dies, live stays true, and an infer then fails in the protocol's shape. */
 START_TEST(balancer_readiness_follows_its_backends)
@@ -601,6 +654,9 @@ START_TEST(malformed_requests_answered_in_the_protocol_shape)
         { "", 400, "body is empty" },
         { deep, 400, "nested deeper than 32" },
         { long_number, 400, "longer than 63 characters" },
+        { "{\"inputs\":[{\"shape\":[01]}]}", 400, "leading zero" }, /* RFC 8259: no leading zeros */
+        { "{\"inputs\":[{\"name\":\"image\",\"datatype\":\"BYTES\",\"shape\":[1],\"data\":[\"\"]}]}", 400, "is empty" },
+        { "{\"inputs\":[{\"shape\":[-00]}]}", 400, "leading zero" },
         { long_id, 400, "id is longer than 255 bytes" },
         /* well-formed, but not a picture: the decoder's answer, in the protocol's shape */
         { "{\"inputs\":[{\"name\":\"image\",\"datatype\":\"BYTES\",\"shape\":[1],\"data\":[\"hello\"]}]}", 415, "not an image" },
@@ -781,6 +837,7 @@ Suite *test_suite(void)
     tcase_add_unchecked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, health_and_metadata_on_worker_and_balancer);
+    tcase_add_test(tc, head_of_metadata_on_worker_and_balancer);
     tcase_add_test(tc, image_bytes_base64_match_predict);
     tcase_add_test(tc, image_bytes_binary_fp32_match_predict_and_engine);
     tcase_add_test(tc, pixels_of_a_decoded_picture_match_predict);
